@@ -1,0 +1,20 @@
+//! Inkan's domain: the Project and Identity aggregates, their commands,
+//! events and validation rules. Pure: no I/O, no clock, no randomness —
+//! time, ids, hashes and generated secrets come in through the commands.
+//!
+//! # Layout
+//! - [`envelope`]: the stored/published event shape shared by every aggregate.
+//! - [`aggregate`]: the `decide`/`apply` contract and event (de)serialisation.
+//! - [`project`]: OAuth clients — app types, defaults, redirect-URI rules.
+//! - [`identity`]: end users — profile, custom claims, password hash.
+//! - [`validation`]: input rules shared by both.
+//! - [`error`]: `DomainError` and field-level problems.
+pub mod envelope;
+pub mod aggregate;
+pub mod error;
+pub mod identity;
+pub mod project;
+pub mod validation;
+
+pub use aggregate::{Aggregate, DomainEvent, Unique, UniqueChanges};
+pub use error::{DomainError, FieldError};

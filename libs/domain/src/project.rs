@@ -1,0 +1,520 @@
+//! The Project aggregate: one OAuth client (relying party) and its settings.
+//!
+//! A project's app type decides its defaults and limits: `web` and `service`
+//! are confidential (they hold a client secret), `spa` and `native` are
+//! public (no secret, PKCE S256 mandatory). Inkan generates every secret and
+//! the aggregate only ever sees its keyed hash.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, DomainEvent, Unique, UniqueChanges};
+use crate::error::{DomainError, FieldError, Problems};
+use crate::validation::{check_name, check_redirect_uri, is_scope_token};
+
+/// Unique scope for client ids in the event store.
+pub const CLIENT_ID_SCOPE: &str = "project.client_id";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    /// A server-side web app: confidential, authorization code with PKCE.
+    Web,
+    /// A browser app: public, PKCE S256 mandatory.
+    Spa,
+    /// A mobile or desktop app: public, PKCE S256 mandatory, private-use URI schemes.
+    Native,
+    /// A machine client: confidential, client credentials only.
+    Service,
+}
+
+impl AppType {
+    /// Confidential clients can keep a secret (RFC 6749 §2.1).
+    pub fn is_confidential(self) -> bool {
+        matches!(self, AppType::Web | AppType::Service)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// JWS algorithms a project may choose for its ID tokens.
+pub const SIGNING_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
+/// Everything configurable about a project, after defaults and validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    pub name: String,
+    pub app_type: AppType,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: AuthMethod,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    /// Within this many seconds a just-rotated refresh token returns the first
+    /// redemption's response again instead of revoking its family (0 = off, max 60).
+    pub refresh_token_retry_seconds: u32,
+    /// ID-token signing algorithm (`RS256` default, `ES256`, `EdDSA`).
+    pub id_token_signed_response_alg: String,
+    /// Also emit the legacy claim names (`user_id`, `first_name`, `last_name`, `verified`).
+    pub compat_claims: bool,
+}
+
+impl ProjectSettings {
+    /// PKCE S256 is mandatory for public clients (RFC 9700 §2.1.1).
+    pub fn requires_pkce(&self) -> bool {
+        !self.app_type.is_confidential()
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// Caller-supplied settings; `None` means "default" on create and "unchanged" on update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    pub name: Option<String>,
+    pub app_type: Option<AppType>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    pub access_token_ttl_seconds: Option<u32>,
+    pub refresh_token_ttl_seconds: Option<u32>,
+    pub id_token_ttl_seconds: Option<u32>,
+    pub refresh_token_retry_seconds: Option<u32>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub compat_claims: Option<bool>,
+}
+
+impl ProjectSettings {
+    /// Defaults for an app type, before caller input is laid over them.
+    pub fn defaults(name: String, app_type: AppType) -> ProjectSettings {
+        let (grant_types, auth, scopes) = match app_type {
+            AppType::Web => (
+                vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                AuthMethod::ClientSecretBasic,
+                vec!["openid", "profile", "email", "offline_access"],
+            ),
+            AppType::Spa | AppType::Native => (
+                vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                AuthMethod::None,
+                vec!["openid", "profile", "email", "offline_access"],
+            ),
+            AppType::Service => (
+                vec![GrantType::ClientCredentials],
+                AuthMethod::ClientSecretBasic,
+                vec![],
+            ),
+        };
+        ProjectSettings {
+            name,
+            app_type,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scopes: scopes.into_iter().map(String::from).collect(),
+            grant_types,
+            token_endpoint_auth_method: auth,
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            id_token_ttl_seconds: 3600,
+            refresh_token_retry_seconds: 0,
+            id_token_signed_response_alg: "RS256".into(),
+            compat_claims: true,
+        }
+    }
+
+    /// Settings for a new project: defaults for its app type, overlaid with input, validated.
+    pub fn create(input: ProjectInput) -> Result<ProjectSettings, DomainError> {
+        let mut problems = Problems::default();
+        let name = input.name.clone().unwrap_or_default();
+        if input.name.is_none() {
+            problems.push("name", "is required");
+        }
+        let Some(app_type) = input.app_type else {
+            problems.push("app_type", "is required (web, spa, native or service)");
+            return Err(problems.into_error());
+        };
+        ProjectSettings::defaults(name, app_type).overlay(input, problems)
+    }
+
+    /// These settings with an update laid over them, validated as a whole.
+    pub fn update(&self, input: ProjectInput) -> Result<ProjectSettings, DomainError> {
+        let mut problems = Problems::default();
+        if let Some(app_type) = input.app_type {
+            if app_type != self.app_type {
+                problems.push("app_type", "cannot be changed; create a new project instead");
+            }
+        }
+        self.clone().overlay(input, problems)
+    }
+
+    fn overlay(
+        mut self,
+        input: ProjectInput,
+        mut problems: Problems,
+    ) -> Result<ProjectSettings, DomainError> {
+        if let Some(v) = input.name {
+            self.name = v.trim().to_string();
+        }
+        if let Some(v) = input.redirect_uris {
+            self.redirect_uris = v;
+        }
+        if let Some(v) = input.post_logout_redirect_uris {
+            self.post_logout_redirect_uris = v;
+        }
+        if let Some(v) = input.scopes {
+            self.scopes = v;
+        }
+        if let Some(v) = input.grant_types {
+            self.grant_types = v;
+        }
+        if let Some(v) = input.token_endpoint_auth_method {
+            self.token_endpoint_auth_method = v;
+        }
+        if let Some(v) = input.access_token_ttl_seconds {
+            self.access_token_ttl_seconds = v;
+        }
+        if let Some(v) = input.refresh_token_ttl_seconds {
+            self.refresh_token_ttl_seconds = v;
+        }
+        if let Some(v) = input.id_token_ttl_seconds {
+            self.id_token_ttl_seconds = v;
+        }
+        if let Some(v) = input.refresh_token_retry_seconds {
+            self.refresh_token_retry_seconds = v;
+        }
+        if let Some(v) = input.id_token_signed_response_alg {
+            self.id_token_signed_response_alg = v;
+        }
+        if let Some(v) = input.compat_claims {
+            self.compat_claims = v;
+        }
+        self.validate(&mut problems);
+        problems.into_result(self)
+    }
+
+    fn validate(&mut self, problems: &mut Problems) {
+        if self.name.trim().is_empty() {
+            problems.push("name", "must not be empty");
+        } else if let Err(e) = check_name(&self.name) {
+            problems.push("name", e);
+        }
+        let native = self.app_type == AppType::Native;
+        let uses_code = self.app_type != AppType::Service;
+        for (field, uris) in [
+            ("redirect_uris", &self.redirect_uris),
+            ("post_logout_redirect_uris", &self.post_logout_redirect_uris),
+        ] {
+            if uris.len() > 50 {
+                problems.push(field, "at most 50 URIs");
+            }
+            for (i, uri) in uris.iter().enumerate() {
+                if let Err(e) = check_redirect_uri(uri, native) {
+                    problems.push(format!("{field}[{i}]"), e);
+                }
+            }
+            if !uses_code && !uris.is_empty() {
+                problems.push(field, "a service project has no browser redirects");
+            }
+        }
+        if uses_code && self.redirect_uris.is_empty() {
+            problems.push("redirect_uris", "at least one redirect URI is required");
+        }
+        dedup(&mut self.redirect_uris);
+        dedup(&mut self.post_logout_redirect_uris);
+
+        if self.scopes.len() > 100 {
+            problems.push("scopes", "at most 100 scopes");
+        }
+        for (i, scope) in self.scopes.iter().enumerate() {
+            if !is_scope_token(scope) {
+                problems.push(format!("scopes[{i}]"), "must be a scope token (RFC 6749 §3.3)");
+            }
+        }
+        dedup(&mut self.scopes);
+
+        dedup(&mut self.grant_types);
+        if self.grant_types.is_empty() {
+            problems.push("grant_types", "at least one grant type is required");
+        }
+        for grant in &self.grant_types {
+            let allowed = match (self.app_type, grant) {
+                (AppType::Service, GrantType::ClientCredentials) => true,
+                (AppType::Service, _) => false,
+                (AppType::Web, _) => true,
+                (_, GrantType::ClientCredentials) => false,
+                _ => true,
+            };
+            if !allowed {
+                problems.push(
+                    "grant_types",
+                    format!(
+                        "{} is not allowed for a {:?} project",
+                        grant.as_str(),
+                        self.app_type
+                    )
+                    .to_lowercase(),
+                );
+            }
+        }
+        if self.grant_types == [GrantType::RefreshToken] {
+            problems.push("grant_types", "refresh_token needs authorization_code");
+        }
+
+        match (self.app_type.is_confidential(), self.token_endpoint_auth_method) {
+            (true, AuthMethod::None) => problems.push(
+                "token_endpoint_auth_method",
+                "a confidential project authenticates with client_secret_basic or client_secret_post",
+            ),
+            (false, m) if m != AuthMethod::None => problems.push(
+                "token_endpoint_auth_method",
+                "a public project (spa, native) has no secret: use none",
+            ),
+            _ => {}
+        }
+
+        for (field, value, min, max) in [
+            ("access_token_ttl_seconds", self.access_token_ttl_seconds, 60, 86_400),
+            ("id_token_ttl_seconds", self.id_token_ttl_seconds, 60, 86_400),
+            ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds, 60, 365 * 86_400),
+            ("refresh_token_retry_seconds", self.refresh_token_retry_seconds, 0, 60),
+        ] {
+            if value < min || value > max {
+                problems.push(field, format!("must be between {min} and {max}"));
+            }
+        }
+        if !SIGNING_ALGS.contains(&self.id_token_signed_response_alg.as_str()) {
+            problems.push("id_token_signed_response_alg", "must be RS256, ES256 or EdDSA");
+        }
+    }
+}
+
+fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
+    let mut seen: Vec<T> = Vec::with_capacity(items.len());
+    items.retain(|item| {
+        if seen.contains(item) {
+            false
+        } else {
+            seen.push(item.clone());
+            true
+        }
+    });
+}
+
+// ---- events ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegistered {
+    pub client_id: String,
+    pub settings: ProjectSettings,
+    /// Keyed hash of the client secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdated {
+    pub settings: ProjectSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSecretRotated {
+    pub secret_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDeleted {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum ProjectEvent {
+    #[serde(rename = "project.registered.v1")]
+    Registered(ProjectRegistered),
+    #[serde(rename = "project.updated.v1")]
+    Updated(ProjectUpdated),
+    #[serde(rename = "project.secret_rotated.v1")]
+    SecretRotated(ClientSecretRotated),
+    #[serde(rename = "project.deleted.v1")]
+    Deleted(ProjectDeleted),
+}
+
+impl DomainEvent for ProjectEvent {}
+
+// ---- commands ----
+
+#[derive(Debug, Clone)]
+pub enum ProjectCommand {
+    /// Registers a new project. `secret_hash` must be present exactly for
+    /// confidential app types (the caller generated the secret).
+    Register {
+        client_id: String,
+        input: ProjectInput,
+        secret_hash: Option<String>,
+    },
+    Update {
+        input: ProjectInput,
+    },
+    RotateSecret {
+        secret_hash: String,
+    },
+    Delete,
+}
+
+// ---- state ----
+
+/// A project as folded from its events; also the read model the admin API serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub id: Uuid,
+    pub client_id: String,
+    pub settings: Option<ProjectSettings>,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub deleted: bool,
+}
+
+impl Project {
+    pub fn new(id: Uuid) -> Self {
+        Project {
+            id,
+            ..Default::default()
+        }
+    }
+
+    fn settings(&self) -> Result<&ProjectSettings, DomainError> {
+        match &self.settings {
+            Some(s) if !self.deleted => Ok(s),
+            _ => Err(DomainError::NotFound),
+        }
+    }
+}
+
+impl Aggregate for Project {
+    const STREAM_TYPE: &'static str = "project";
+    type Command = ProjectCommand;
+    type Event = ProjectEvent;
+
+    fn decide(&self, command: ProjectCommand) -> Result<Vec<ProjectEvent>, DomainError> {
+        match command {
+            ProjectCommand::Register {
+                client_id,
+                input,
+                secret_hash,
+            } => {
+                if self.settings.is_some() {
+                    return Err(DomainError::AlreadyExists);
+                }
+                let settings = ProjectSettings::create(input)?;
+                if settings.app_type.is_confidential() != secret_hash.is_some() {
+                    return Err(DomainError::Invalid(vec![FieldError::new(
+                        "client_secret",
+                        "confidential projects have a secret, public ones none",
+                    )]));
+                }
+                Ok(vec![ProjectEvent::Registered(ProjectRegistered {
+                    client_id,
+                    settings,
+                    secret_hash,
+                })])
+            }
+            ProjectCommand::Update { input } => {
+                let current = self.settings()?;
+                let settings = current.update(input)?;
+                if &settings == current {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ProjectEvent::Updated(ProjectUpdated { settings })])
+            }
+            ProjectCommand::RotateSecret { secret_hash } => {
+                let settings = self.settings()?;
+                if !settings.app_type.is_confidential() {
+                    return Err(DomainError::Invalid(vec![FieldError::new(
+                        "app_type",
+                        "a public project has no client secret to rotate",
+                    )]));
+                }
+                Ok(vec![ProjectEvent::SecretRotated(ClientSecretRotated {
+                    secret_hash,
+                })])
+            }
+            ProjectCommand::Delete => {
+                self.settings()?;
+                Ok(vec![ProjectEvent::Deleted(ProjectDeleted {})])
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &ProjectEvent) {
+        match event {
+            ProjectEvent::Registered(e) => {
+                self.client_id = e.client_id.clone();
+                self.settings = Some(e.settings.clone());
+                self.secret_hash = e.secret_hash.clone();
+            }
+            ProjectEvent::Updated(e) => self.settings = Some(e.settings.clone()),
+            ProjectEvent::SecretRotated(e) => self.secret_hash = Some(e.secret_hash.clone()),
+            ProjectEvent::Deleted(_) => self.deleted = true,
+        }
+    }
+
+    fn exists(&self) -> bool {
+        self.settings.is_some() && !self.deleted
+    }
+
+    fn unique_changes(&self, events: &[ProjectEvent]) -> UniqueChanges {
+        let mut changes = UniqueChanges::default();
+        for event in events {
+            match event {
+                ProjectEvent::Registered(e) => changes.claim.push(Unique {
+                    scope: CLIENT_ID_SCOPE,
+                    value: e.client_id.clone(),
+                }),
+                ProjectEvent::Deleted(_) => changes.release.push(Unique {
+                    scope: CLIENT_ID_SCOPE,
+                    value: self.client_id.clone(),
+                }),
+                _ => {}
+            }
+        }
+        changes
+    }
+}

@@ -1,0 +1,327 @@
+//! Given/when/then tests of the aggregates: events in, command, events out.
+
+use inkan_domain::identity::*;
+use inkan_domain::project::*;
+use inkan_domain::{Aggregate, DomainError, DomainEvent};
+use uuid::Uuid;
+
+fn web_input() -> ProjectInput {
+    ProjectInput {
+        name: Some("Shop".into()),
+        app_type: Some(AppType::Web),
+        redirect_uris: Some(vec!["https://shop.example.com/cb".into()]),
+        ..Default::default()
+    }
+}
+
+fn registered_web() -> Project {
+    let mut p = Project::new(Uuid::new_v4());
+    for e in p
+        .decide(ProjectCommand::Register {
+            client_id: "shop".into(),
+            input: web_input(),
+            secret_hash: Some("h1".into()),
+        })
+        .unwrap()
+    {
+        p.apply(&e);
+    }
+    p
+}
+
+fn fields(err: DomainError) -> Vec<String> {
+    match err {
+        DomainError::Invalid(errors) => errors.into_iter().map(|e| e.field).collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn registering_a_web_project_applies_its_defaults() {
+    let p = registered_web();
+    let s = p.settings.as_ref().unwrap();
+    assert_eq!(s.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+    assert_eq!(
+        s.grant_types,
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    );
+    assert!(s.scopes.contains(&"openid".to_string()));
+    assert_eq!(s.access_token_ttl_seconds, 3600);
+    assert!(!s.requires_pkce());
+    assert_eq!(p.secret_hash.as_deref(), Some("h1"));
+}
+
+#[test]
+fn public_projects_get_no_secret_and_mandatory_pkce() {
+    for app_type in [AppType::Spa, AppType::Native] {
+        let p = Project::new(Uuid::new_v4());
+        let events = p
+            .decide(ProjectCommand::Register {
+                client_id: "spa".into(),
+                input: ProjectInput {
+                    app_type: Some(app_type),
+                    ..web_input()
+                },
+                secret_hash: None,
+            })
+            .unwrap();
+        let ProjectEvent::Registered(e) = &events[0] else {
+            panic!("expected registered")
+        };
+        assert_eq!(e.settings.token_endpoint_auth_method, AuthMethod::None);
+        assert!(e.settings.requires_pkce());
+        assert!(e.secret_hash.is_none());
+    }
+}
+
+#[test]
+fn a_service_project_only_gets_client_credentials_and_no_redirects() {
+    let p = Project::new(Uuid::new_v4());
+    let events = p
+        .decide(ProjectCommand::Register {
+            client_id: "svc".into(),
+            input: ProjectInput {
+                name: Some("Batch".into()),
+                app_type: Some(AppType::Service),
+                ..Default::default()
+            },
+            secret_hash: Some("h".into()),
+        })
+        .unwrap();
+    let ProjectEvent::Registered(e) = &events[0] else {
+        panic!()
+    };
+    assert_eq!(e.settings.grant_types, vec![GrantType::ClientCredentials]);
+
+    let err = p
+        .decide(ProjectCommand::Register {
+            client_id: "svc".into(),
+            input: ProjectInput {
+                name: Some("Batch".into()),
+                app_type: Some(AppType::Service),
+                redirect_uris: Some(vec!["https://x.example.com/cb".into()]),
+                grant_types: Some(vec![GrantType::AuthorizationCode]),
+                ..Default::default()
+            },
+            secret_hash: Some("h".into()),
+        })
+        .unwrap_err();
+    let f = fields(err);
+    assert!(f.contains(&"redirect_uris".to_string()));
+    assert!(f.contains(&"grant_types".to_string()));
+}
+
+#[test]
+fn invalid_project_input_reports_every_field() {
+    let p = Project::new(Uuid::new_v4());
+    let err = p
+        .decide(ProjectCommand::Register {
+            client_id: "x".into(),
+            input: ProjectInput {
+                name: Some("  ".into()),
+                app_type: Some(AppType::Web),
+                redirect_uris: Some(vec!["http://evil.example.com/cb".into(), "nope".into()]),
+                scopes: Some(vec!["bad scope".into()]),
+                refresh_token_retry_seconds: Some(61),
+                ..Default::default()
+            },
+            secret_hash: Some("h".into()),
+        })
+        .unwrap_err();
+    let f = fields(err);
+    for expected in [
+        "name",
+        "redirect_uris[0]",
+        "redirect_uris[1]",
+        "scopes[0]",
+        "refresh_token_retry_seconds",
+    ] {
+        assert!(f.contains(&expected.to_string()), "{expected} missing in {f:?}");
+    }
+}
+
+#[test]
+fn missing_name_and_app_type_are_required() {
+    let err = Project::new(Uuid::new_v4())
+        .decide(ProjectCommand::Register {
+            client_id: "x".into(),
+            input: ProjectInput::default(),
+            secret_hash: None,
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["name", "app_type"]);
+}
+
+#[test]
+fn updating_with_identical_settings_emits_nothing() {
+    let p = registered_web();
+    let events = p
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                name: Some("Shop".into()),
+                ..Default::default()
+            },
+        })
+        .unwrap();
+    assert!(events.is_empty());
+}
+
+#[test]
+fn app_type_cannot_change_on_update() {
+    let p = registered_web();
+    let err = p
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                app_type: Some(AppType::Spa),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["app_type"]);
+}
+
+#[test]
+fn a_deleted_project_is_gone_and_releases_its_client_id() {
+    let p = registered_web();
+    let events = p.decide(ProjectCommand::Delete).unwrap();
+    let changes = p.unique_changes(&events);
+    assert_eq!(changes.release.len(), 1);
+    assert_eq!(changes.release[0].value, "shop");
+    let mut p2 = p.clone();
+    p2.apply(&events[0]);
+    assert!(!p2.exists());
+    assert_eq!(p2.decide(ProjectCommand::Delete), Err(DomainError::NotFound));
+}
+
+#[test]
+fn events_round_trip_through_their_stored_form() {
+    let p = Project::new(Uuid::new_v4());
+    let events = p
+        .decide(ProjectCommand::Register {
+            client_id: "shop".into(),
+            input: web_input(),
+            secret_hash: Some("h".into()),
+        })
+        .unwrap();
+    let (event_type, payload) = events[0].encode();
+    assert_eq!(event_type, "project.registered.v1");
+    assert_eq!(ProjectEvent::decode(&event_type, &payload).unwrap(), events[0]);
+    let (t, p) = ProjectEvent::Deleted(ProjectDeleted {}).encode();
+    assert_eq!(t, "project.deleted.v1");
+    assert!(ProjectEvent::decode(&t, &p).is_ok());
+    assert!(matches!(
+        ProjectEvent::decode("project.unknown.v9", &p),
+        Err(DomainError::UnknownEvent { .. })
+    ));
+}
+
+fn registered_identity(email: &str) -> Identity {
+    let mut i = Identity::new(Uuid::new_v4());
+    for e in i
+        .decide(IdentityCommand::Register {
+            input: ProfileInput {
+                email: Some(email.into()),
+                first_name: Some("Ada".into()),
+                ..Default::default()
+            },
+            password_hash: Some("$argon2id$...".into()),
+        })
+        .unwrap()
+    {
+        i.apply(&e);
+    }
+    i
+}
+
+#[test]
+fn registering_an_identity_claims_its_lowercased_email() {
+    let i = Identity::new(Uuid::new_v4());
+    let events = i
+        .decide(IdentityCommand::Register {
+            input: ProfileInput {
+                email: Some("Ada@Example.com".into()),
+                ..Default::default()
+            },
+            password_hash: None,
+        })
+        .unwrap();
+    let changes = i.unique_changes(&events);
+    assert_eq!(changes.claim[0].value, "ada@example.com");
+    assert!(changes.release.is_empty());
+}
+
+#[test]
+fn changing_email_releases_the_old_and_claims_the_new() {
+    let i = registered_identity("ada@example.com");
+    let events = i
+        .decide(IdentityCommand::UpdateProfile {
+            input: ProfileInput {
+                email: Some("ada@lovelace.example".into()),
+                ..Default::default()
+            },
+        })
+        .unwrap();
+    let changes = i.unique_changes(&events);
+    assert_eq!(changes.release[0].value, "ada@example.com");
+    assert_eq!(changes.claim[0].value, "ada@lovelace.example");
+}
+
+#[test]
+fn changing_only_email_case_keeps_the_claim() {
+    let i = registered_identity("ada@example.com");
+    let events = i
+        .decide(IdentityCommand::UpdateProfile {
+            input: ProfileInput {
+                email: Some("ADA@example.com".into()),
+                ..Default::default()
+            },
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(i.unique_changes(&events), Default::default());
+}
+
+#[test]
+fn custom_claims_must_be_an_object_without_reserved_names() {
+    let i = registered_identity("ada@example.com");
+    let err = i
+        .decide(IdentityCommand::UpdateProfile {
+            input: ProfileInput {
+                claims: Some(serde_json::json!({"sub": "x", "tenant": "a"})),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["claims.sub"]);
+    let err = i
+        .decide(IdentityCommand::UpdateProfile {
+            input: ProfileInput {
+                claims: Some(serde_json::json!([1, 2])),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["claims"]);
+}
+
+#[test]
+fn identity_without_email_is_invalid_and_deleted_identity_is_not_found() {
+    let err = Identity::new(Uuid::new_v4())
+        .decide(IdentityCommand::Register {
+            input: ProfileInput::default(),
+            password_hash: None,
+        })
+        .unwrap_err();
+    assert!(fields(err).contains(&"email".to_string()));
+
+    let mut i = registered_identity("ada@example.com");
+    let events = i.decide(IdentityCommand::Delete).unwrap();
+    assert_eq!(i.unique_changes(&events).release[0].value, "ada@example.com");
+    i.apply(&events[0]);
+    assert_eq!(
+        i.decide(IdentityCommand::SetPassword {
+            password_hash: "x".into()
+        }),
+        Err(DomainError::NotFound)
+    );
+}
