@@ -1,0 +1,273 @@
+//! Inkan's configuration: one struct, read from the command line, then the
+//! environment, then an optional TOML file, then built-in defaults (in that
+//! order of precedence). `inkan --help` documents every option.
+//!
+//! # Layout
+//! - [`Settings`]: every option, with its environment variable and default.
+//! - [`Role`]: which services a process runs.
+//! - [`apply_config_file`]: lays a TOML file's values under the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+/// Which of the four services a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// All four services in one process (monolithic mode).
+    All,
+    /// The authorization endpoint and login pages.
+    Authorize,
+    /// The token, introspection and revocation endpoints.
+    Token,
+    /// The userinfo endpoint.
+    Userinfo,
+    /// The admin API, the event store's only writer, and the internal gRPC API.
+    Admin,
+}
+
+impl Role {
+    pub fn runs(self, other: Role) -> bool {
+        self == Role::All || self == other
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (development).
+    Pretty,
+    /// One JSON object per line (production).
+    Json,
+}
+
+/// Every option of a running Inkan process.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// The issuer identifier: the public base URL relying parties are configured with.
+    #[arg(long, env = "INKAN_ISSUER", default_value = "http://127.0.0.1:8080")]
+    pub issuer: url::Url,
+
+    /// Address the public HTTP server listens on (port 0 picks a free port).
+    #[arg(long, env = "INKAN_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Address the internal gRPC server (admin role) listens on.
+    #[arg(long, env = "INKAN_GRPC_ADDR", default_value = "127.0.0.1:8081")]
+    pub grpc_addr: SocketAddr,
+
+    /// Folder of the embedded stores (SQLite event log, generated keys); kept across restarts.
+    #[arg(long, env = "INKAN_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL of the event store; unset = embedded SQLite in the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL schema holding Inkan's tables (created if missing).
+    #[arg(long, env = "INKAN_DATABASE_SCHEMA", default_value = "inkan")]
+    pub database_schema: String,
+
+    /// Maximum PostgreSQL connections of this process.
+    #[arg(long, env = "INKAN_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// Redis URL of the short-lived state; unset = in-process store (single process only).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key Inkan writes.
+    #[arg(long, env = "INKAN_REDIS_PREFIX", default_value = "inkan:")]
+    pub redis_prefix: String,
+
+    /// NATS URL of the event bus (JetStream); unset = in-process bus (single process only).
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// JetStream stream carrying Inkan's events.
+    #[arg(long, env = "INKAN_NATS_STREAM", default_value = "INKAN_EVENTS")]
+    pub nats_stream: String,
+
+    /// Subject prefix of Inkan's events on NATS.
+    #[arg(long, env = "INKAN_NATS_SUBJECT_PREFIX", default_value = "inkan.events")]
+    pub nats_subject_prefix: String,
+
+    /// Key-encryption key: 32 bytes, base64. Encrypts signing keys at rest and keys
+    /// the client-secret hash. Unset in embedded mode = generated once into the data folder.
+    #[arg(long, env = "INKAN_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub key_encryption_key: Option<String>,
+
+    /// client_id of the admin client created on first start with an empty store.
+    #[arg(long, env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_ID")]
+    pub bootstrap_admin_client_id: Option<String>,
+
+    /// client_secret of the bootstrap admin client (generated and printed once if unset in embedded mode).
+    #[arg(long, env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET", hide_env_values = true)]
+    pub bootstrap_admin_client_secret: Option<String>,
+
+    /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
+    #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
+    pub password_min_length: usize,
+
+    /// Log format.
+    #[arg(long, env = "INKAN_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "INKAN_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Settings {
+    /// True when every store is embedded (no backend URL set).
+    pub fn is_embedded(&self) -> bool {
+        self.database_url.is_none() && self.redis_url.is_none() && self.nats_url.is_none()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("config file {path}: unknown key {key:?}")]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("config file {path}: key {key:?} must be a string, number or boolean")]
+    BadValue { path: PathBuf, key: String },
+}
+
+/// Makes each `key = value` of a TOML config file the default of the option
+/// of the same name (`issuer`, `database_url`, ...), in `command` and all its
+/// subcommands, so the environment and the command line still override it.
+pub fn apply_config_file(mut command: clap::Command, path: &Path) -> Result<clap::Command, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    for (key, value) in table {
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            _ => {
+                return Err(ConfigError::BadValue {
+                    path: path.to_path_buf(),
+                    key,
+                })
+            }
+        };
+        let (next, found) = set_default(command, &key, &value);
+        command = next;
+        if !found {
+            return Err(ConfigError::UnknownKey {
+                path: path.to_path_buf(),
+                key,
+            });
+        }
+    }
+    Ok(command)
+}
+
+fn set_default(mut command: clap::Command, key: &str, value: &str) -> (clap::Command, bool) {
+    let mut found = false;
+    if command.get_arguments().any(|a| a.get_id() == key) {
+        found = true;
+        let value = value.to_string();
+        command = command.mut_arg(key, |a| a.default_value(value));
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let mut sub_found = false;
+        command = command.mut_subcommand(name, |sub| {
+            let (sub, f) = set_default(sub, key, value);
+            sub_found = f;
+            sub
+        });
+        found |= sub_found;
+    }
+    (command, found)
+}
+
+/// The config file named by `--config FILE` or `INKAN_CONFIG`, if any.
+pub fn config_file_from(args: &[String]) -> Option<PathBuf> {
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(v) = arg.strip_prefix("--config=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    std::env::var_os("INKAN_CONFIG").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Parser, Debug)]
+    struct TestCli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(file: Option<&str>, args: &[&str]) -> Result<Settings, String> {
+        let mut command = TestCli::command();
+        let dir = tempfile_dir();
+        if let Some(text) = file {
+            let path = dir.join("inkan.toml");
+            std::fs::write(&path, text).map_err(|e| e.to_string())?;
+            command = apply_config_file(command, &path).map_err(|e| e.to_string())?;
+        }
+        let mut argv = vec!["inkan".to_string()];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        let matches = command.try_get_matches_from(argv).map_err(|e| e.to_string())?;
+        TestCli::from_arg_matches(&matches)
+            .map(|c| c.settings)
+            .map_err(|e| e.to_string())
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "inkan-config-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn defaults_are_embedded_on_loopback() {
+        let s = parse(None, &[]).unwrap();
+        assert_eq!(s.issuer.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
+        assert!(s.database_url.is_none() || std::env::var("DATABASE_URL").is_ok());
+    }
+
+    #[test]
+    fn config_file_values_are_used_and_command_line_overrides_them() {
+        let s = parse(
+            Some("issuer = \"https://id.example.com\"\ndatabase_max_connections = 3\n"),
+            &["--database-max-connections", "5"],
+        )
+        .unwrap();
+        assert_eq!(s.issuer.as_str(), "https://id.example.com/");
+        assert_eq!(s.database_max_connections, 5);
+    }
+
+    #[test]
+    fn unknown_config_keys_are_reported() {
+        let err = parse(Some("isuer = \"x\"\n"), &[]).unwrap_err();
+        assert!(err.contains("unknown key \"isuer\""), "{err}");
+    }
+}
