@@ -89,7 +89,11 @@ pub struct Settings {
     pub nats_stream: String,
 
     /// Subject prefix of Inkan's events on NATS.
-    #[arg(long, env = "INKAN_NATS_SUBJECT_PREFIX", default_value = "inkan.events")]
+    #[arg(
+        long,
+        env = "INKAN_NATS_SUBJECT_PREFIX",
+        default_value = "inkan.events"
+    )]
     pub nats_subject_prefix: String,
 
     /// Key-encryption key: 32 bytes, base64. Encrypts signing keys at rest and keys
@@ -102,7 +106,11 @@ pub struct Settings {
     pub bootstrap_admin_client_id: Option<String>,
 
     /// client_secret of the bootstrap admin client (generated and printed once if unset in embedded mode).
-    #[arg(long, env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     pub bootstrap_admin_client_secret: Option<String>,
 
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
@@ -138,15 +146,20 @@ pub enum ConfigError {
 /// Makes each `key = value` of a TOML config file the default of the option
 /// of the same name (`issuer`, `database_url`, ...), in `command` and all its
 /// subcommands, so the environment and the command line still override it.
-pub fn apply_config_file(mut command: clap::Command, path: &Path) -> Result<clap::Command, ConfigError> {
+pub fn apply_config_file(
+    mut command: clap::Command,
+    path: &Path,
+) -> Result<clap::Command, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Read {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     for (key, value) in table {
         let value = match value {
             toml::Value::String(s) => s,
@@ -230,7 +243,9 @@ mod tests {
         }
         let mut argv = vec!["inkan".to_string()];
         argv.extend(args.iter().map(|s| s.to_string()));
-        let matches = command.try_get_matches_from(argv).map_err(|e| e.to_string())?;
+        let matches = command
+            .try_get_matches_from(argv)
+            .map_err(|e| e.to_string())?;
         TestCli::from_arg_matches(&matches)
             .map(|c| c.settings)
             .map_err(|e| e.to_string())

@@ -29,6 +29,9 @@ pub trait Aggregate: Default + Clone {
     type Command;
     type Event: DomainEvent;
 
+    /// The empty state of a not-yet-registered aggregate with this id.
+    fn with_id(id: uuid::Uuid) -> Self;
+
     /// Decides which events a command produces, without changing `self`.
     /// An empty vector means "nothing to change" and nothing is appended.
     fn decide(&self, command: Self::Command) -> Result<Vec<Self::Event>, DomainError>;
@@ -43,10 +46,13 @@ pub trait Aggregate: Default + Clone {
     fn unique_changes(&self, events: &[Self::Event]) -> UniqueChanges;
 
     /// Rebuilds an aggregate from its stored events.
-    fn load(events: &[RecordedEvent]) -> Result<Self, DomainError> {
-        let mut state = Self::default();
+    fn load(id: uuid::Uuid, events: &[RecordedEvent]) -> Result<Self, DomainError> {
+        let mut state = Self::with_id(id);
         for recorded in events {
-            state.apply(&Self::Event::decode(&recorded.event_type, &recorded.payload)?);
+            state.apply(&Self::Event::decode(
+                &recorded.event_type,
+                &recorded.payload,
+            )?);
         }
         Ok(state)
     }

@@ -17,9 +17,34 @@ pub const EMAIL_SCOPE: &str = "identity.email";
 
 /// Claim names Inkan sets itself; custom claims may not shadow them.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "auth_time", "nonce", "acr", "amr", "azp",
-    "at_hash", "c_hash", "sid", "scope", "client_id", "email", "email_verified", "name",
-    "given_name", "family_name", "user_id", "first_name", "last_name", "verified", "rat", "typ",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "scope",
+    "client_id",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "user_id",
+    "first_name",
+    "last_name",
+    "verified",
+    "rat",
+    "typ",
 ];
 
 /// Custom claims are stored in every identity event and copied into tokens: keep them small.
@@ -46,7 +71,11 @@ pub struct ProfileInput {
 }
 
 impl Profile {
-    fn overlay(mut self, input: ProfileInput, mut problems: Problems) -> Result<Profile, DomainError> {
+    fn overlay(
+        mut self,
+        input: ProfileInput,
+        mut problems: Problems,
+    ) -> Result<Profile, DomainError> {
         if let Some(email) = input.email {
             self.email = email.trim().to_string();
         }
@@ -69,7 +98,10 @@ impl Profile {
         if let Err(e) = check_email(&self.email) {
             problems.push("email", e);
         }
-        for (field, value) in [("first_name", &self.first_name), ("last_name", &self.last_name)] {
+        for (field, value) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+        ] {
             if let Some(v) = value {
                 if let Err(e) = check_name(v) {
                     problems.push(field, e);
@@ -83,9 +115,14 @@ impl Profile {
                 problems.push("claims", "claim names must be 1 to 100 characters");
             }
         }
-        let size = serde_json::to_vec(&self.claims).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&self.claims)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_CLAIMS_BYTES {
-            problems.push("claims", format!("must be at most {MAX_CLAIMS_BYTES} bytes of JSON"));
+            problems.push(
+                "claims",
+                format!("must be at most {MAX_CLAIMS_BYTES} bytes of JSON"),
+            );
         }
         problems.into_result(self)
     }
@@ -179,6 +216,10 @@ impl Aggregate for Identity {
     type Command = IdentityCommand;
     type Event = IdentityEvent;
 
+    fn with_id(id: Uuid) -> Self {
+        Identity::new(id)
+    }
+
     fn decide(&self, command: IdentityCommand) -> Result<Vec<IdentityEvent>, DomainError> {
         match command {
             IdentityCommand::Register {
@@ -204,7 +245,9 @@ impl Aggregate for Identity {
                 if &profile == current {
                     return Ok(vec![]);
                 }
-                Ok(vec![IdentityEvent::ProfileUpdated(ProfileUpdated { profile })])
+                Ok(vec![IdentityEvent::ProfileUpdated(ProfileUpdated {
+                    profile,
+                })])
             }
             IdentityCommand::SetPassword { password_hash } => {
                 self.profile()?;
@@ -247,10 +290,16 @@ impl Aggregate for Identity {
             };
             if next != current {
                 if let Some(old) = current.take() {
-                    changes.release.push(Unique { scope: EMAIL_SCOPE, value: old });
+                    changes.release.push(Unique {
+                        scope: EMAIL_SCOPE,
+                        value: old,
+                    });
                 }
                 if let Some(new) = &next {
-                    changes.claim.push(Unique { scope: EMAIL_SCOPE, value: new.clone() });
+                    changes.claim.push(Unique {
+                        scope: EMAIL_SCOPE,
+                        value: new.clone(),
+                    });
                 }
             }
             current = next;

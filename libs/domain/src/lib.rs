@@ -9,8 +9,8 @@
 //! - [`identity`]: end users — profile, custom claims, password hash.
 //! - [`validation`]: input rules shared by both.
 //! - [`error`]: `DomainError` and field-level problems.
-pub mod envelope;
 pub mod aggregate;
+pub mod envelope;
 pub mod error;
 pub mod identity;
 pub mod project;

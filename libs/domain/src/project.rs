@@ -182,7 +182,10 @@ impl ProjectSettings {
         let mut problems = Problems::default();
         if let Some(app_type) = input.app_type {
             if app_type != self.app_type {
-                problems.push("app_type", "cannot be changed; create a new project instead");
+                problems.push(
+                    "app_type",
+                    "cannot be changed; create a new project instead",
+                );
             }
         }
         self.clone().overlay(input, problems)
@@ -268,7 +271,10 @@ impl ProjectSettings {
         }
         for (i, scope) in self.scopes.iter().enumerate() {
             if !is_scope_token(scope) {
-                problems.push(format!("scopes[{i}]"), "must be a scope token (RFC 6749 §3.3)");
+                problems.push(
+                    format!("scopes[{i}]"),
+                    "must be a scope token (RFC 6749 §3.3)",
+                );
             }
         }
         dedup(&mut self.scopes);
@@ -314,17 +320,40 @@ impl ProjectSettings {
         }
 
         for (field, value, min, max) in [
-            ("access_token_ttl_seconds", self.access_token_ttl_seconds, 60, 86_400),
-            ("id_token_ttl_seconds", self.id_token_ttl_seconds, 60, 86_400),
-            ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds, 60, 365 * 86_400),
-            ("refresh_token_retry_seconds", self.refresh_token_retry_seconds, 0, 60),
+            (
+                "access_token_ttl_seconds",
+                self.access_token_ttl_seconds,
+                60,
+                86_400,
+            ),
+            (
+                "id_token_ttl_seconds",
+                self.id_token_ttl_seconds,
+                60,
+                86_400,
+            ),
+            (
+                "refresh_token_ttl_seconds",
+                self.refresh_token_ttl_seconds,
+                60,
+                365 * 86_400,
+            ),
+            (
+                "refresh_token_retry_seconds",
+                self.refresh_token_retry_seconds,
+                0,
+                60,
+            ),
         ] {
             if value < min || value > max {
                 problems.push(field, format!("must be between {min} and {max}"));
             }
         }
         if !SIGNING_ALGS.contains(&self.id_token_signed_response_alg.as_str()) {
-            problems.push("id_token_signed_response_alg", "must be RS256, ES256 or EdDSA");
+            problems.push(
+                "id_token_signed_response_alg",
+                "must be RS256, ES256 or EdDSA",
+            );
         }
     }
 }
@@ -432,6 +461,10 @@ impl Aggregate for Project {
     const STREAM_TYPE: &'static str = "project";
     type Command = ProjectCommand;
     type Event = ProjectEvent;
+
+    fn with_id(id: Uuid) -> Self {
+        Project::new(id)
+    }
 
     fn decide(&self, command: ProjectCommand) -> Result<Vec<ProjectEvent>, DomainError> {
         match command {

@@ -63,8 +63,7 @@ pub fn check_redirect_uri(uri: &str, allow_custom_scheme: bool) -> Result<(), St
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 

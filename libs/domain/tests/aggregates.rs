@@ -136,7 +136,10 @@ fn invalid_project_input_reports_every_field() {
         "scopes[0]",
         "refresh_token_retry_seconds",
     ] {
-        assert!(f.contains(&expected.to_string()), "{expected} missing in {f:?}");
+        assert!(
+            f.contains(&expected.to_string()),
+            "{expected} missing in {f:?}"
+        );
     }
 }
 
@@ -190,7 +193,10 @@ fn a_deleted_project_is_gone_and_releases_its_client_id() {
     let mut p2 = p.clone();
     p2.apply(&events[0]);
     assert!(!p2.exists());
-    assert_eq!(p2.decide(ProjectCommand::Delete), Err(DomainError::NotFound));
+    assert_eq!(
+        p2.decide(ProjectCommand::Delete),
+        Err(DomainError::NotFound)
+    );
 }
 
 #[test]
@@ -205,7 +211,10 @@ fn events_round_trip_through_their_stored_form() {
         .unwrap();
     let (event_type, payload) = events[0].encode();
     assert_eq!(event_type, "project.registered.v1");
-    assert_eq!(ProjectEvent::decode(&event_type, &payload).unwrap(), events[0]);
+    assert_eq!(
+        ProjectEvent::decode(&event_type, &payload).unwrap(),
+        events[0]
+    );
     let (t, p) = ProjectEvent::Deleted(ProjectDeleted {}).encode();
     assert_eq!(t, "project.deleted.v1");
     assert!(ProjectEvent::decode(&t, &p).is_ok());
@@ -316,7 +325,10 @@ fn identity_without_email_is_invalid_and_deleted_identity_is_not_found() {
 
     let mut i = registered_identity("ada@example.com");
     let events = i.decide(IdentityCommand::Delete).unwrap();
-    assert_eq!(i.unique_changes(&events).release[0].value, "ada@example.com");
+    assert_eq!(
+        i.unique_changes(&events).release[0].value,
+        "ada@example.com"
+    );
     i.apply(&events[0]);
     assert_eq!(
         i.decide(IdentityCommand::SetPassword {

@@ -24,7 +24,12 @@ pub fn init(format: Format, filter: &str) {
     let _ = match format {
         Format::Pretty => registry.with(fmt::layer().with_target(true)).try_init(),
         Format::Json => registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false),
+            )
             .try_init(),
     };
 }

@@ -1,0 +1,147 @@
+//! Rules and conversions both backends share, so the Postgres and SQLite
+//! stores differ only in SQL dialect and locking, never in semantics.
+//!
+//! - [`validate`]: rejects appends no backend may accept.
+//! - [`check_version`]: the optimistic-concurrency rule.
+//! - [`EventRow`]: a stored row, turned into a [`RecordedEvent`] in one place.
+//! - [`map_err`] / [`is_version_clash`]: how database errors become [`StoreError`]s.
+
+use inkan_domain::envelope::{Metadata, RecordedEvent};
+use sqlx::error::ErrorKind;
+use uuid::Uuid;
+
+use crate::{Append, Appended, ExpectedVersion, Result, StoreError};
+
+/// Rejects an append before any connection is taken: an empty append would
+/// otherwise succeed without moving the stream, hiding a caller bug.
+pub(crate) fn validate(append: &Append) -> Result<()> {
+    if append.events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    Ok(())
+}
+
+/// The optimistic-concurrency rule: the writer's expectation must match the
+/// stream's current version exactly (0 for a stream with no events).
+pub(crate) fn check_version(stream_id: Uuid, expected: ExpectedVersion, actual: i64) -> Result<()> {
+    let expected = expected.as_i64();
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(StoreError::VersionConflict {
+            stream_id,
+            expected,
+            actual,
+        })
+    }
+}
+
+/// Serialises metadata for storage. Only fails for values the log could never
+/// read back (e.g. a timestamp outside RFC 3339's range), so it is reported as
+/// corrupt data rather than an outage.
+pub(crate) fn metadata_json(metadata: &Metadata) -> Result<serde_json::Value> {
+    serde_json::to_value(metadata)
+        .map_err(|e| StoreError::Corrupt(format!("event metadata cannot be stored: {e}")))
+}
+
+/// A `read_all` limit as SQL wants it; anything beyond `i64::MAX` means "no limit".
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// One row of the `events` table after the backend has decoded its columns
+/// into Rust types (SQLite first parses its TEXT columns, see [`parse_uuid`]
+/// and [`parse_json`]).
+pub(crate) struct EventRow {
+    pub position: i64,
+    pub id: Uuid,
+    pub stream_id: Uuid,
+    pub stream_type: String,
+    pub version: i64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+}
+
+impl EventRow {
+    /// The event as callers see it; metadata that no longer deserialises is
+    /// corrupt data, not an outage.
+    pub(crate) fn into_recorded(self) -> Result<RecordedEvent> {
+        let metadata: Metadata = serde_json::from_value(self.metadata).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "metadata of event at position {}: {e}",
+                self.position
+            ))
+        })?;
+        Ok(RecordedEvent {
+            position: self.position,
+            id: self.id,
+            stream_id: self.stream_id,
+            stream_type: self.stream_type,
+            version: self.version,
+            event_type: self.event_type,
+            payload: self.payload,
+            metadata,
+        })
+    }
+}
+
+/// Parses a UUID stored as TEXT.
+pub(crate) fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
+}
+
+/// Parses JSON stored as TEXT.
+pub(crate) fn parse_json(column: &str, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("column {column} is not valid JSON: {e}")))
+}
+
+/// Maps a database error to the store's error type.
+///
+/// Values that do not decode are corrupt data; a duplicate event id means an
+/// event was built twice (a bug upstream), which no retry can fix, so it is
+/// reported as corrupt too. Everything else (refused connections, pool
+/// timeouts, a locked SQLite file, a failed statement) is `Unavailable`:
+/// the caller may retry later.
+pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(err.to_string()),
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            StoreError::Corrupt(format!("duplicate value: {}", db.message()))
+        }
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+/// True when an insert hit the `(stream_id, version)` uniqueness rule.
+///
+/// Appends are serialised, so this cannot happen while every writer goes
+/// through this crate; it is defence in depth against a writer that does
+/// not, and is then reported as a [`StoreError::VersionConflict`].
+pub(crate) fn is_version_clash(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if db.kind() != ErrorKind::UniqueViolation {
+        return false;
+    }
+    // Postgres names the constraint; SQLite only says
+    // "UNIQUE constraint failed: events.stream_id, events.version".
+    db.constraint() == Some("events_stream_version_key")
+        || db.message().contains("events.stream_id, events.version")
+}
+
+/// What the write half of an append produced.
+pub(crate) enum Written {
+    /// Everything is written; commit.
+    Done(Appended),
+    /// An insert hit `(stream_id, version)`: a writer bypassed the append lock.
+    /// Defence in depth (see [`is_version_clash`]); the caller rolls back, reads
+    /// the stream's version and reports a [`StoreError::VersionConflict`].
+    VersionClash,
+}

@@ -1,0 +1,377 @@
+//! The PostgreSQL event store: the backend for replicated deployments.
+//!
+//! Each deployment (and each test) lives in its own schema: every pooled
+//! connection starts with `search_path` set to it, so the SQL here uses
+//! unqualified table names. The DDL is `migrations/postgres.sql`.
+//!
+//! Appends are serialised by a transaction-scoped advisory lock (see
+//! [`PgEventStore`]'s `append`), which is what makes global positions both
+//! gap-free and committed in order.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use inkan_domain::envelope::RecordedEvent;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Executor, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::common::{self, EventRow, Written};
+use crate::{Append, Appended, EventStore, Result, StoreError};
+
+const DDL: &str = include_str!("../migrations/postgres.sql");
+
+/// How long a caller waits for a pooled connection before the store answers
+/// `Unavailable`: short, so a down database fails requests and readiness
+/// probes quickly instead of hanging them.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Advisory lock key serialising migrations (any schema) across processes.
+/// Arbitrary, but fixed: every Inkan process must use the same value.
+const MIGRATE_LOCK: i64 = 0x696e_6b61_6e00_0001;
+
+/// First half of the advisory lock key serialising appends; the second half
+/// is `hashtext(schema)`, so deployments sharing a database do not queue
+/// behind each other (a hash collision only costs extra serialisation).
+const APPEND_LOCK_CLASS: i32 = 0x696e_6b61;
+
+/// Longest identifier Postgres keeps without truncating it.
+const MAX_SCHEMA_LEN: usize = 63;
+
+const SELECT_EVENTS: &str =
+    "SELECT position, id, stream_id, stream_type, version, event_type, payload, metadata FROM events";
+
+type Row = (
+    i64,
+    Uuid,
+    Uuid,
+    String,
+    i64,
+    String,
+    serde_json::Value,
+    serde_json::Value,
+);
+
+fn to_recorded(row: Row) -> Result<RecordedEvent> {
+    let (position, id, stream_id, stream_type, version, event_type, payload, metadata) = row;
+    EventRow {
+        position,
+        id,
+        stream_id,
+        stream_type,
+        version,
+        event_type,
+        payload,
+        metadata,
+    }
+    .into_recorded()
+}
+
+/// The event log in a PostgreSQL schema. Cheap to clone (it is a pool handle);
+/// several instances, in one process or many, may share a schema.
+#[derive(Debug, Clone)]
+pub struct PgEventStore {
+    pool: PgPool,
+    schema: String,
+}
+
+impl PgEventStore {
+    /// Connects a pool of at most `max_connections` (at least 1) whose
+    /// connections all use `schema`. Does not create anything: call
+    /// [`EventStore::migrate`] before first use.
+    ///
+    /// The schema name must match `[a-z0-9_]{1,63}` because it is spliced into
+    /// DDL and the connection's `search_path`; anything else is refused with
+    /// [`StoreError::Unavailable`] (the store cannot be reached as configured).
+    /// An unreachable database is `Unavailable` too, within about five seconds.
+    pub async fn connect(url: &str, schema: &str, max_connections: u32) -> Result<PgEventStore> {
+        validate_schema(schema)?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid database url: {e}")))?
+            .options([("search_path", schema)]);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(common::map_err)?;
+        Ok(PgEventStore {
+            pool,
+            schema: schema.to_owned(),
+        })
+    }
+
+    /// The schema this store reads and writes.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Closes every pooled connection (waits for checked-out ones to return).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn stream_version(
+        conn: &mut sqlx::PgConnection,
+        stream_id: Uuid,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_one(conn)
+            .await
+    }
+
+    /// The body of `append`, inside the caller's transaction.
+    async fn append_in(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        append: &Append,
+        metadata: &[serde_json::Value],
+    ) -> Result<Written> {
+        // Serialise appenders to this schema. Holding the lock until commit means
+        // position N+1 is assigned only after the transaction that wrote N has
+        // committed, so positions become visible strictly in order: a relay
+        // tailing `position > cursor` can never see N+1 while N is still in
+        // flight and then skip N. It also makes MAX(position)+1 gap-free.
+        //
+        // This relies on READ COMMITTED (the default): each statement below
+        // takes a fresh snapshot after the lock is granted and therefore sees
+        // everything the previous holder committed.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(APPEND_LOCK_CLASS)
+            .bind(&self.schema)
+            .execute(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+
+        let actual = Self::stream_version(tx, append.stream_id)
+            .await
+            .map_err(common::map_err)?;
+        common::check_version(append.stream_id, append.expected, actual)?;
+
+        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+
+        let mut appended = Appended {
+            position: head,
+            version: actual,
+        };
+        for (event, metadata) in append.events.iter().zip(metadata) {
+            appended.position += 1;
+            appended.version += 1;
+            let inserted = sqlx::query(
+                "INSERT INTO events \
+                 (position, id, stream_id, stream_type, version, event_type, payload, metadata) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(appended.position)
+            .bind(event.id)
+            .bind(append.stream_id)
+            .bind(&append.stream_type)
+            .bind(appended.version)
+            .bind(&event.event_type)
+            .bind(&event.payload)
+            .bind(metadata)
+            .execute(&mut **tx)
+            .await;
+            if let Err(err) = inserted {
+                if common::is_version_clash(&err) {
+                    return Ok(Written::VersionClash);
+                }
+                return Err(common::map_err(err));
+            }
+        }
+
+        // Release before claiming, so an append that releases and re-claims the
+        // same key ends up holding it.
+        for key in &append.release {
+            sqlx::query(
+                "DELETE FROM unique_keys WHERE scope = $1 AND value = $2 AND stream_id = $3",
+            )
+            .bind(&key.scope)
+            .bind(&key.value)
+            .bind(append.stream_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+        }
+        for key in &append.claim {
+            // Inserts the key, or touches it if this stream already holds it;
+            // returns no row only when another stream holds it.
+            let holder: Option<Uuid> = sqlx::query_scalar(
+                "INSERT INTO unique_keys (scope, value, stream_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (scope, value) DO UPDATE SET stream_id = EXCLUDED.stream_id \
+                 WHERE unique_keys.stream_id = EXCLUDED.stream_id \
+                 RETURNING stream_id",
+            )
+            .bind(&key.scope)
+            .bind(&key.value)
+            .bind(append.stream_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+            if holder.is_none() {
+                return Err(StoreError::UniqueViolation {
+                    scope: key.scope.clone(),
+                    value: key.value.clone(),
+                });
+            }
+        }
+        Ok(Written::Done(appended))
+    }
+}
+
+/// Accepts only names that need no quoting anywhere: `[a-z0-9_]{1,63}`.
+fn validate_schema(schema: &str) -> Result<()> {
+    let valid = !schema.is_empty()
+        && schema.len() <= MAX_SCHEMA_LEN
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "invalid schema name {schema:?}: use 1 to {MAX_SCHEMA_LEN} of [a-z0-9_]"
+        )))
+    }
+}
+
+#[async_trait]
+impl EventStore for PgEventStore {
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(common::map_err)?;
+        // Two replicas starting together would otherwise race on CREATE ... IF NOT
+        // EXISTS (which is not safe against concurrent creation of the same name).
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(common::map_err)?;
+        // The schema name was validated in `connect`, so quoting it is enough.
+        let setup = format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{0}\"; SET LOCAL search_path TO \"{0}\";",
+            self.schema
+        );
+        tx.execute(setup.as_str()).await.map_err(common::map_err)?;
+        tx.execute(DDL).await.map_err(common::map_err)?;
+        tx.commit().await.map_err(common::map_err)?;
+        tracing::debug!(schema = %self.schema, "event store schema is up to date");
+        Ok(())
+    }
+
+    async fn append(&self, append: Append) -> Result<Appended> {
+        common::validate(&append)?;
+        let metadata = append
+            .events
+            .iter()
+            .map(|e| common::metadata_json(&e.metadata))
+            .collect::<Result<Vec<_>>>()?;
+        let mut tx = self.pool.begin().await.map_err(common::map_err)?;
+        // On error the transaction is dropped, which rolls it back: nothing is written.
+        match self.append_in(&mut tx, &append, &metadata).await? {
+            Written::Done(appended) => {
+                tx.commit().await.map_err(common::map_err)?;
+                Ok(appended)
+            }
+            Written::VersionClash => {
+                // The transaction is aborted; give its connection back before
+                // reading what the stream holds now.
+                drop(tx);
+                let mut conn = self.pool.acquire().await.map_err(common::map_err)?;
+                let actual = Self::stream_version(&mut conn, append.stream_id)
+                    .await
+                    .map_err(common::map_err)?;
+                Err(StoreError::VersionConflict {
+                    stream_id: append.stream_id,
+                    expected: append.expected.as_i64(),
+                    actual,
+                })
+            }
+        }
+    }
+
+    async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<RecordedEvent>> {
+        let sql = format!("{SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version");
+        sqlx::query_as::<_, Row>(&sql)
+            .bind(stream_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(common::map_err)?
+            .into_iter()
+            .map(to_recorded)
+            .collect()
+    }
+
+    async fn read_all(&self, after: i64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{SELECT_EVENTS} WHERE position > $1 ORDER BY position LIMIT $2");
+        sqlx::query_as::<_, Row>(&sql)
+            .bind(after)
+            .bind(common::sql_limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(common::map_err)?
+            .into_iter()
+            .map(to_recorded)
+            .collect()
+    }
+
+    async fn head(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(common::map_err)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<i64> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM cursors WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(common::map_err)?;
+        Ok(position.unwrap_or(0))
+    }
+
+    async fn set_cursor(&self, name: &str, position: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+        )
+        .bind(name)
+        .bind(position)
+        .execute(&self.pool)
+        .await
+        .map_err(common::map_err)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(common::map_err)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_schema;
+
+    #[test]
+    fn schema_names_that_would_need_quoting_are_refused() {
+        assert!(validate_schema("inkan").is_ok());
+        assert!(validate_schema("es_0123abcd").is_ok());
+        assert!(validate_schema(&"a".repeat(63)).is_ok());
+        for bad in ["", "Inkan", "a-b", "a\"b", "a b", "é", &"a".repeat(64)] {
+            assert!(validate_schema(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The SQLite event store: the embedded backend for single-node deployments
+//! (a file in the data folder) and for fast tests (in memory).
+//!
+//! Same semantics as the Postgres store. UUIDs are stored as hyphenated TEXT
+//! and JSON as TEXT; the DDL is `migrations/sqlite.sql`.
+//!
+//! Writers are serialised by `BEGIN IMMEDIATE`, which takes SQLite's single
+//! write lock before the transaction reads anything. That is the correctness
+//! mechanism, and it holds across handles and processes opening the same
+//! file. With a deferred `BEGIN`, two appenders could both read version N and
+//! one would then fail to upgrade its read lock (`SQLITE_BUSY`) instead of
+//! seeing a version conflict.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use inkan_domain::envelope::RecordedEvent;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::common::{self, EventRow, Written};
+use crate::{Append, Appended, EventStore, Result, StoreError};
+
+const DDL: &str = include_str!("../migrations/sqlite.sql");
+
+/// How long a statement waits for another connection's write lock before
+/// failing with `SQLITE_BUSY` (reported as `Unavailable`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a caller waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections of a file-backed store. WAL lets readers run beside the one
+/// writer, so a few connections are useful; writers still go one at a time.
+const FILE_POOL_SIZE: u32 = 4;
+
+const SELECT_EVENTS: &str =
+    "SELECT position, id, stream_id, stream_type, version, event_type, payload, metadata FROM events";
+
+type Row = (i64, String, String, String, i64, String, String, String);
+
+fn to_recorded(row: Row) -> Result<RecordedEvent> {
+    let (position, id, stream_id, stream_type, version, event_type, payload, metadata) = row;
+    EventRow {
+        position,
+        id: common::parse_uuid("id", &id)?,
+        stream_id: common::parse_uuid("stream_id", &stream_id)?,
+        stream_type,
+        version,
+        event_type,
+        payload: common::parse_json("payload", &payload)?,
+        metadata: common::parse_json("metadata", &metadata)?,
+    }
+    .into_recorded()
+}
+
+/// The event log in an SQLite database. Several instances (in one process or
+/// many) may open the same file.
+#[derive(Debug)]
+pub struct SqliteEventStore {
+    pool: SqlitePool,
+    /// Queues this handle's appenders in-process. Not needed for correctness
+    /// (`BEGIN IMMEDIATE` is), but without it concurrent appenders would wait
+    /// for the write lock inside SQLite's busy handler, which polls with
+    /// sleeps and can give up after [`BUSY_TIMEOUT`] under a burst; a fair
+    /// async queue gives the lock to each in turn without spinning.
+    writer: Mutex<()>,
+}
+
+impl SqliteEventStore {
+    /// Opens (creating if missing) the database file at `path` in WAL mode
+    /// with a 5 s busy timeout and foreign keys on. Does not create tables:
+    /// call [`EventStore::migrate`] before first use.
+    ///
+    /// Failing to open the file is [`StoreError::Unavailable`].
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // The log is Inkan's only durable state: a commit must survive power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(common::map_err)?;
+        Ok(Self::with_pool(pool))
+    }
+
+    /// A private in-memory database for tests. It lives on one connection
+    /// that the pool never closes (an in-memory database vanishes with its
+    /// last connection), so every call shares it. Call
+    /// [`EventStore::migrate`] before first use.
+    pub async fn in_memory() -> Result<Self> {
+        // "sqlite::memory:" names a fresh database per call, so stores never share one.
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(common::map_err)?
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(common::map_err)?;
+        Ok(Self::with_pool(pool))
+    }
+
+    fn with_pool(pool: SqlitePool) -> Self {
+        SqliteEventStore {
+            pool,
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// Closes every connection (waiting for checked-out ones to return), so
+    /// the file can be reopened or moved. An in-memory store is gone after this.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction that holds SQLite's write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(common::map_err)
+    }
+
+    async fn stream_version(
+        conn: &mut SqliteConnection,
+        stream_id: &str,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
+            .bind(stream_id)
+            .fetch_one(conn)
+            .await
+    }
+
+    /// The body of `append`, inside the caller's `BEGIN IMMEDIATE` transaction:
+    /// holding the write lock, it reads the version and head and writes.
+    async fn append_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        append: &Append,
+        stream_id: &str,
+        metadata: &[String],
+    ) -> Result<Written> {
+        let actual = Self::stream_version(tx, stream_id)
+            .await
+            .map_err(common::map_err)?;
+        common::check_version(append.stream_id, append.expected, actual)?;
+
+        // Gap-free: no other writer can append until this transaction ends.
+        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+
+        let mut appended = Appended {
+            position: head,
+            version: actual,
+        };
+        for (event, metadata) in append.events.iter().zip(metadata) {
+            appended.position += 1;
+            appended.version += 1;
+            let inserted = sqlx::query(
+                "INSERT INTO events \
+                 (position, id, stream_id, stream_type, version, event_type, payload, metadata) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(appended.position)
+            .bind(event.id.hyphenated().to_string())
+            .bind(stream_id)
+            .bind(&append.stream_type)
+            .bind(appended.version)
+            .bind(&event.event_type)
+            .bind(event.payload.to_string())
+            .bind(metadata)
+            .execute(&mut **tx)
+            .await;
+            if let Err(err) = inserted {
+                if common::is_version_clash(&err) {
+                    return Ok(Written::VersionClash);
+                }
+                return Err(common::map_err(err));
+            }
+        }
+
+        // Release before claiming, so an append that releases and re-claims the
+        // same key ends up holding it.
+        for key in &append.release {
+            sqlx::query("DELETE FROM unique_keys WHERE scope = ? AND value = ? AND stream_id = ?")
+                .bind(&key.scope)
+                .bind(&key.value)
+                .bind(stream_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(common::map_err)?;
+        }
+        for key in &append.claim {
+            // Inserts the key, or touches it if this stream already holds it;
+            // returns no row only when another stream holds it.
+            let holder: Option<String> = sqlx::query_scalar(
+                "INSERT INTO unique_keys (scope, value, stream_id) VALUES (?, ?, ?) \
+                 ON CONFLICT (scope, value) DO UPDATE SET stream_id = excluded.stream_id \
+                 WHERE unique_keys.stream_id = excluded.stream_id \
+                 RETURNING stream_id",
+            )
+            .bind(&key.scope)
+            .bind(&key.value)
+            .bind(stream_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(common::map_err)?;
+            if holder.is_none() {
+                return Err(StoreError::UniqueViolation {
+                    scope: key.scope.clone(),
+                    value: key.value.clone(),
+                });
+            }
+        }
+        Ok(Written::Done(appended))
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteEventStore {
+    async fn migrate(&self) -> Result<()> {
+        // BEGIN IMMEDIATE: two processes migrating the same file run one after the other.
+        let mut tx = self.begin_write().await?;
+        tx.execute(DDL).await.map_err(common::map_err)?;
+        tx.commit().await.map_err(common::map_err)?;
+        tracing::debug!("event store schema is up to date");
+        Ok(())
+    }
+
+    async fn append(&self, append: Append) -> Result<Appended> {
+        common::validate(&append)?;
+        let metadata = append
+            .events
+            .iter()
+            .map(|e| common::metadata_json(&e.metadata).map(|m| m.to_string()))
+            .collect::<Result<Vec<_>>>()?;
+        let stream_id = append.stream_id.hyphenated().to_string();
+
+        let _queued = self.writer.lock().await;
+        let mut tx = self.begin_write().await?;
+        // On error the transaction is dropped, which rolls it back: nothing is written.
+        match Self::append_in(&mut tx, &append, &stream_id, &metadata).await? {
+            Written::Done(appended) => {
+                tx.commit().await.map_err(common::map_err)?;
+                Ok(appended)
+            }
+            Written::VersionClash => {
+                // Give the connection back first: an in-memory store has only one.
+                drop(tx);
+                let mut conn = self.pool.acquire().await.map_err(common::map_err)?;
+                let actual = Self::stream_version(&mut conn, &stream_id)
+                    .await
+                    .map_err(common::map_err)?;
+                Err(StoreError::VersionConflict {
+                    stream_id: append.stream_id,
+                    expected: append.expected.as_i64(),
+                    actual,
+                })
+            }
+        }
+    }
+
+    async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<RecordedEvent>> {
+        let sql = format!("{SELECT_EVENTS} WHERE stream_id = ? ORDER BY version");
+        sqlx::query_as::<_, Row>(&sql)
+            .bind(stream_id.hyphenated().to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(common::map_err)?
+            .into_iter()
+            .map(to_recorded)
+            .collect()
+    }
+
+    async fn read_all(&self, after: i64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{SELECT_EVENTS} WHERE position > ? ORDER BY position LIMIT ?");
+        sqlx::query_as::<_, Row>(&sql)
+            .bind(after)
+            .bind(common::sql_limit(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(common::map_err)?
+            .into_iter()
+            .map(to_recorded)
+            .collect()
+    }
+
+    async fn head(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(common::map_err)
+    }
+
+    async fn cursor(&self, name: &str) -> Result<i64> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(common::map_err)?;
+        Ok(position.unwrap_or(0))
+    }
+
+    async fn set_cursor(&self, name: &str, position: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cursors (name, position) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(name)
+        .bind(position)
+        .execute(&self.pool)
+        .await
+        .map_err(common::map_err)?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(common::map_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! Who may call the admin API: a confidential client whose project carries
+//! the `admin` scope, authenticated with its client credentials (HTTP Basic,
+//! RFC 6749 §2.3.1 encoding).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+
+use crate::error::ApiError;
+use crate::state::AdminState;
+
+/// The scope a client needs to use the admin API.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// An authenticated admin caller.
+#[derive(Debug, Clone)]
+pub struct AdminCaller {
+    pub client_id: String,
+}
+
+impl FromRequestParts<AdminState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthenticated)?;
+        let (client_id, secret) = parse_basic(header).ok_or(ApiError::Unauthenticated)?;
+        let project = state
+            .projections
+            .project_by_client_id(&client_id)
+            .ok_or(ApiError::Unauthenticated)?;
+        let stored = project
+            .state
+            .secret_hash
+            .as_deref()
+            .ok_or(ApiError::Unauthenticated)?;
+        if !state.secrets.verify(&secret, stored) {
+            return Err(ApiError::Unauthenticated);
+        }
+        let has_scope = project
+            .state
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.scopes.iter().any(|s| s == ADMIN_SCOPE));
+        if !has_scope {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(AdminCaller { client_id })
+    }
+}
+
+/// Decodes `Basic base64(urlencode(client_id):urlencode(secret))` (RFC 6749 §2.3.1).
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, value) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") || value.len() > 4096 {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let id = form_decode(id)?;
+    let secret = form_decode(secret)?;
+    if id.is_empty() {
+        return None;
+    }
+    Some((id, secret))
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(s: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(
+            parse_basic(&basic("my%20client:s%3Acret+x")),
+            Some(("my client".into(), "s:cret x".into()))
+        );
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_rejected() {
+        assert_eq!(parse_basic("Bearer abc"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+        assert_eq!(parse_basic(&basic("no-colon")), None);
+        assert_eq!(parse_basic(&basic(":secret")), None);
+        assert_eq!(parse_basic(&basic("id:%zz")), None);
+        assert_eq!(parse_basic(&basic("id:%4")), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! The one place admin errors become HTTP (field-level JSON) or gRPC statuses.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use inkan_domain::{DomainError, FieldError};
+use inkan_eventstore::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("the caller lacks the admin scope")]
+    Forbidden,
+    #[error("the event store is unavailable")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(errors) => ApiError::Invalid(errors),
+            DomainError::NotFound => ApiError::NotFound,
+            DomainError::AlreadyExists => ApiError::Conflict("already exists".into()),
+            e @ DomainError::UnknownEvent { .. } => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict { .. } => ApiError::Conflict(
+                "the resource was changed concurrently; read it again and retry".into(),
+            ),
+            StoreError::UniqueViolation { scope, .. } => ApiError::Conflict(match scope.as_str() {
+                inkan_domain::identity::EMAIL_SCOPE => {
+                    "an identity with this email already exists".into()
+                }
+                inkan_domain::project::CLIENT_ID_SCOPE => {
+                    "a project with this client_id already exists".into()
+                }
+                other => format!("{other} is already taken"),
+            }),
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            e @ (StoreError::EmptyAppend | StoreError::Corrupt(_)) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            ApiError::Invalid(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the request has invalid fields".to_string(),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".to_string(),
+            ),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "present an admin client's credentials".to_string(),
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the client lacks the admin scope".to_string(),
+            ),
+            ApiError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "event store unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the event store is unavailable; retry later".to_string(),
+                )
+            }
+            ApiError::Internal(detail) => {
+                // Logged once here, never echoed to the caller.
+                tracing::error!(error = %detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal error".to_string(),
+                )
+            }
+        };
+        let mut body = json!({ "error": code, "message": message });
+        if let ApiError::Invalid(fields) = &self {
+            body["fields"] = json!(fields);
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        match self {
+            ApiError::Unauthenticated => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"inkan-admin\""),
+                );
+            }
+            ApiError::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Invalid(f) => tonic::Status::invalid_argument(
+                f.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            ApiError::NotFound => tonic::Status::not_found("not found"),
+            ApiError::Conflict(m) => tonic::Status::already_exists(m),
+            ApiError::Unauthenticated | ApiError::Forbidden => {
+                tonic::Status::unauthenticated("unauthenticated")
+            }
+            ApiError::Unavailable(_) => tonic::Status::unavailable("event store unavailable"),
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}

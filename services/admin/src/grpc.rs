@@ -1,0 +1,152 @@
+//! The internal gRPC API (`inkan.admin.v1.AdminInternal`) served from the
+//! admin's read models to the authorize, token and userinfo services.
+
+use inkan_domain::identity::Identity;
+use inkan_domain::project::Project;
+use inkan_proto::admin::v1 as pb;
+use inkan_proto::admin::v1::admin_internal_server::{AdminInternal, AdminInternalServer};
+use tonic::{Request, Response, Status};
+
+use crate::projections::Entry;
+use crate::state::AdminState;
+
+pub struct AdminGrpc {
+    state: AdminState,
+}
+
+pub fn service(state: AdminState) -> AdminInternalServer<AdminGrpc> {
+    AdminInternalServer::new(AdminGrpc { state })
+}
+
+pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
+    let s = entry.state.settings.as_ref()?;
+    Some(pb::Project {
+        id: entry.state.id.to_string(),
+        client_id: entry.state.client_id.clone(),
+        name: s.name.clone(),
+        app_type: serde_plain(&s.app_type),
+        redirect_uris: s.redirect_uris.clone(),
+        post_logout_redirect_uris: s.post_logout_redirect_uris.clone(),
+        scopes: s.scopes.clone(),
+        grant_types: s
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_string())
+            .collect(),
+        token_endpoint_auth_method: s.token_endpoint_auth_method.as_str().to_string(),
+        access_token_ttl_seconds: s.access_token_ttl_seconds,
+        refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+        id_token_ttl_seconds: s.id_token_ttl_seconds,
+        refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+        id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
+        compat_claims: s.compat_claims,
+        requires_pkce: s.requires_pkce(),
+    })
+}
+
+pub fn identity_message(entry: &Entry<Identity>) -> Option<pb::Identity> {
+    let p = entry.state.profile.as_ref()?;
+    Some(pb::Identity {
+        id: entry.state.id.to_string(),
+        email: p.email.clone(),
+        email_verified: p.email_verified,
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+        claims_json: serde_json::Value::Object(p.claims.clone()).to_string(),
+    })
+}
+
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl AdminInternal for AdminGrpc {
+    async fn resolve_project(
+        &self,
+        request: Request<pb::ResolveProjectRequest>,
+    ) -> Result<Response<pb::ProjectReply>, Status> {
+        let req = request.into_inner();
+        let projections = &self.state.projections;
+        let project = projections
+            .project_by_client_id(&req.client_id)
+            .and_then(|e| project_message(&e))
+            .ok_or_else(|| Status::not_found("unknown client_id"))?;
+        Ok(Response::new(pb::ProjectReply {
+            position: projections.position(),
+            project: Some(project),
+        }))
+    }
+
+    async fn authenticate_client(
+        &self,
+        request: Request<pb::AuthenticateClientRequest>,
+    ) -> Result<Response<pb::ProjectReply>, Status> {
+        let req = request.into_inner();
+        let projections = &self.state.projections;
+        let entry = projections.project_by_client_id(&req.client_id);
+        let ok = entry
+            .as_ref()
+            .and_then(|e| e.state.secret_hash.as_deref())
+            .is_some_and(|stored| self.state.secrets.verify(&req.client_secret, stored));
+        let project = entry
+            .filter(|_| ok)
+            .and_then(|e| project_message(&e))
+            .ok_or_else(|| Status::unauthenticated("client authentication failed"))?;
+        Ok(Response::new(pb::ProjectReply {
+            position: projections.position(),
+            project: Some(project),
+        }))
+    }
+
+    async fn verify_password(
+        &self,
+        request: Request<pb::VerifyPasswordRequest>,
+    ) -> Result<Response<pb::IdentityReply>, Status> {
+        let req = request.into_inner();
+        let projections = &self.state.projections;
+        let entry = projections.identity_by_email(&req.email);
+        let stored = entry.as_ref().and_then(|e| e.state.password_hash.clone());
+        let hasher = self.state.passwords.clone();
+        // argon2id is CPU-bound: run it on the blocking pool. An unknown email
+        // (or one without a password) is checked against a dummy hash so it
+        // costs the same time as a wrong password.
+        let ok = tokio::task::spawn_blocking(move || match stored {
+            Some(phc) => hasher.verify(&req.password, &phc),
+            None => {
+                hasher.verify_dummy(&req.password);
+                false
+            }
+        })
+        .await
+        .map_err(|_| Status::internal("internal error"))?;
+        let identity = entry
+            .filter(|_| ok)
+            .and_then(|e| identity_message(&e))
+            .ok_or_else(|| Status::unauthenticated("invalid credentials"))?;
+        Ok(Response::new(pb::IdentityReply {
+            position: projections.position(),
+            identity: Some(identity),
+        }))
+    }
+
+    async fn get_identity(
+        &self,
+        request: Request<pb::GetIdentityRequest>,
+    ) -> Result<Response<pb::IdentityReply>, Status> {
+        let req = request.into_inner();
+        let projections = &self.state.projections;
+        let identity = uuid::Uuid::parse_str(&req.id)
+            .ok()
+            .and_then(|id| projections.identity(id))
+            .and_then(|e| identity_message(&e))
+            .ok_or_else(|| Status::not_found("unknown identity"))?;
+        Ok(Response::new(pb::IdentityReply {
+            position: projections.position(),
+            identity: Some(identity),
+        }))
+    }
+}

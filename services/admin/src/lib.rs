@@ -1,0 +1,63 @@
+//! The admin service: the event store's only writer. It runs commands
+//! against the Project and Identity aggregates, keeps the read models, and
+//! serves them over REST (`/admin/v1`) to operators and over gRPC
+//! (`inkan.admin.v1.AdminInternal`) to the other services.
+//!
+//! # Layout
+//! - [`router`]: the `/admin/v1` HTTP routes; [`grpc::service`]: the gRPC service.
+//! - `routes/`: one file per resource (`projects`, `identities`, `events`).
+//! - [`commands`]: the write path (load → decide → append → wait for the read model).
+//! - [`projections`]: the in-memory read models, rebuilt from the log at start.
+//! - [`auth`]: who may call the admin API; [`bootstrap`]: the first admin client.
+//! - [`error`]: every admin error mapped to HTTP and gRPC in one place.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod commands;
+pub mod error;
+pub mod grpc;
+mod json;
+pub mod projections;
+pub mod routes;
+pub mod state;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+pub use state::AdminState;
+
+/// The admin REST API under `/admin/v1`.
+pub fn router(state: AdminState) -> Router {
+    use routes::{events, identities, projects};
+    Router::new()
+        .route(
+            "/admin/v1/projects",
+            post(projects::create).get(projects::list),
+        )
+        .route(
+            "/admin/v1/projects/{id}",
+            get(projects::get)
+                .patch(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/admin/v1/projects/{id}/secret",
+            post(projects::rotate_secret),
+        )
+        .route(
+            "/admin/v1/identities",
+            post(identities::create).get(identities::list),
+        )
+        .route(
+            "/admin/v1/identities/{id}",
+            get(identities::get)
+                .patch(identities::update)
+                .delete(identities::delete),
+        )
+        .route(
+            "/admin/v1/identities/{id}/password",
+            put(identities::set_password),
+        )
+        .route("/admin/v1/events", get(events::list))
+        .with_state(state)
+}

@@ -1,0 +1,176 @@
+//! `/admin/v1/identities`: end users.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use inkan_domain::identity::{Identity, IdentityCommand, ProfileInput};
+use inkan_domain::validation::check_password;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{page_limit, parse_id};
+use crate::auth::AdminCaller;
+use crate::commands::execute;
+use crate::error::ApiError;
+use crate::json::JsonBody;
+use crate::projections::Entry;
+use crate::state::AdminState;
+
+/// The API view of an identity (never its password hash).
+pub fn view(entry: &Entry<Identity>) -> Value {
+    let fmt = &time::format_description::well_known::Rfc3339;
+    let profile = entry.state.profile.clone().unwrap_or_default();
+    json!({
+        "id": entry.state.id,
+        "email": profile.email,
+        "email_verified": profile.email_verified,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "claims": profile.claims,
+        "has_password": entry.state.password_hash.is_some(),
+        "version": entry.version,
+        "created_at": entry.created_at.format(fmt).unwrap_or_default(),
+        "updated_at": entry.updated_at.format(fmt).unwrap_or_default(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIdentity {
+    email: Option<String>,
+    password: Option<String>,
+    email_verified: Option<bool>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    claims: Option<Value>,
+}
+
+pub async fn create(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    JsonBody(body): JsonBody<CreateIdentity>,
+) -> Result<impl IntoResponse, ApiError> {
+    let password_hash = match body.password {
+        Some(password) => {
+            check_password(&password, state.password_min_length)
+                .map_err(|m| ApiError::field("password", m))?;
+            Some(state.hash_password(password).await?)
+        }
+        None => None,
+    };
+    let id = Uuid::now_v7();
+    let command = IdentityCommand::Register {
+        input: ProfileInput {
+            email: body.email,
+            email_verified: body.email_verified,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            claims: body.claims,
+        },
+        password_hash,
+    };
+    execute::<Identity>(&state, &caller.client_id, id, command).await?;
+    let entry = state.projections.identity(id).ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(view(&entry))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    email: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub async fn list(
+    State(state): State<AdminState>,
+    _caller: AdminCaller,
+    Query(q): Query<ListQuery>,
+) -> Json<Value> {
+    let all = match &q.email {
+        Some(email) => state
+            .projections
+            .identity_by_email(email)
+            .into_iter()
+            .collect(),
+        None => state.projections.identities(),
+    };
+    let total = all.len();
+    let items: Vec<Value> = all
+        .iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(page_limit(q.limit))
+        .map(view)
+        .collect();
+    Json(json!({ "items": items, "total": total }))
+}
+
+pub async fn get(
+    State(state): State<AdminState>,
+    _caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let entry = state
+        .projections
+        .identity(parse_id(&id)?)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(view(&entry)))
+}
+
+pub async fn update(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ProfileInput>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::UpdateProfile { input },
+    )
+    .await?;
+    let entry = state.projections.identity(id).ok_or(ApiError::NotFound)?;
+    Ok(Json(view(&entry)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    password: String,
+}
+
+pub async fn set_password(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SetPassword>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    if state.projections.identity(id).is_none() {
+        return Err(ApiError::NotFound);
+    }
+    check_password(&body.password, state.password_min_length)
+        .map_err(|m| ApiError::field("password", m))?;
+    let password_hash = state.hash_password(body.password).await?;
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::SetPassword { password_hash },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(&state, &caller.client_id, id, IdentityCommand::Delete).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,105 @@
+//! Chooses each store from the settings: a backend URL selects the real
+//! implementation, no URL the embedded one (data kept in the data folder).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use inkan_bus::{EventBus, MemoryBus, NatsBus, NatsBusConfig};
+use inkan_config::Settings;
+use inkan_eventstore::{EventStore, PgEventStore, SqliteEventStore};
+use inkan_keys::kek::Kek;
+use inkan_kv::{KvStore, MemoryKv, RedisKv};
+
+pub struct Backends {
+    pub store: Arc<dyn EventStore>,
+    pub kv: Arc<dyn KvStore>,
+    pub bus: Arc<dyn EventBus>,
+}
+
+pub async fn event_store(settings: &Settings) -> anyhow::Result<Arc<dyn EventStore>> {
+    Ok(match &settings.database_url {
+        Some(url) => Arc::new(
+            PgEventStore::connect(
+                url,
+                &settings.database_schema,
+                settings.database_max_connections,
+            )
+            .await
+            .context("connecting to PostgreSQL")?,
+        ),
+        None => {
+            ensure_data_dir(&settings.data_dir)?;
+            let path = settings.data_dir.join("events.sqlite");
+            Arc::new(
+                SqliteEventStore::open(&path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+    })
+}
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<Backends> {
+    let store = event_store(settings).await?;
+    let kv: Arc<dyn KvStore> = match &settings.redis_url {
+        Some(url) => Arc::new(
+            RedisKv::connect(url, &settings.redis_prefix)
+                .await
+                .context("connecting to Redis")?,
+        ),
+        None => Arc::new(MemoryKv::new()),
+    };
+    let bus: Arc<dyn EventBus> = match &settings.nats_url {
+        Some(url) => Arc::new(
+            NatsBus::connect(NatsBusConfig {
+                url: url.clone(),
+                stream: settings.nats_stream.clone(),
+                subject_prefix: settings.nats_subject_prefix.clone(),
+            })
+            .await
+            .context("connecting to NATS")?,
+        ),
+        None => Arc::new(MemoryBus::new()),
+    };
+    Ok(Backends { store, kv, bus })
+}
+
+/// The key-encryption key: from the settings, or (embedded event store only)
+/// generated once into the data folder, readable by its owner only.
+pub fn key_encryption_key(settings: &Settings) -> anyhow::Result<Kek> {
+    if let Some(b64) = &settings.key_encryption_key {
+        return Kek::from_base64(b64).context("INKAN_KEY_ENCRYPTION_KEY");
+    }
+    if settings.database_url.is_some() {
+        bail!("INKAN_KEY_ENCRYPTION_KEY is required when DATABASE_URL is set (32 random bytes, base64; e.g. `openssl rand -base64 32`)");
+    }
+    ensure_data_dir(&settings.data_dir)?;
+    let path = settings.data_dir.join("key-encryption-key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Kek::from_base64(text.trim())
+            .with_context(|| format!("reading {}", path.display()));
+    }
+    let (kek, b64) = Kek::generate();
+    write_private(&path, &b64).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a key-encryption key for the embedded stores");
+    Ok(kek)
+}
+
+fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}

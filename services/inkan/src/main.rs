@@ -1,0 +1,96 @@
+//! `inkan`: one binary for every deployment shape.
+//!
+//! - `inkan serve` runs all four services in one process (monolithic mode).
+//! - `inkan serve --role admin` (etc.) runs one (microservices mode).
+//! - `inkan migrate` creates or upgrades the event store's schema.
+//!
+//! # Layout
+//! - `main.rs`: the command line, and nothing else.
+//! - [`backends`]: picks the real or embedded store for each seam from the settings.
+//! - [`serve`]: composes the services of a role and runs them until SIGTERM.
+
+mod backends;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use inkan_config::{LogFormat, Role, Settings};
+
+/// Inkan: an OpenID Connect provider. Every option can also be set by its
+/// environment variable or in a TOML config file (`key = value`, keys as the
+/// option names with underscores); command line > environment > file > default.
+#[derive(Debug, Parser)]
+#[command(name = "inkan", version)]
+struct Cli {
+    /// TOML config file.
+    #[arg(long, env = "INKAN_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the provider (all services, or one role).
+    Serve {
+        /// Which services this process runs.
+        #[arg(long, env = "INKAN_ROLE", value_enum, default_value = "all")]
+        role: Role,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Create or upgrade the event store's schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let mut command = Cli::command();
+    if let Some(path) = inkan_config::config_file_from(&args) {
+        command = match inkan_config::apply_config_file(command, &path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("inkan: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches_from(args)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let settings = match &cli.command {
+        Command::Serve { settings, .. } | Command::Migrate { settings } => settings,
+    };
+    let format = match settings.log_format {
+        LogFormat::Pretty => inkan_telemetry::Format::Pretty,
+        LogFormat::Json => inkan_telemetry::Format::Json,
+    };
+    inkan_telemetry::init(format, &settings.log);
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("inkan: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { role, settings } => serve::run(role, settings).await,
+            Command::Migrate { settings } => serve::migrate(settings).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("inkan: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Runs the services of one role until SIGTERM or Ctrl-C, then shuts down
+//! gracefully: stop accepting, finish in-flight requests, exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use inkan_admin::AdminState;
+use inkan_config::{Role, Settings};
+use inkan_keys::password::{PasswordHasher, PasswordParams};
+use inkan_keys::secret::{generate_secret, SecretHasher};
+use inkan_relay::Relay;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::backends::{self, Backends};
+
+/// The client id of the bootstrap admin client when none is configured.
+const DEFAULT_ADMIN_CLIENT_ID: &str = "inkan-admin";
+
+/// `inkan migrate`: create or upgrade the event store's schema.
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let store = backends::event_store(&settings).await?;
+    store.migrate().await.context("migrating the event store")?;
+    println!("inkan: event store schema is up to date");
+    Ok(())
+}
+
+pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
+    if !role.runs(Role::Admin) {
+        bail!(
+            "role {role:?}: only the admin service exists in this version; run `inkan serve` (all) or `--role admin`"
+        );
+    }
+    let backends = backends::connect(&settings).await?;
+    backends
+        .store
+        .migrate()
+        .await
+        .context("migrating the event store")?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut app = Router::new();
+
+    if role.runs(Role::Admin) {
+        let admin = admin_state(&settings, &backends)?;
+        admin
+            .projections
+            .catch_up()
+            .await
+            .context("loading projections")?;
+        bootstrap(&settings, &admin).await?;
+
+        // Relay: committed events → bus, resuming from its stored cursor.
+        let relay = Relay::new(backends.store.clone(), backends.bus.clone());
+        tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
+
+        // Follow appends made by other admin replicas.
+        let follower = admin.projections.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                        if let Err(e) = follower.catch_up().await {
+                            tracing::warn!(error = %e, "projection catch-up failed");
+                        }
+                    }
+                }
+            }
+        });
+
+        // Internal gRPC API.
+        let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr)
+            .await
+            .with_context(|| format!("binding gRPC address {}", settings.grpc_addr))?;
+        println!("inkan: grpc listening on {}", grpc_listener.local_addr()?);
+        let grpc = tonic::service::Routes::new(inkan_admin::grpc::service(admin.clone()));
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+            if let Err(e) = tonic::transport::Server::builder()
+                .add_routes(grpc)
+                .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "gRPC server failed");
+            }
+        });
+
+        app = app.merge(inkan_admin::router(admin));
+    }
+
+    app = app.merge(health_router(Arc::new(backends)));
+
+    let listener = tokio::net::TcpListener::bind(settings.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
+    let addr = listener.local_addr()?;
+    // Tests and operators read this line to learn the port (INKAN_HTTP_ADDR may use port 0).
+    println!(
+        "inkan: http listening on http://{addr} (issuer {})",
+        settings.issuer
+    );
+    tracing::info!(%addr, ?role, embedded = settings.is_embedded(), "inkan started");
+
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stop.cancel();
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("HTTP server")?;
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+fn admin_state(settings: &Settings, backends: &Backends) -> anyhow::Result<AdminState> {
+    let kek = backends::key_encryption_key(settings)?;
+    let secrets = SecretHasher::new(kek.derive("client-secret-hmac"));
+    let passwords = PasswordHasher::new(PasswordParams::default());
+    Ok(AdminState::new(
+        backends.store.clone(),
+        secrets,
+        passwords,
+        settings.password_min_length,
+    ))
+}
+
+/// On first start with an empty store, creates the admin client. In embedded
+/// mode without a configured secret, generates one and prints it once.
+async fn bootstrap(settings: &Settings, admin: &AdminState) -> anyhow::Result<()> {
+    if admin.store.head().await? > 0 {
+        return Ok(());
+    }
+    let client_id = settings
+        .bootstrap_admin_client_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ADMIN_CLIENT_ID.to_string());
+    let (secret, generated) = match &settings.bootstrap_admin_client_secret {
+        Some(secret) if secret.len() >= 32 => (secret.clone(), false),
+        Some(_) => bail!("INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET must be at least 32 characters"),
+        None if settings.database_url.is_none() => (generate_secret(), true),
+        None => bail!(
+            "the event store is empty: set INKAN_BOOTSTRAP_ADMIN_CLIENT_ID and INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET to create the first admin client"
+        ),
+    };
+    let created = inkan_admin::bootstrap::ensure_admin_client(admin, &client_id, &secret)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the bootstrap admin client: {e}"))?;
+    if created && generated {
+        // Printed to the terminal once, never logged.
+        println!("inkan: created the bootstrap admin client (shown once, keep it safe):");
+        println!("inkan:   client_id     = {client_id}");
+        println!("inkan:   client_secret = {secret}");
+    } else if created {
+        tracing::info!(client_id = %client_id, "created the bootstrap admin client");
+    }
+    Ok(())
+}
+
+/// `/healthz`: the process is alive. `/readyz`: every backend answers.
+fn health_router(backends: Arc<Backends>) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
+        .route("/readyz", get(readyz))
+        .with_state(backends)
+}
+
+async fn readyz(State(b): State<Arc<Backends>>) -> (StatusCode, Json<serde_json::Value>) {
+    let (store, kv, bus) = tokio::join!(b.store.ping(), b.kv.ping(), b.bus.ping());
+    let checks = json!({
+        "event_store": store.is_ok(),
+        "key_value_store": kv.is_ok(),
+        "event_bus": bus.is_ok(),
+    });
+    let ready = store.is_ok() && kv.is_ok() && bus.is_ok();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "status": if ready { "ready" } else { "unready" }, "checks": checks })),
+    )
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

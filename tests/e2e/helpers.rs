@@ -1,0 +1,189 @@
+//! Starting and stopping `inkan` processes, and an admin API client.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub const ADMIN_ID: &str = "e2e-admin";
+pub const ADMIN_SECRET: &str = "e2e-admin-secret-that-is-long-enough-0123456789";
+
+/// How to start one `inkan` process.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub data_dir: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+/// A running `inkan serve` process; killed when dropped.
+pub struct Inkan {
+    child: Child,
+    pub base: String,
+    /// Kept so the reader thread keeps draining stdout.
+    _lines: mpsc::Receiver<String>,
+}
+
+impl Inkan {
+    /// Starts `inkan serve` with ports chosen by the OS and waits until it listens.
+    pub fn start(options: &Options) -> Inkan {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_inkan"));
+        cmd.arg("serve")
+            .args(&options.args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("INKAN_HTTP_ADDR", "127.0.0.1:0")
+            .env("INKAN_GRPC_ADDR", "127.0.0.1:0")
+            .env("INKAN_LOG", "warn")
+            .env("INKAN_BOOTSTRAP_ADMIN_CLIENT_ID", ADMIN_ID)
+            .env("INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(dir) = &options.data_dir {
+            cmd.env("INKAN_DATA_DIR", dir);
+        }
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the inkan binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("inkan: http listening on ") {
+                        let base = rest
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                        return Inkan {
+                            child,
+                            base,
+                            _lines: rx,
+                        };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let status = child.wait().ok();
+                    panic!("inkan did not start listening within 60 s (exit: {status:?})");
+                }
+            }
+        }
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait (bounded) for a graceful exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "inkan exited with {status} after SIGTERM");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("inkan did not exit within 20 s of SIGTERM");
+    }
+
+    pub fn admin(&self) -> Admin {
+        Admin {
+            base: self.base.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for Inkan {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client of the admin API authenticated as the bootstrap admin.
+pub struct Admin {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Admin {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .basic_auth(ADMIN_ID, Some(ADMIN_SECRET));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("admin request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn create_project(&self) -> Value {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/admin/v1/projects",
+                Some(json!({
+                    "name": "Shop",
+                    "app_type": "web",
+                    "redirect_uris": ["https://shop.example.com/callback"],
+                    "post_logout_redirect_uris": ["https://shop.example.com/"],
+                    "scopes": ["openid", "profile", "email"],
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn create_identity(&self, email: &str) -> Value {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/admin/v1/identities",
+                Some(json!({
+                    "email": email,
+                    "password": "correct horse battery staple",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "claims": { "tenant": "acme" },
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+}

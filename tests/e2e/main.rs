@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `inkan` binary, started as separate processes
+//! on random loopback ports, driven over HTTP the way operators and relying
+//! parties use it. One test binary links every module (zero2prod style).
+
+mod helpers;
+mod storage;
