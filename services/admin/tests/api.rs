@@ -1,0 +1,578 @@
+//! The admin REST API driven through its router (no server, `oneshot`), on
+//! the embedded event store: what an operator sends, what they get back,
+//! and that bad input changes nothing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use base64::Engine;
+use inkan_admin::{bootstrap, router, AdminState};
+use inkan_eventstore::{EventStore, SqliteEventStore};
+use inkan_keys::password::{PasswordHasher, PasswordParams};
+use inkan_keys::secret::SecretHasher;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ADMIN: (&str, &str) = ("admin", "admin-secret-admin-secret-admin-secret");
+
+struct TestApp {
+    state: AdminState,
+}
+
+async fn spawn_app() -> TestApp {
+    let store = SqliteEventStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let state = AdminState::new(
+        Arc::new(store),
+        SecretHasher::new([7u8; 32]),
+        PasswordHasher::new(PasswordParams::fast_for_tests()),
+        15,
+    );
+    assert!(bootstrap::ensure_admin_client(&state, ADMIN.0, ADMIN.1)
+        .await
+        .unwrap());
+    TestApp { state }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+impl TestApp {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<String>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(auth) = auth {
+            req = req.header(header::AUTHORIZATION, auth);
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call(method, path, Some(basic(ADMIN.0, ADMIN.1)), body)
+            .await
+    }
+
+    async fn raw(&self, path: &str, content_type: &str, body: &'static str) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::AUTHORIZATION, basic(ADMIN.0, ADMIN.1))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn head(&self) -> i64 {
+        self.state.store.head().await.unwrap()
+    }
+}
+
+fn web_project() -> Value {
+    json!({
+        "name": "Shop",
+        "app_type": "web",
+        "redirect_uris": ["https://shop.example.com/cb"],
+        "post_logout_redirect_uris": ["https://shop.example.com/"],
+        "scopes": ["openid", "profile", "email"]
+    })
+}
+
+fn field_names(body: &Value) -> Vec<String> {
+    body["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn creating_a_web_project_returns_its_secret_once_and_applies_defaults() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .admin(Method::POST, "/admin/v1/projects", Some(web_project()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body["client_secret"].as_str().unwrap().len() >= 43);
+    assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(
+        body["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(body["requires_pkce"], false);
+    assert_eq!(body["access_token_ttl_seconds"], 3600);
+
+    let (status, got) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/projects/{}", body["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["client_id"], body["client_id"]);
+    assert!(
+        got.get("client_secret").is_none(),
+        "the secret is shown only once"
+    );
+    assert!(got.get("secret_hash").is_none());
+}
+
+#[tokio::test]
+async fn a_spa_project_has_no_secret_and_requires_pkce() {
+    let app = spawn_app().await;
+    let mut input = web_project();
+    input["app_type"] = json!("spa");
+    let (status, body) = app
+        .admin(Method::POST, "/admin/v1/projects", Some(input))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(body.get("client_secret").is_none());
+    assert_eq!(body["token_endpoint_auth_method"], "none");
+    assert_eq!(body["requires_pkce"], true);
+}
+
+#[tokio::test]
+async fn invalid_project_input_gets_field_level_errors_and_changes_nothing() {
+    let app = spawn_app().await;
+    let before = app.head().await;
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/projects",
+            Some(json!({
+                "name": "Shop",
+                "app_type": "web",
+                "redirect_uris": ["http://shop.example.com/cb", "https://shop.example.com/cb#frag"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        field_names(&body),
+        vec!["redirect_uris[0]", "redirect_uris[1]"]
+    );
+
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/projects",
+            Some(json!({"name": "x", "app_type": "mainframe"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&body), vec!["app_type"]);
+
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/projects",
+            Some(json!({"name": "x", "app_type": "web", "colour": "red"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown fields are refused: {body}"
+    );
+    assert_eq!(app.head().await, before);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_clear_json_errors() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .raw("/admin/v1/projects", "application/json", "{not json")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    let (status, body) = app.raw("/admin/v1/projects", "text/plain", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&body), vec!["body"]);
+    let (status, body) = app
+        .raw(
+            "/admin/v1/identities",
+            "application/json",
+            r#"{"email": 42}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&body), vec!["email"]);
+}
+
+#[tokio::test]
+async fn the_admin_api_requires_an_admin_client() {
+    let app = spawn_app().await;
+    let (status, _) = app
+        .call(Method::GET, "/admin/v1/projects", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/admin/v1/projects",
+            Some(basic(ADMIN.0, "wrong")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/admin/v1/projects",
+            Some("Basic %%%".into()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A service client without the admin scope is authenticated but forbidden.
+    let (_, svc) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/projects",
+            Some(json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]})),
+        )
+        .await;
+    let creds = basic(
+        svc["client_id"].as_str().unwrap(),
+        svc["client_secret"].as_str().unwrap(),
+    );
+    let (status, _) = app
+        .call(Method::GET, "/admin/v1/projects", Some(creds), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn rotating_a_secret_retires_the_old_one() {
+    let app = spawn_app().await;
+    let (_, svc) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/projects",
+            Some(json!({"name": "Ops", "app_type": "service", "scopes": ["admin"]})),
+        )
+        .await;
+    let id = svc["id"].as_str().unwrap();
+    let client_id = svc["client_id"].as_str().unwrap();
+    let old = basic(client_id, svc["client_secret"].as_str().unwrap());
+    assert_eq!(
+        app.call(Method::GET, "/admin/v1/projects", Some(old.clone()), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    let (status, rotated) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/projects/{id}/secret"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let new = basic(client_id, rotated["client_secret"].as_str().unwrap());
+    assert_eq!(
+        app.call(Method::GET, "/admin/v1/projects", Some(old), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.call(Method::GET, "/admin/v1/projects", Some(new), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn projects_can_be_updated_listed_and_deleted() {
+    let app = spawn_app().await;
+    let (_, created) = app
+        .admin(Method::POST, "/admin/v1/projects", Some(web_project()))
+        .await;
+    let path = format!("/admin/v1/projects/{}", created["id"].as_str().unwrap());
+
+    let (status, updated) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"redirect_uris": ["https://shop.example.com/new"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(
+        updated["redirect_uris"],
+        json!(["https://shop.example.com/new"])
+    );
+    assert_eq!(updated["name"], "Shop");
+    assert_eq!(updated["version"], 2);
+
+    // An update that changes nothing appends nothing.
+    let before = app.head().await;
+    let (status, same) = app
+        .admin(Method::PATCH, &path, Some(json!({"name": "Shop"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["version"], 2);
+    assert_eq!(app.head().await, before);
+
+    let (_, list) = app.admin(Method::GET, "/admin/v1/projects", None).await;
+    assert_eq!(list["total"], 2, "bootstrap admin + shop");
+
+    assert_eq!(
+        app.admin(Method::DELETE, &path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.admin(Method::GET, &path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.admin(Method::DELETE, &path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.admin(Method::GET, "/admin/v1/projects/not-a-uuid", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn identities_are_created_found_by_email_and_never_show_their_password() {
+    let app = spawn_app().await;
+    let (status, ada) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({
+                "email": "Ada@Example.com",
+                "password": "correct horse battery staple",
+                "first_name": "Ada",
+                "claims": {"tenant": "acme"}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ada}");
+    assert_eq!(ada["has_password"], true);
+    assert!(ada.get("password").is_none() && ada.get("password_hash").is_none());
+    uuid::Uuid::parse_str(ada["id"].as_str().unwrap()).unwrap();
+
+    let (_, found) = app
+        .admin(
+            Method::GET,
+            "/admin/v1/identities?email=ada@example.COM",
+            None,
+        )
+        .await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["id"], ada["id"]);
+
+    let (_, events) = app
+        .admin(Method::GET, "/admin/v1/events?after=0", None)
+        .await;
+    let text = events.to_string();
+    assert!(
+        !text.contains("$argon2"),
+        "the audit log redacts password hashes"
+    );
+    assert!(
+        !text.contains("hmac-sha256$"),
+        "the audit log redacts secret hashes"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_a_conflict_even_in_another_case() {
+    let app = spawn_app().await;
+    let body = json!({"email": "grace@example.com"});
+    assert_eq!(
+        app.admin(Method::POST, "/admin/v1/identities", Some(body))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let before = app.head().await;
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "GRACE@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"], "conflict");
+    assert_eq!(app.head().await, before);
+}
+
+#[tokio::test]
+async fn a_deleted_identity_frees_its_email() {
+    let app = spawn_app().await;
+    let (_, first) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "alan@example.com"})),
+        )
+        .await;
+    let path = format!("/admin/v1/identities/{}", first["id"].as_str().unwrap());
+    assert_eq!(
+        app.admin(Method::DELETE, &path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.admin(Method::GET, &path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "alan@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn passwords_follow_the_length_policy_and_can_be_set() {
+    let app = spawn_app().await;
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "a@example.com", "password": "short"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&err), vec!["password"]);
+
+    let (_, created) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "a@example.com"})),
+        )
+        .await;
+    assert_eq!(created["has_password"], false);
+    let path = format!("/admin/v1/identities/{}", created["id"].as_str().unwrap());
+    let (status, _) = app
+        .admin(
+            Method::PUT,
+            &format!("{path}/password"),
+            Some(json!({"password": "a long enough passphrase"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, got) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(got["has_password"], true);
+}
+
+#[tokio::test]
+async fn identity_profile_updates_validate_and_apply() {
+    let app = spawn_app().await;
+    let (_, created) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "b@example.com"})),
+        )
+        .await;
+    let path = format!("/admin/v1/identities/{}", created["id"].as_str().unwrap());
+    let (status, err) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "not an email", "claims": {"sub": "x"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&err), vec!["email", "claims.sub"]);
+    let (status, updated) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"last_name": "Hopper", "email_verified": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["last_name"], "Hopper");
+    assert_eq!(updated["email_verified"], true);
+}
+
+#[tokio::test]
+async fn the_events_endpoint_pages_through_the_log() {
+    let app = spawn_app().await;
+    for email in ["1@example.com", "2@example.com", "3@example.com"] {
+        app.admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": email})),
+        )
+        .await;
+    }
+    let (_, page) = app
+        .admin(Method::GET, "/admin/v1/events?after=1&limit=2", None)
+        .await;
+    let positions: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, vec![2, 3]);
+    assert_eq!(page["next_after"], 3);
+    assert_eq!(page["items"][0]["event_type"], "identity.registered.v1");
+    assert_eq!(page["items"][0]["metadata"]["actor"], ADMIN.0);
+}
+
+#[tokio::test]
+async fn bootstrap_runs_only_on_an_empty_store() {
+    let app = spawn_app().await;
+    assert!(
+        !bootstrap::ensure_admin_client(&app.state, "other", ADMIN.1)
+            .await
+            .unwrap()
+    );
+}
