@@ -2,7 +2,10 @@
 //! system `protoc` is needed on any build machine.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Canonical, so cargo's change detection sees the same path it watches.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../proto")
+        .canonicalize()?;
     let files = ["inkan/admin/v1/admin.proto"];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

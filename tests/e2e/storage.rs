@@ -149,7 +149,20 @@ async fn every_event_reaches_the_bus_in_order_after_a_kill_between_commit_and_pu
         .map(|e| e["position"].as_i64().unwrap())
         .collect();
     assert_eq!(committed, (1..=committed.len() as i64).collect::<Vec<_>>());
-    assert_eq!(committed.len(), 5, "bootstrap + project + 3 identities");
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| k.starts_with("identity.registered"))
+            .count(),
+        3
+    );
+    assert!(kinds.contains(&"project.registered.v1"));
 
     // The stream may not exist until the relay's first publish: retry subscribing, bounded.
     let mut stream = None;

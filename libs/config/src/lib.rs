@@ -113,6 +113,19 @@ pub struct Settings {
     )]
     pub bootstrap_admin_client_secret: Option<String>,
 
+    /// Seconds a new signing key is published in the JWKS before it signs
+    /// (must exceed the JWKS cache lifetime, 300 s).
+    #[arg(
+        long,
+        env = "INKAN_KEY_ACTIVATION_DELAY_SECONDS",
+        default_value_t = 600
+    )]
+    pub key_activation_delay_seconds: u64,
+
+    /// Rotate signing keys automatically after this many days (0 = only on request).
+    #[arg(long, env = "INKAN_KEY_ROTATION_DAYS", default_value_t = 90)]
+    pub key_rotation_days: u64,
+
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,

@@ -7,6 +7,7 @@
 //! - [`aggregate`]: the `decide`/`apply` contract and event (de)serialisation.
 //! - [`project`]: OAuth clients — app types, defaults, redirect-URI rules.
 //! - [`identity`]: end users — profile, custom claims, password hash.
+//! - [`signing_key`]: JWS keys — generated, published, activated, retired.
 //! - [`validation`]: input rules shared by both.
 //! - [`error`]: `DomainError` and field-level problems.
 pub mod aggregate;
@@ -14,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod identity;
 pub mod project;
+pub mod signing_key;
 pub mod validation;
 
 pub use aggregate::{Aggregate, DomainEvent, Unique, UniqueChanges};

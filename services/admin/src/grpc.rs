@@ -149,4 +149,35 @@ impl AdminInternal for AdminGrpc {
             identity: Some(identity),
         }))
     }
+
+    async fn get_signing_keys(
+        &self,
+        _request: Request<pb::GetSigningKeysRequest>,
+    ) -> Result<Response<pb::SigningKeysReply>, Status> {
+        use base64::Engine;
+        let projections = &self.state.projections;
+        let now = time::OffsetDateTime::now_utc();
+        let keys = projections
+            .signing_keys()
+            .into_iter()
+            .filter(|k| k.state.is_published(now))
+            .filter_map(|k| {
+                let generated = k.state.key?;
+                let sealed = base64::engine::general_purpose::STANDARD
+                    .decode(&generated.sealed_private_key)
+                    .ok()?;
+                Some(pb::SigningKey {
+                    kid: generated.kid,
+                    alg: generated.alg,
+                    status: serde_plain(&k.state.status?),
+                    sealed_private_key: sealed,
+                    public_jwk_json: generated.public_jwk.to_string(),
+                })
+            })
+            .collect();
+        Ok(Response::new(pb::SigningKeysReply {
+            position: projections.position(),
+            keys,
+        }))
+    }
 }

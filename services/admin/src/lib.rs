@@ -8,6 +8,7 @@
 //! - `routes/`: one file per resource (`projects`, `identities`, `events`).
 //! - [`commands`]: the write path (load → decide → append → wait for the read model).
 //! - [`projections`]: the in-memory read models, rebuilt from the log at start.
+//! - [`keys`]: signing keys — first keys, rotation, activation schedule, JWKS.
 //! - [`auth`]: who may call the admin API; [`bootstrap`]: the first admin client.
 //! - [`error`]: every admin error mapped to HTTP and gRPC in one place.
 
@@ -17,6 +18,7 @@ pub mod commands;
 pub mod error;
 pub mod grpc;
 mod json;
+pub mod keys;
 pub mod projections;
 pub mod routes;
 pub mod state;
@@ -24,11 +26,11 @@ pub mod state;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-pub use state::AdminState;
+pub use state::{AdminState, KeyPolicy};
 
 /// The admin REST API under `/admin/v1`.
 pub fn router(state: AdminState) -> Router {
-    use routes::{events, identities, projects};
+    use routes::{events, identities, keys, projects};
     Router::new()
         .route(
             "/admin/v1/projects",
@@ -59,5 +61,8 @@ pub fn router(state: AdminState) -> Router {
             put(identities::set_password),
         )
         .route("/admin/v1/events", get(events::list))
+        .route("/admin/v1/keys", get(keys::list))
+        .route("/admin/v1/keys/rotate", post(keys::rotate))
+        .route("/jwks", get(keys::jwks))
         .with_state(state)
 }

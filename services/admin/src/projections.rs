@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use inkan_domain::envelope::RecordedEvent;
 use inkan_domain::identity::{Identity, IdentityEvent};
 use inkan_domain::project::{Project, ProjectEvent};
+use inkan_domain::signing_key::{SigningKey, SigningKeyEvent};
 use inkan_domain::validation::email_key;
 use inkan_domain::{Aggregate, DomainEvent};
 use inkan_eventstore::{EventStore, StoreError};
@@ -33,6 +34,7 @@ struct ReadModel {
     by_client_id: HashMap<String, Uuid>,
     identities: HashMap<Uuid, Entry<Identity>>,
     by_email: HashMap<String, Uuid>,
+    keys: HashMap<Uuid, Entry<SigningKey>>,
 }
 
 pub struct Projections {
@@ -118,6 +120,13 @@ impl Projections {
         all
     }
 
+    /// Every signing key ever generated, oldest first.
+    pub fn signing_keys(&self) -> Vec<Entry<SigningKey>> {
+        let mut all: Vec<_> = self.read().keys.values().cloned().collect();
+        all.sort_by_key(|e| (e.created_at, e.state.id));
+        all
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, ReadModel> {
         // A panic while holding the lock cannot leave a half-applied event
         // (apply only replaces whole entries), so a poisoned lock is still usable.
@@ -171,6 +180,16 @@ impl ReadModel {
                     tracing::error!(position = event.position, error = %e, "skipping undecodable identity event")
                 }
             },
+            SigningKey::STREAM_TYPE => {
+                match SigningKeyEvent::decode(&event.event_type, &event.payload) {
+                    Ok(e) => upsert(&mut self.keys, event, SigningKey::with_id)
+                        .state
+                        .apply(&e),
+                    Err(e) => {
+                        tracing::error!(position = event.position, error = %e, "skipping undecodable key event")
+                    }
+                }
+            }
             _ => {}
         }
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use inkan_eventstore::EventStore;
+use inkan_keys::kek::Kek;
 use inkan_keys::password::PasswordHasher;
 use inkan_keys::secret::SecretHasher;
 use tokio::sync::Notify;
@@ -18,6 +19,9 @@ pub struct AdminState {
     /// argon2id for identity passwords; always called on the blocking pool.
     pub passwords: Arc<PasswordHasher>,
     pub password_min_length: usize,
+    /// Seals new signing keys; never leaves the process.
+    pub kek: Arc<Kek>,
+    pub key_policy: KeyPolicy,
     /// Notified after every append so the relay publishes without waiting for its poll.
     pub appended: Arc<Notify>,
 }
@@ -25,6 +29,8 @@ pub struct AdminState {
 impl AdminState {
     pub fn new(
         store: Arc<dyn EventStore>,
+        kek: Kek,
+        key_policy: KeyPolicy,
         secrets: SecretHasher,
         passwords: PasswordHasher,
         password_min_length: usize,
@@ -33,6 +39,8 @@ impl AdminState {
             projections: Arc::new(Projections::new(store.clone())),
             store,
             secrets: Arc::new(secrets),
+            kek: Arc::new(kek),
+            key_policy,
             passwords: Arc::new(passwords),
             password_min_length,
             appended: Arc::new(Notify::new()),
@@ -46,5 +54,28 @@ impl AdminState {
             .await
             .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?
             .map_err(|e| crate::error::ApiError::Internal(e.to_string()))
+    }
+}
+
+/// When signing keys are activated, rotated and unpublished.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyPolicy {
+    /// A new key is published this long before it signs; longer than any
+    /// JWKS cache lifetime, so relying parties know it before they see it.
+    pub activation_delay: std::time::Duration,
+    /// Rotate automatically when the active key is this old (`None`: only on request).
+    pub rotation_interval: Option<std::time::Duration>,
+    /// How long a retired key stays published: the longest token lifetime
+    /// (access and ID tokens live at most one day) plus clock leeway.
+    pub retired_publication: std::time::Duration,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        KeyPolicy {
+            activation_delay: std::time::Duration::from_secs(600),
+            rotation_interval: Some(std::time::Duration::from_secs(90 * 86_400)),
+            retired_publication: std::time::Duration::from_secs(86_400 + 300),
+        }
     }
 }

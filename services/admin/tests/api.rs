@@ -7,8 +7,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use base64::Engine;
-use inkan_admin::{bootstrap, router, AdminState};
+use inkan_admin::{bootstrap, router, AdminState, KeyPolicy};
 use inkan_eventstore::{EventStore, SqliteEventStore};
+use inkan_keys::kek::Kek;
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::SecretHasher;
 use serde_json::{json, Value};
@@ -25,6 +26,8 @@ async fn spawn_app() -> TestApp {
     store.migrate().await.unwrap();
     let state = AdminState::new(
         Arc::new(store),
+        Kek::generate().0,
+        KeyPolicy::default(),
         SecretHasher::new([7u8; 32]),
         PasswordHasher::new(PasswordParams::fast_for_tests()),
         15,
@@ -575,4 +578,154 @@ async fn bootstrap_runs_only_on_an_empty_store() {
             .await
             .unwrap()
     );
+}
+
+mod keys {
+    use super::*;
+    use inkan_admin::keys::{ensure_initial_keys, jwks, run_schedule};
+    use inkan_domain::signing_key::KeyStatus;
+    use inkan_keys::signing::{verify_jwt, Algorithm, SigningKey as KeyPair};
+    use time::OffsetDateTime;
+
+    fn kids(set: &Value) -> Vec<String> {
+        set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn first_start_creates_one_active_key_per_algorithm() {
+        let app = spawn_app().await;
+        ensure_initial_keys(&app.state).await.unwrap();
+        ensure_initial_keys(&app.state).await.unwrap(); // idempotent
+        let set = jwks(&app.state, OffsetDateTime::now_utc());
+        let algs: Vec<&str> = set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap())
+            .collect();
+        assert_eq!(algs, vec!["RS256", "ES256", "EdDSA"]);
+        let (status, listed) = app.admin(Method::GET, "/admin/v1/keys", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["status"] == "active"));
+        assert!(
+            !listed.to_string().contains("sealed"),
+            "private keys are never shown"
+        );
+    }
+
+    #[tokio::test]
+    async fn rotation_publishes_first_then_signs_then_retires_the_old_key() {
+        let app = spawn_app().await;
+        ensure_initial_keys(&app.state).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let old = kids(&jwks(&app.state, now));
+
+        let (status, rotated) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/keys/rotate",
+                Some(json!({"alg": "ES256"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{rotated}");
+        assert_eq!(rotated["items"][0]["status"], "pending");
+        let new_kid = rotated["items"][0]["kid"].as_str().unwrap().to_string();
+        let published = kids(&jwks(&app.state, now));
+        assert!(published.contains(&new_kid), "published before it signs");
+        assert_eq!(published.len(), 4);
+
+        // Within the publication delay nothing changes.
+        run_schedule(&app.state, now).await.unwrap();
+        let status_of = |kid: &str| {
+            app.state
+                .projections
+                .signing_keys()
+                .into_iter()
+                .find(|k| k.state.key.as_ref().unwrap().kid == kid)
+                .unwrap()
+                .state
+        };
+        assert_eq!(status_of(&new_kid).status, Some(KeyStatus::Pending));
+
+        // After it, the new key signs and the old ES256 key is retired but still published.
+        let later = now + app.state.key_policy.activation_delay + std::time::Duration::from_secs(1);
+        run_schedule(&app.state, later).await.unwrap();
+        assert_eq!(status_of(&new_kid).status, Some(KeyStatus::Active));
+        let old_es = old
+            .iter()
+            .find(|kid| status_of(kid).key.unwrap().alg == "ES256")
+            .unwrap()
+            .clone();
+        assert_eq!(status_of(&old_es).status, Some(KeyStatus::Retired));
+        assert!(kids(&jwks(&app.state, later)).contains(&old_es));
+
+        // Once every token it signed has expired, it leaves the JWKS.
+        let much_later =
+            later + app.state.key_policy.retired_publication + std::time::Duration::from_secs(1);
+        let remaining = kids(&jwks(&app.state, much_later));
+        assert!(!remaining.contains(&old_es));
+        assert_eq!(remaining.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn stored_keys_are_sealed_and_sign_tokens_their_jwk_verifies() {
+        let app = spawn_app().await;
+        ensure_initial_keys(&app.state).await.unwrap();
+        let events = app.state.store.read_all(0, 100).await.unwrap();
+        let generated: Vec<_> = events
+            .iter()
+            .filter(|e| e.event_type == "key.generated.v1")
+            .collect();
+        assert_eq!(generated.len(), 3);
+        for event in generated {
+            let text = event.payload.to_string();
+            assert!(!text.contains("PRIVATE KEY"));
+            let p = &event.payload;
+            let alg: Algorithm = p["alg"].as_str().unwrap().parse().unwrap();
+            let kid = p["kid"].as_str().unwrap();
+            let sealed = base64::engine::general_purpose::STANDARD
+                .decode(p["sealed_private_key"].as_str().unwrap())
+                .unwrap();
+            let pair = KeyPair::unseal(alg, kid, &sealed, &app.state.kek).unwrap();
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let token = pair
+                .sign_jwt("JWT", &json!({"iss": "https://id.example.com", "sub": "x", "iat": now, "exp": now + 60}))
+                .unwrap();
+            let claims = verify_jwt(
+                &token,
+                &[p["public_jwk"].clone()],
+                None,
+                "https://id.example.com",
+                None,
+                0,
+            )
+            .unwrap();
+            assert_eq!(claims["sub"], "x");
+            // Another key-encryption key cannot open it.
+            assert!(KeyPair::unseal(alg, kid, &sealed, &Kek::generate().0).is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn rotating_an_unknown_algorithm_is_a_field_error() {
+        let app = spawn_app().await;
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/keys/rotate",
+                Some(json!({"alg": "HS256"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(field_names(&body), vec!["alg"]);
+    }
 }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use inkan_admin::AdminState;
+use inkan_admin::{AdminState, KeyPolicy};
 use inkan_config::{Role, Settings};
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::{generate_secret, SecretHasher};
@@ -54,6 +54,9 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             .await
             .context("loading projections")?;
         bootstrap(&settings, &admin).await?;
+        inkan_admin::keys::ensure_initial_keys(&admin)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first signing keys: {e}"))?;
 
         // Relay: committed events → bus, resuming from its stored cursor.
         let relay = Relay::new(backends.store.clone(), backends.bus.clone());
@@ -69,6 +72,23 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {
                         if let Err(e) = follower.catch_up().await {
                             tracing::warn!(error = %e, "projection catch-up failed");
+                        }
+                    }
+                }
+            }
+        });
+
+        // Signing-key schedule: activate published keys when due, rotate old ones.
+        let scheduler = admin.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        let now = time::OffsetDateTime::now_utc();
+                        if let Err(e) = inkan_admin::keys::run_schedule(&scheduler, now).await {
+                            tracing::warn!(error = %e, "signing-key schedule failed; retrying");
                         }
                     }
                 }
@@ -128,8 +148,16 @@ fn admin_state(settings: &Settings, backends: &Backends) -> anyhow::Result<Admin
     let kek = backends::key_encryption_key(settings)?;
     let secrets = SecretHasher::new(kek.derive("client-secret-hmac"));
     let passwords = PasswordHasher::new(PasswordParams::default());
+    let key_policy = KeyPolicy {
+        activation_delay: Duration::from_secs(settings.key_activation_delay_seconds),
+        rotation_interval: (settings.key_rotation_days > 0)
+            .then(|| Duration::from_secs(settings.key_rotation_days * 86_400)),
+        ..KeyPolicy::default()
+    };
     Ok(AdminState::new(
         backends.store.clone(),
+        kek,
+        key_policy,
         secrets,
         passwords,
         settings.password_min_length,

@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod identities;
+pub mod keys;
 pub mod projects;
 
 use uuid::Uuid;
