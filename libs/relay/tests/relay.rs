@@ -92,29 +92,43 @@ async fn relay_resumes_after_crash(store: Arc<dyn EventStore>, bus: Arc<dyn Even
         budget: AtomicUsize::new(4),
     });
     let first = Relay::new(store.clone(), flaky);
-    assert!(first.run_once().await.is_err(), "the outage stops the first relay");
+    assert!(
+        first.run_once().await.is_err(),
+        "the outage stops the first relay"
+    );
     assert_eq!(store.cursor(CURSOR).await.unwrap(), 4);
     drop(first);
 
     let second = Relay::new(store.clone(), bus.clone());
     assert_eq!(second.run_once().await.unwrap(), 6);
     assert_eq!(store.cursor(CURSOR).await.unwrap(), 10);
-    assert_eq!(second.run_once().await.unwrap(), 0, "nothing left to publish");
+    assert_eq!(
+        second.run_once().await.unwrap(),
+        0,
+        "nothing left to publish"
+    );
 
-    assert_eq!(collect(bus.as_ref(), 10).await, (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        collect(bus.as_ref(), 10).await,
+        (1..=10).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
 async fn relay_resumes_from_its_cursor_on_the_embedded_stores() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteEventStore::open(&dir.path().join("events.sqlite")).await.unwrap();
+    let store = SqliteEventStore::open(&dir.path().join("events.sqlite"))
+        .await
+        .unwrap();
     relay_resumes_after_crash(Arc::new(store), Arc::new(MemoryBus::new())).await;
 }
 
 #[tokio::test]
 async fn relay_resumes_from_its_cursor_on_postgres_and_nats() {
     let schema = PgSchema::create("relay").await;
-    let store = PgEventStore::connect(&schema.url, &schema.name, 2).await.unwrap();
+    let store = PgEventStore::connect(&schema.url, &schema.name, 2)
+        .await
+        .unwrap();
     let stream = unique_name("RELAY").to_uppercase();
     let bus = NatsBus::connect(NatsBusConfig {
         url: nats_url(),
@@ -130,32 +144,48 @@ async fn relay_resumes_from_its_cursor_on_postgres_and_nats() {
 #[tokio::test]
 async fn a_relay_that_republishes_after_losing_its_cursor_delivers_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn EventStore> =
-        Arc::new(SqliteEventStore::open(&dir.path().join("events.sqlite")).await.unwrap());
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(&dir.path().join("events.sqlite"))
+            .await
+            .unwrap(),
+    );
     store.migrate().await.unwrap();
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     append_events(store.as_ref(), 5).await;
-    Relay::new(store.clone(), bus.clone()).run_once().await.unwrap();
+    Relay::new(store.clone(), bus.clone())
+        .run_once()
+        .await
+        .unwrap();
     // A crash after publishing but before the cursor was stored.
     store.set_cursor(CURSOR, 2).await.unwrap();
-    Relay::new(store.clone(), bus.clone()).run_once().await.unwrap();
+    Relay::new(store.clone(), bus.clone())
+        .run_once()
+        .await
+        .unwrap();
     assert_eq!(collect(bus.as_ref(), 5).await, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]
 async fn the_running_relay_publishes_as_soon_as_it_is_woken() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn EventStore> =
-        Arc::new(SqliteEventStore::open(&dir.path().join("events.sqlite")).await.unwrap());
+    let store: Arc<dyn EventStore> = Arc::new(
+        SqliteEventStore::open(&dir.path().join("events.sqlite"))
+            .await
+            .unwrap(),
+    );
     store.migrate().await.unwrap();
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     let wake = Arc::new(tokio::sync::Notify::new());
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let relay = Relay::new(store.clone(), bus.clone()).with_poll_interval(Duration::from_secs(3600));
+    let relay =
+        Relay::new(store.clone(), bus.clone()).with_poll_interval(Duration::from_secs(3600));
     let task = tokio::spawn(relay.run(wake.clone(), shutdown.clone()));
     append_events(store.as_ref(), 3).await;
     wake.notify_one();
     assert_eq!(collect(bus.as_ref(), 3).await, vec![1, 2, 3]);
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
 }
