@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use inkan_admin::{AdminState, KeyPolicy};
 use inkan_config::{Role, Settings};
+use inkan_directory::{Directory, Grpc, InProcess, KeyRing};
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::{generate_secret, SecretHasher};
 use inkan_relay::Relay;
@@ -36,7 +37,9 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             "role {role:?}: only the admin service exists in this version; run `inkan serve` (all) or `--role admin`"
         );
     }
+    let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
     let backends = backends::connect(&settings).await?;
+    let kek = backends::key_encryption_key(&settings)?;
     backends
         .store
         .migrate()
@@ -45,9 +48,10 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = Router::new();
+    let directory: Arc<dyn Directory>;
 
     if role.runs(Role::Admin) {
-        let admin = admin_state(&settings, &backends)?;
+        let admin = admin_state(&settings, &issuer, &backends, kek.clone())?;
         admin
             .projections
             .catch_up()
@@ -113,8 +117,23 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             }
         });
 
+        directory = Arc::new(InProcess(Arc::new(inkan_admin::grpc::AdminGrpc::new(admin.clone()))));
         app = app.merge(inkan_admin::router(admin));
+    } else {
+        directory = Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
     }
+
+    // Signing keys, parsed once per change, refreshed from the directory.
+    let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
+    if let Err(e) = keyring.refresh().await {
+        tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
+    }
+    tasks.spawn(keyring.clone().run(
+        Duration::from_secs(2),
+        Arc::new(tokio::sync::Notify::new()),
+        shutdown.clone(),
+    ));
+    let _ = &directory;
 
     app = app.merge(health_router(Arc::new(backends)));
 
@@ -144,8 +163,12 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn admin_state(settings: &Settings, backends: &Backends) -> anyhow::Result<AdminState> {
-    let kek = backends::key_encryption_key(settings)?;
+fn admin_state(
+    settings: &Settings,
+    issuer: &str,
+    backends: &Backends,
+    kek: inkan_keys::kek::Kek,
+) -> anyhow::Result<AdminState> {
     let secrets = SecretHasher::new(kek.derive("client-secret-hmac"));
     let passwords = PasswordHasher::new(PasswordParams::default());
     let key_policy = KeyPolicy {
@@ -155,6 +178,7 @@ fn admin_state(settings: &Settings, backends: &Backends) -> anyhow::Result<Admin
         ..KeyPolicy::default()
     };
     Ok(AdminState::new(
+        issuer.to_string(),
         backends.store.clone(),
         kek,
         key_policy,

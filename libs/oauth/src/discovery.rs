@@ -1,0 +1,123 @@
+//! The OpenID Provider metadata document (OIDC Discovery §3), served at
+//! `{issuer}/.well-known/openid-configuration`.
+//!
+//! The issuer is used without trailing slashes: `http://x:8080/` is
+//! published as `http://x:8080` and the endpoints as `http://x:8080/token`.
+//! OIDC Discovery §4.3 requires the `issuer` value to be identical to the
+//! issuer the document was fetched for (and to every ID token's `iss`), and
+//! §4 builds the document's URL by appending `/.well-known/...` after
+//! removing a trailing `/` — so the slash-less form is the one clients
+//! derive. Services must use [`normalize_issuer`] wherever they write `iss`.
+
+use serde_json::{json, Value};
+
+/// What the document lists that depends on deployment and keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    /// The `alg` values of the signing keys, e.g. `["RS256", "ES256"]`.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+}
+
+/// The issuer identifier as published: `issuer` without trailing `/`.
+pub fn normalize_issuer(issuer: &str) -> &str {
+    issuer.trim_end_matches('/')
+}
+
+/// The URL of an endpoint under the issuer: `endpoint_url("https://id.example/", "/token")`
+/// is `https://id.example/token`.
+pub fn endpoint_url(issuer: &str, path: &str) -> String {
+    format!("{}{}", normalize_issuer(issuer), path)
+}
+
+/// The metadata document for `issuer`. Every value here mirrors what the
+/// parsers in this crate accept; change both together.
+pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
+    let endpoint = |path: &str| endpoint_url(issuer, path);
+    json!({
+        "issuer": normalize_issuer(issuer),
+        "authorization_endpoint": endpoint("/authorize"),
+        "token_endpoint": endpoint("/token"),
+        "userinfo_endpoint": endpoint("/userinfo"),
+        "jwks_uri": endpoint("/jwks"),
+        "end_session_endpoint": endpoint("/end_session"),
+        "introspection_endpoint": endpoint("/introspect"),
+        "revocation_endpoint": endpoint("/revoke"),
+        "scopes_supported": config.scopes_supported,
+        "claims_supported": config.claims_supported,
+        // The code flow only: implicit and hybrid are refused (RFC 9700 §2.1.2).
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": config.id_token_signing_alg_values_supported,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        // Introspection is for confidential clients (RFC 7662 §2.1); public
+        // clients may revoke their own tokens (RFC 7009 §2.1).
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        // RFC 9700 §2.1.1: S256 only.
+        "code_challenge_methods_supported": ["S256"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        // RFC 9207: authorization responses carry `iss`.
+        "authorization_response_iss_parameter_supported": true,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "display_values_supported": ["page", "popup"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> DiscoveryConfig {
+        DiscoveryConfig {
+            scopes_supported: vec!["openid".into(), "email".into()],
+            claims_supported: vec!["sub".into(), "email".into()],
+            id_token_signing_alg_values_supported: vec!["RS256".into()],
+        }
+    }
+
+    #[test]
+    fn trailing_slash_is_dropped_from_issuer_and_endpoints() {
+        let doc = discovery_document("http://x:8080/", &config());
+        assert_eq!(doc["issuer"], "http://x:8080");
+        assert_eq!(doc["authorization_endpoint"], "http://x:8080/authorize");
+        assert_eq!(doc["end_session_endpoint"], "http://x:8080/end_session");
+    }
+
+    #[test]
+    fn issuer_with_a_path_keeps_it() {
+        let doc = discovery_document("https://id.example/tenant", &config());
+        assert_eq!(doc["issuer"], "https://id.example/tenant");
+        assert_eq!(doc["token_endpoint"], "https://id.example/tenant/token");
+        assert_eq!(doc["jwks_uri"], "https://id.example/tenant/jwks");
+    }
+
+    #[test]
+    fn document_advertises_only_what_the_parsers_accept() {
+        let doc = discovery_document("https://id.example", &config());
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
+        assert_eq!(doc["response_modes_supported"], json!(["query"]));
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(doc["request_parameter_supported"], false);
+        assert_eq!(doc["request_uri_parameter_supported"], false);
+        assert_eq!(doc["claims_parameter_supported"], false);
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(doc["scopes_supported"], json!(["openid", "email"]));
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
+        assert_eq!(doc["userinfo_endpoint"], "https://id.example/userinfo");
+        assert_eq!(
+            doc["introspection_endpoint"],
+            "https://id.example/introspect"
+        );
+        assert_eq!(doc["revocation_endpoint"], "https://id.example/revoke");
+        assert!(doc.get("userinfo_signing_alg_values_supported").is_none());
+    }
+}
