@@ -4,3 +4,4 @@
 
 mod helpers;
 mod storage;
+mod tokens;

@@ -57,7 +57,11 @@ pub struct Settings {
     pub grpc_addr: SocketAddr,
 
     /// URL of the admin service's gRPC API, for processes that do not run the admin role.
-    #[arg(long, env = "INKAN_ADMIN_GRPC_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(
+        long,
+        env = "INKAN_ADMIN_GRPC_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
     pub admin_grpc_url: String,
 
     /// Folder of the embedded stores (SQLite event log, generated keys); kept across restarts.

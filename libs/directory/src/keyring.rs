@@ -56,7 +56,10 @@ impl KeyRing {
     /// The latest snapshot (cheap: an `Arc` clone).
     pub fn current(&self) -> Arc<KeySet> {
         // The lock only guards an Arc swap; a poisoned lock still holds a valid Arc.
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reloads the keys from the directory; parses only keys not seen before.
@@ -79,10 +82,13 @@ impl KeyRing {
             if key.status != "active" {
                 continue;
             }
-            let Ok(alg) = key.alg.parse::<Algorithm>() else { continue };
+            let Ok(alg) = key.alg.parse::<Algorithm>() else {
+                continue;
+            };
             let pair = match known.remove(&key.kid) {
                 Some(pair) => pair,
-                None => match SigningKey::unseal(alg, &key.kid, &key.sealed_private_key, &self.kek) {
+                None => match SigningKey::unseal(alg, &key.kid, &key.sealed_private_key, &self.kek)
+                {
                     Ok(pair) => Arc::new(pair),
                     Err(e) => {
                         tracing::error!(kid = %key.kid, error = %e, "cannot unseal a signing key (wrong key-encryption key?)");
@@ -103,7 +109,12 @@ impl KeyRing {
     }
 
     /// Refreshes every `interval` until cancelled (and whenever `wake` fires).
-    pub async fn run(self: Arc<Self>, interval: Duration, wake: Arc<tokio::sync::Notify>, shutdown: CancellationToken) {
+    pub async fn run(
+        self: Arc<Self>,
+        interval: Duration,
+        wake: Arc<tokio::sync::Notify>,
+        shutdown: CancellationToken,
+    ) {
         loop {
             if let Err(e) = self.refresh().await {
                 tracing::warn!(error = %e, "could not refresh signing keys");

@@ -52,7 +52,11 @@ fn answer<T>(result: std::result::Result<T, Status>) -> Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(s) if matches!(s.code(), Code::NotFound | Code::Unauthenticated) => Ok(None),
-        Err(s) => Err(DirectoryError::Unavailable(format!("{}: {}", s.code(), s.message()))),
+        Err(s) => Err(DirectoryError::Unavailable(format!(
+            "{}: {}",
+            s.code(),
+            s.message()
+        ))),
     }
 }
 
@@ -62,7 +66,9 @@ pub struct InProcess<T>(pub Arc<T>);
 #[async_trait]
 impl<T: AdminInternal> Directory for InProcess<T> {
     async fn resolve_project(&self, client_id: &str) -> Result<Option<Project>> {
-        let req = Request::new(pb::ResolveProjectRequest { client_id: client_id.into() });
+        let req = Request::new(pb::ResolveProjectRequest {
+            client_id: client_id.into(),
+        });
         Ok(answer(self.0.resolve_project(req).await)?.and_then(|r| r.into_inner().project))
     }
 
@@ -117,8 +123,11 @@ impl Grpc {
 #[async_trait]
 impl Directory for Grpc {
     async fn resolve_project(&self, client_id: &str) -> Result<Option<Project>> {
-        let req = pb::ResolveProjectRequest { client_id: client_id.into() };
-        Ok(answer(self.client.clone().resolve_project(req).await)?.and_then(|r| r.into_inner().project))
+        let req = pb::ResolveProjectRequest {
+            client_id: client_id.into(),
+        };
+        Ok(answer(self.client.clone().resolve_project(req).await)?
+            .and_then(|r| r.into_inner().project))
     }
 
     async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Project>> {
@@ -126,7 +135,8 @@ impl Directory for Grpc {
             client_id: client_id.into(),
             client_secret: secret.into(),
         };
-        Ok(answer(self.client.clone().authenticate_client(req).await)?.and_then(|r| r.into_inner().project))
+        Ok(answer(self.client.clone().authenticate_client(req).await)?
+            .and_then(|r| r.into_inner().project))
     }
 
     async fn verify_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
@@ -134,17 +144,24 @@ impl Directory for Grpc {
             email: email.into(),
             password: password.into(),
         };
-        Ok(answer(self.client.clone().verify_password(req).await)?.and_then(|r| r.into_inner().identity))
+        Ok(answer(self.client.clone().verify_password(req).await)?
+            .and_then(|r| r.into_inner().identity))
     }
 
     async fn get_identity(&self, id: &str) -> Result<Option<Identity>> {
         let req = pb::GetIdentityRequest { id: id.into() };
-        Ok(answer(self.client.clone().get_identity(req).await)?.and_then(|r| r.into_inner().identity))
+        Ok(answer(self.client.clone().get_identity(req).await)?
+            .and_then(|r| r.into_inner().identity))
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        Ok(answer(self.client.clone().get_signing_keys(pb::GetSigningKeysRequest {}).await)?
-            .map(|r| r.into_inner().keys)
-            .unwrap_or_default())
+        Ok(answer(
+            self.client
+                .clone()
+                .get_signing_keys(pb::GetSigningKeysRequest {})
+                .await,
+        )?
+        .map(|r| r.into_inner().keys)
+        .unwrap_or_default())
     }
 }

@@ -1,6 +1,8 @@
 //! Who may call the admin API: a confidential client whose project carries
-//! the `admin` scope, authenticated with its client credentials (HTTP Basic,
-//! RFC 6749 §2.3.1 encoding).
+//! the `admin` scope, presenting either an access token it obtained with the
+//! client credentials grant (`Authorization: Bearer`, RFC 6750 — the normal
+//! shape) or its client credentials directly (HTTP Basic, RFC 6749 §2.3.1 —
+//! kept for bootstrapping and scripts).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -27,6 +29,12 @@ impl FromRequestParts<AdminState> for AdminCaller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthenticated)?;
+        if let Some(token) = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+        {
+            return bearer(state, token.trim());
+        }
         let (client_id, secret) = parse_basic(header).ok_or(ApiError::Unauthenticated)?;
         let project = state
             .projections
@@ -50,6 +58,49 @@ impl FromRequestParts<AdminState> for AdminCaller {
         }
         Ok(AdminCaller { client_id })
     }
+}
+
+/// Accepts an RFC 9068 access token signed by one of Inkan's published keys,
+/// issued for this issuer, unexpired, carrying the `admin` scope, whose
+/// client still exists and still has the `admin` scope.
+fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
+    use inkan_keys::signing::{Verifier, VerifyOptions};
+    let now = time::OffsetDateTime::now_utc();
+    let jwks: Vec<serde_json::Value> = state
+        .projections
+        .signing_keys()
+        .into_iter()
+        .filter(|k| k.state.is_published(now))
+        .filter_map(|k| k.state.key.map(|g| g.public_jwk))
+        .collect();
+    let mut options = VerifyOptions::new(&state.issuer);
+    options.expected_typ = Some("at+jwt");
+    options.audience = Some(&state.issuer);
+    options.leeway_secs = 30;
+    let claims = Verifier::new(&jwks)
+        .verify(token, &options)
+        .map_err(|_| ApiError::Unauthenticated)?;
+    let client_id = claims["client_id"]
+        .as_str()
+        .ok_or(ApiError::Unauthenticated)?;
+    let token_has_scope = claims["scope"]
+        .as_str()
+        .is_some_and(|s| s.split(' ').any(|s| s == ADMIN_SCOPE));
+    let project = state
+        .projections
+        .project_by_client_id(client_id)
+        .ok_or(ApiError::Unauthenticated)?;
+    let project_has_scope = project
+        .state
+        .settings
+        .as_ref()
+        .is_some_and(|s| s.scopes.iter().any(|s| s == ADMIN_SCOPE));
+    if !token_has_scope || !project_has_scope {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(AdminCaller {
+        client_id: client_id.to_string(),
+    })
 }
 
 /// Decodes `Basic base64(urlencode(client_id):urlencode(secret))` (RFC 6749 §2.3.1).

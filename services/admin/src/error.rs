@@ -115,7 +115,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated => {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Basic realm=\"inkan-admin\""),
+                    header::HeaderValue::from_static(
+                        "Bearer realm=\"inkan-admin\", Basic realm=\"inkan-admin\"",
+                    ),
                 );
             }
             ApiError::Unavailable(_) => {

@@ -14,6 +14,12 @@ pub struct AdminGrpc {
     state: AdminState,
 }
 
+impl AdminGrpc {
+    pub fn new(state: AdminState) -> AdminGrpc {
+        AdminGrpc { state }
+    }
+}
+
 pub fn service(state: AdminState) -> AdminInternalServer<AdminGrpc> {
     AdminInternalServer::new(AdminGrpc { state })
 }

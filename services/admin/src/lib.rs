@@ -63,6 +63,5 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/events", get(events::list))
         .route("/admin/v1/keys", get(keys::list))
         .route("/admin/v1/keys/rotate", post(keys::rotate))
-        .route("/jwks", get(keys::jwks))
         .with_state(state)
 }

@@ -12,6 +12,8 @@ use crate::projections::Projections;
 
 #[derive(Clone)]
 pub struct AdminState {
+    /// The issuer identifier (no trailing slash); admin bearer tokens must carry it.
+    pub issuer: String,
     pub store: Arc<dyn EventStore>,
     pub projections: Arc<Projections>,
     /// Keyed hash for client secrets (key derived from the key-encryption key).
@@ -28,6 +30,7 @@ pub struct AdminState {
 
 impl AdminState {
     pub fn new(
+        issuer: String,
         store: Arc<dyn EventStore>,
         kek: Kek,
         key_policy: KeyPolicy,
@@ -36,6 +39,7 @@ impl AdminState {
         password_min_length: usize,
     ) -> AdminState {
         AdminState {
+            issuer,
             projections: Arc::new(Projections::new(store.clone())),
             store,
             secrets: Arc::new(secrets),

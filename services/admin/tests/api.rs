@@ -25,6 +25,7 @@ async fn spawn_app() -> TestApp {
     let store = SqliteEventStore::in_memory().await.unwrap();
     store.migrate().await.unwrap();
     let state = AdminState::new(
+        "https://id.example.com".into(),
         Arc::new(store),
         Kek::generate().0,
         KeyPolicy::default(),

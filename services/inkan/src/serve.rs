@@ -15,6 +15,7 @@ use inkan_directory::{Directory, Grpc, InProcess, KeyRing};
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::{generate_secret, SecretHasher};
 use inkan_relay::Relay;
+use inkan_web::clock::SystemClock;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -32,10 +33,8 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
-    if !role.runs(Role::Admin) {
-        bail!(
-            "role {role:?}: only the admin service exists in this version; run `inkan serve` (all) or `--role admin`"
-        );
+    if matches!(role, Role::Authorize | Role::Userinfo) {
+        bail!("role {role:?} is not available in this version; run `inkan serve` (all), `--role admin` or `--role token`");
     }
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
     let backends = backends::connect(&settings).await?;
@@ -117,7 +116,9 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             }
         });
 
-        directory = Arc::new(InProcess(Arc::new(inkan_admin::grpc::AdminGrpc::new(admin.clone()))));
+        directory = Arc::new(InProcess(Arc::new(inkan_admin::grpc::AdminGrpc::new(
+            admin.clone(),
+        ))));
         app = app.merge(inkan_admin::router(admin));
     } else {
         directory = Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
@@ -133,7 +134,18 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
         Arc::new(tokio::sync::Notify::new()),
         shutdown.clone(),
     ));
-    let _ = &directory;
+
+    if role.runs(Role::Token) {
+        app = app.merge(inkan_token::router(inkan_token::TokenState {
+            issuer: issuer.clone().into(),
+            directory: directory.clone(),
+            keyring: keyring.clone(),
+            kv: backends.kv.clone(),
+            clock: Arc::new(SystemClock),
+        }));
+    }
+    // Discovery and JWKS: any service answers them.
+    app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
 
     app = app.merge(health_router(Arc::new(backends)));
 

@@ -1,8 +1,7 @@
-//! `/admin/v1/keys`: signing keys (public parts only) and rotation; and the
-//! public `/jwks` document relying parties verify tokens with.
+//! `/admin/v1/keys`: signing keys (public parts only) and rotation.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use inkan_domain::signing_key::SigningKey;
@@ -18,9 +17,6 @@ use crate::json::JsonBody;
 use crate::keys;
 use crate::projections::Entry;
 use crate::state::AdminState;
-
-/// How long relying parties may cache `/jwks`; the key activation delay must exceed it.
-pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
 fn view(entry: &Entry<SigningKey>) -> Value {
     let fmt = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
@@ -71,19 +67,4 @@ pub async fn rotate(
         .map(view)
         .collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "items": items }))))
-}
-
-/// `GET /jwks`: every published public key.
-pub async fn jwks(State(state): State<AdminState>) -> impl IntoResponse {
-    let body = keys::jwks(&state, OffsetDateTime::now_utc());
-    (
-        [
-            (header::CONTENT_TYPE, "application/jwk-set+json".to_string()),
-            (
-                header::CACHE_CONTROL,
-                format!("public, max-age={JWKS_MAX_AGE_SECONDS}"),
-            ),
-        ],
-        body.to_string(),
-    )
 }

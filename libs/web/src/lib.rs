@@ -1,0 +1,18 @@
+//! HTTP pieces every public service shares: the OAuth error response, the
+//! form body reader, security headers, and the discovery and JWKS documents
+//! (which any service can answer, from precomputed bytes).
+//!
+//! # Layout
+//! - [`clock`]: the time source (system, or manual in tests).
+//! - [`oauth_error`]: RFC 6749 §5.2 / RFC 6750 §3 error responses.
+//! - [`form`]: `application/x-www-form-urlencoded` bodies and queries as `Params`.
+//! - [`headers`]: security and cache headers.
+//! - [`wellknown`]: `/.well-known/openid-configuration` and `/jwks`.
+
+pub mod clock;
+pub mod form;
+pub mod headers;
+pub mod oauth_error;
+pub mod wellknown;
+
+pub use oauth_error::OAuthResponse;

@@ -1,0 +1,28 @@
+//! The token service: the token endpoint (and, as they land, introspection
+//! and revocation). It holds no durable state: projects and keys come from
+//! the directory, one-time values live in the key-value store.
+//!
+//! # Layout
+//! - [`router`]: the HTTP routes; `routes/`: one file per endpoint.
+//! - [`client`]: client authentication (RFC 6749 §2.3).
+//! - `grants/`: one file per grant type.
+//! - [`mint`]: access and ID token construction and signing.
+//! - [`error`]: errors mapped to RFC 6749 §5.2 responses in one place.
+
+pub mod client;
+pub mod error;
+pub mod grants;
+pub mod mint;
+pub mod routes;
+pub mod state;
+
+use axum::routing::post;
+use axum::Router;
+
+pub use state::TokenState;
+
+pub fn router(state: TokenState) -> Router {
+    Router::new()
+        .route("/token", post(routes::token::token))
+        .with_state(state)
+}

@@ -1,0 +1,3 @@
+//! One module per endpoint of the token service.
+
+pub mod token;
