@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authorize;
+pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

@@ -1,0 +1,53 @@
+//! The short-lived protocol state the authorize, token and userinfo services
+//! share through the key-value store: pending authorization requests, IdP
+//! sessions, authorization codes, refresh-token families and revocations.
+//!
+//! Every secret value (session id, code, refresh token) is stored under the
+//! hash of its value, so a dump of the store cannot be replayed. One-time
+//! values are redeemed with atomic operations, so two replicas racing on
+//! the same value cannot both win.
+//!
+//! # Layout
+//! - [`pending`]: authorization requests waiting for a login (10 minutes).
+//! - [`session`]: IdP sessions with idle and absolute lifetimes.
+//! - [`code`]: authorization codes (60 seconds, redeemed once).
+//! - [`refresh`]: one-time refresh tokens, rotation, reuse detection, retry window.
+//! - [`revocation`]: revoked token families and access-token ids.
+
+pub mod code;
+pub mod pending;
+pub mod refresh;
+pub mod revocation;
+pub mod session;
+
+use inkan_kv::{KvError, KvStore};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The key-value store is down: callers answer 503, never "invalid".
+    #[error(transparent)]
+    Store(#[from] KvError),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = FlowError> = std::result::Result<T, E>;
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| FlowError::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| FlowError::Corrupt(e.to_string()))
+}
+
+async fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &str) -> Result<Option<T>> {
+    kv.get(key).await?.map(|b| decode(&b)).transpose()
+}
+
+/// Seconds → Duration, at least one second.
+fn secs(s: i64) -> std::time::Duration {
+    std::time::Duration::from_secs(s.max(1) as u64)
+}

@@ -1,0 +1,61 @@
+//! Pending authorization requests: what `/authorize` validated, kept
+//! server-side while the user logs in (so the login page and the credential
+//! POST may land on different replicas).
+
+use inkan_keys::secret::generate_token;
+use inkan_kv::KvStore;
+use serde::{Deserialize, Serialize};
+
+use crate::{encode, get_json, secs, Result};
+
+/// How long a user has to log in.
+pub const TTL_SECONDS: i64 = 600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// When the authentication was requested (the `rat` claim).
+    pub requested_at: i64,
+    /// The login form's CSRF token, bound to this request.
+    pub csrf: String,
+}
+
+fn key(id: &str) -> String {
+    format!("authz:{id}")
+}
+
+/// Stores a pending request; returns its id (random, 128 bits).
+pub async fn put(kv: &dyn KvStore, record: &PendingAuthorization) -> Result<String> {
+    let id = generate_token(16);
+    kv.put(&key(&id), &encode(record)?, secs(TTL_SECONDS))
+        .await?;
+    Ok(id)
+}
+
+pub async fn get(kv: &dyn KvStore, id: &str) -> Result<Option<PendingAuthorization>> {
+    if id.is_empty() || id.len() > 64 {
+        return Ok(None);
+    }
+    get_json(kv, &key(id)).await
+}
+
+/// Consumes a pending request (after a successful login): a form cannot be posted twice.
+pub async fn take(kv: &dyn KvStore, id: &str) -> Result<Option<PendingAuthorization>> {
+    if id.is_empty() || id.len() > 64 {
+        return Ok(None);
+    }
+    kv.take(&key(id))
+        .await?
+        .map(|b| crate::decode(&b))
+        .transpose()
+}

@@ -1,0 +1,176 @@
+//! One-time refresh tokens with rotation and reuse detection.
+//!
+//! Redeeming a token claims it atomically (`put_if_absent` of a "used"
+//! marker): of two replicas racing, exactly one wins. Presenting a token
+//! that was already used revokes its whole family — unless the project
+//! opted into a retry window and the token was used moments ago, in which
+//! case the first redemption's response is returned again (a client whose
+//! response was lost recovers without weakening reuse detection). That
+//! cached response is sealed under a key derived from the presented token
+//! itself, so the store alone cannot reveal it.
+
+use std::time::Duration;
+
+use base64::Engine;
+use inkan_keys::kek::Kek;
+use inkan_keys::secret::{generate_token, sha256_b64};
+use inkan_kv::KvStore;
+use serde::{Deserialize, Serialize};
+
+use crate::revocation::{is_family_revoked, revoke_family};
+use crate::{decode, encode, get_json, secs, FlowError, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    /// All tokens of one login at one client share a family.
+    pub family: String,
+    /// 0 for the token issued with the code, +1 per rotation.
+    pub generation: u32,
+    pub client_id: String,
+    pub identity_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UsedMarker {
+    at: i64,
+    /// The first redemption's response, sealed (base64), when a retry window applies.
+    sealed: Option<String>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// First use: the caller mints the successor and calls [`complete`].
+    Fresh(RefreshToken),
+    /// A retry within the window: the same response as the first redemption.
+    Replay(serde_json::Value),
+    /// Within the retry window, but the first redemption has not finished: retry shortly.
+    InProgress,
+    /// Already used outside the window: the family is now revoked.
+    Reused { family: String },
+    /// Unknown, expired, or of a revoked family.
+    Invalid,
+}
+
+fn key(hash: &str) -> String {
+    format!("rt:{hash}")
+}
+
+fn used_key(hash: &str) -> String {
+    format!("rtused:{hash}")
+}
+
+fn retry_kek(token: &str) -> Option<Kek> {
+    Kek::from_base64(&sha256_b64(&format!("retry:{token}"))).ok()
+}
+
+/// Stores a refresh token; returns its value (256 bits).
+pub async fn issue(kv: &dyn KvStore, record: &RefreshToken, now: i64) -> Result<String> {
+    let token = generate_token(32);
+    kv.put(
+        &key(&sha256_b64(&token)),
+        &encode(record)?,
+        secs(record.expires_at - now),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Presents a refresh token at `now`, with the project's retry window.
+pub async fn redeem(
+    kv: &dyn KvStore,
+    token: &str,
+    now: i64,
+    retry_window: i64,
+) -> Result<Redeemed> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(Redeemed::Invalid);
+    }
+    let hash = sha256_b64(token);
+    let Some(record) = get_json::<RefreshToken>(kv, &key(&hash)).await? else {
+        return Ok(Redeemed::Invalid);
+    };
+    if record.expires_at <= now || is_family_revoked(kv, &record.family).await? {
+        return Ok(Redeemed::Invalid);
+    }
+    let marker = UsedMarker {
+        at: now,
+        sealed: None,
+    };
+    // The marker lives as long as the token could: reuse is detected for the token's whole life.
+    let ttl = secs(record.expires_at - now);
+    if kv
+        .put_if_absent(&used_key(&hash), &encode(&marker)?, ttl)
+        .await?
+    {
+        return Ok(Redeemed::Fresh(record));
+    }
+    let used = get_json::<UsedMarker>(kv, &used_key(&hash)).await?;
+    let within_window = used
+        .as_ref()
+        .is_some_and(|u| retry_window > 0 && now - u.at <= retry_window);
+    if !within_window {
+        revoke_family(kv, &record.family).await?;
+        return Ok(Redeemed::Reused {
+            family: record.family,
+        });
+    }
+    // Wait (bounded) for the first redemption to store its response.
+    for _ in 0..20 {
+        if let Some(UsedMarker {
+            sealed: Some(sealed),
+            ..
+        }) = get_json::<UsedMarker>(kv, &used_key(&hash)).await?
+        {
+            let response = open(token, &sealed)
+                .ok_or_else(|| FlowError::Corrupt("sealed refresh response".into()))?;
+            return Ok(Redeemed::Replay(response));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(Redeemed::InProgress)
+}
+
+/// Records the response of a fresh redemption, for the retry window.
+pub async fn complete(
+    kv: &dyn KvStore,
+    token: &str,
+    record: &RefreshToken,
+    redeemed_at: i64,
+    now: i64,
+    response: &serde_json::Value,
+    retry_window: i64,
+) -> Result<()> {
+    if retry_window <= 0 {
+        return Ok(());
+    }
+    let kek = retry_kek(token).ok_or_else(|| FlowError::Corrupt("retry key".into()))?;
+    let sealed = kek.encrypt(
+        &serde_json::to_vec(response).map_err(|e| FlowError::Corrupt(e.to_string()))?,
+        b"refresh-retry",
+    );
+    let marker = UsedMarker {
+        at: redeemed_at,
+        sealed: Some(base64::engine::general_purpose::STANDARD.encode(sealed)),
+    };
+    let hash = sha256_b64(token);
+    kv.put(
+        &used_key(&hash),
+        &encode(&marker)?,
+        secs(record.expires_at - now),
+    )
+    .await?;
+    Ok(())
+}
+
+fn open(token: &str, sealed: &str) -> Option<serde_json::Value> {
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
+    let plain = retry_kek(token)?.decrypt(&blob, b"refresh-retry").ok()?;
+    decode(&plain).ok()
+}

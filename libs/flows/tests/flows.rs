@@ -1,0 +1,228 @@
+//! The one-time guarantees of codes and refresh tokens, on both key-value
+//! stores, including replicas racing.
+
+use std::sync::Arc;
+
+use inkan_flows::code::{self, AuthorizationCode};
+use inkan_flows::refresh::{self, Redeemed, RefreshToken};
+use inkan_flows::revocation::is_family_revoked;
+use inkan_flows::session::{self, Lifetimes, Session};
+use inkan_kv::{KvStore, MemoryKv, RedisKv};
+use inkan_testkit::{redis_cleanup, redis_url, unique_name};
+
+struct Stores {
+    stores: Vec<(&'static str, Arc<dyn KvStore>, Arc<dyn KvStore>)>,
+    prefix: String,
+}
+
+/// Each backend twice: two handles model two replicas (shared state).
+async fn stores() -> Stores {
+    let prefix = format!("{}:", unique_name("flows"));
+    let memory = MemoryKv::new();
+    let a = RedisKv::connect(&redis_url(), &prefix).await.unwrap();
+    let b = RedisKv::connect(&redis_url(), &prefix).await.unwrap();
+    Stores {
+        stores: vec![
+            ("memory", Arc::new(memory.clone()), Arc::new(memory)),
+            ("redis", Arc::new(a), Arc::new(b)),
+        ],
+        prefix,
+    }
+}
+
+fn code_record(now: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        client_id: "c".into(),
+        redirect_uri: "https://rp.example.com/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        identity_id: "u".into(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        requested_at: now,
+        session: "s".into(),
+        expires_at: now + 60,
+    }
+}
+
+fn refresh_record(now: i64) -> RefreshToken {
+    RefreshToken {
+        family: unique_name("fam"),
+        generation: 0,
+        client_id: "c".into(),
+        identity_id: "u".into(),
+        scope: "openid offline_access".into(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        expires_at: now + 3600,
+    }
+}
+
+const NOW: i64 = 1_800_000_000;
+
+#[tokio::test]
+async fn a_code_is_redeemed_once_even_when_replicas_race() {
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        for _ in 0..10 {
+            let value = code::issue(a.as_ref(), &code_record(NOW)).await.unwrap();
+            let (x, y) = tokio::join!(
+                code::redeem(a.as_ref(), &value),
+                code::redeem(b.as_ref(), &value)
+            );
+            let wins = [x.unwrap(), y.unwrap()]
+                .iter()
+                .filter(|r| r.is_some())
+                .count();
+            assert_eq!(wins, 1, "{name}");
+        }
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_redeemed_once_and_reuse_revokes_its_family() {
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        let record = refresh_record(NOW);
+        let token = refresh::issue(a.as_ref(), &record, NOW).await.unwrap();
+        let (x, y) = tokio::join!(
+            refresh::redeem(a.as_ref(), &token, NOW, 0),
+            refresh::redeem(b.as_ref(), &token, NOW, 0)
+        );
+        let outcomes = [x.unwrap(), y.unwrap()];
+        let fresh = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Fresh(_)))
+            .count();
+        let reused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Redeemed::Reused { .. }))
+            .count();
+        assert_eq!(
+            (fresh, reused),
+            (1, 1),
+            "{name}: exactly one wins, the other is a reuse"
+        );
+        assert!(
+            is_family_revoked(a.as_ref(), &record.family).await.unwrap(),
+            "{name}"
+        );
+        // Any token of the family is now refused, including a fresh successor.
+        let successor = refresh::issue(
+            a.as_ref(),
+            &RefreshToken {
+                generation: 1,
+                ..record.clone()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                refresh::redeem(b.as_ref(), &successor, NOW, 0)
+                    .await
+                    .unwrap(),
+                Redeemed::Invalid
+            ),
+            "{name}"
+        );
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn within_the_retry_window_the_first_response_is_returned_again() {
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        let record = refresh_record(NOW);
+        let token = refresh::issue(a.as_ref(), &record, NOW).await.unwrap();
+        let Redeemed::Fresh(r) = refresh::redeem(a.as_ref(), &token, NOW, 10).await.unwrap() else {
+            panic!("{name}: first redemption is fresh")
+        };
+        let response = serde_json::json!({"access_token": "at", "refresh_token": "next"});
+        refresh::complete(a.as_ref(), &token, &r, NOW, NOW, &response, 10)
+            .await
+            .unwrap();
+        match refresh::redeem(b.as_ref(), &token, NOW + 5, 10)
+            .await
+            .unwrap()
+        {
+            Redeemed::Replay(again) => assert_eq!(again, response, "{name}"),
+            other => panic!("{name}: expected a replay, got {other:?}"),
+        }
+        assert!(!is_family_revoked(a.as_ref(), &record.family).await.unwrap());
+        // After the window, the same presentation is a reuse.
+        assert!(matches!(
+            refresh::redeem(b.as_ref(), &token, NOW + 11, 10)
+                .await
+                .unwrap(),
+            Redeemed::Reused { .. }
+        ));
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn expired_and_unknown_refresh_tokens_are_invalid() {
+    let s = stores().await;
+    for (_, a, _) in &s.stores {
+        let token = refresh::issue(a.as_ref(), &refresh_record(NOW), NOW)
+            .await
+            .unwrap();
+        assert!(matches!(
+            refresh::redeem(a.as_ref(), &token, NOW + 3600, 0)
+                .await
+                .unwrap(),
+            Redeemed::Invalid
+        ));
+        assert!(matches!(
+            refresh::redeem(a.as_ref(), "nope", NOW, 0).await.unwrap(),
+            Redeemed::Invalid
+        ));
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
+    let s = stores().await;
+    let lifetimes = Lifetimes {
+        idle_seconds: 600,
+        absolute_seconds: 3600,
+    };
+    for (_, a, _) in &s.stores {
+        let sess = Session {
+            identity_id: "u".into(),
+            auth_time: NOW,
+            amr: vec!["pwd".into()],
+        };
+        let sid = session::create(a.as_ref(), &sess, lifetimes).await.unwrap();
+        assert_eq!(
+            session::load(a.as_ref(), &sid, NOW + 10, lifetimes)
+                .await
+                .unwrap(),
+            Some(sess.clone())
+        );
+        assert!(session::is_live(a.as_ref(), &session::handle(&sid))
+            .await
+            .unwrap());
+        assert_eq!(
+            session::load(a.as_ref(), &sid, NOW + 3600, lifetimes)
+                .await
+                .unwrap(),
+            None
+        );
+        let sid = session::create(a.as_ref(), &sess, lifetimes).await.unwrap();
+        session::end(a.as_ref(), &sid).await.unwrap();
+        assert_eq!(
+            session::load(a.as_ref(), &sid, NOW, lifetimes)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    redis_cleanup(&s.prefix).await;
+}
