@@ -50,13 +50,59 @@ pub async fn issue(kv: &dyn KvStore, record: &AuthorizationCode) -> Result<Strin
     Ok(code)
 }
 
-/// Takes a code: the first caller gets its record, every later one `None`.
-pub async fn redeem(kv: &dyn KvStore, code: &str) -> Result<Option<AuthorizationCode>> {
-    if code.is_empty() || code.len() > 128 {
-        return Ok(None);
-    }
-    kv.take(&key(&sha256_b64(code)))
-        .await?
-        .map(|b| decode(&b))
-        .transpose()
+/// How long a redeemed code is remembered, to recognise a replay (longer than any code lives).
+pub const REDEEMED_MEMORY_SECONDS: i64 = 600;
+
+/// What presenting a code led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// First presentation: the code's record.
+    Redeemed(AuthorizationCode),
+    /// The code was redeemed before: its token family should be revoked.
+    Replayed { family: String },
+    /// Never issued, or expired unredeemed.
+    Unknown,
 }
+
+/// Presents a code: the first caller gets its record, every later one
+/// learns it is a replay — also when two replicas race.
+///
+/// The first presenter claims a "used" marker atomically (`put_if_absent`)
+/// and then takes the code; a concurrent presenter finds the marker and waits
+/// (bounded) for the outcome: "redeemed" (a replay) or gone (an unknown code,
+/// which leaves nothing behind).
+pub async fn redeem(kv: &dyn KvStore, code: &str) -> Result<Redemption> {
+    if code.is_empty() || code.len() > 128 {
+        return Ok(Redemption::Unknown);
+    }
+    let hash = sha256_b64(code);
+    let used = format!("codeused:{hash}");
+    let memory = secs(REDEEMED_MEMORY_SECONDS);
+    if kv.put_if_absent(&used, PENDING, memory).await? {
+        return match kv.take(&key(&hash)).await? {
+            Some(bytes) => {
+                kv.put(&used, REDEEMED, memory).await?;
+                Ok(Redemption::Redeemed(decode(&bytes)?))
+            }
+            None => {
+                kv.delete(&used).await?;
+                Ok(Redemption::Unknown)
+            }
+        };
+    }
+    let replayed = Redemption::Replayed {
+        family: family_of(code),
+    };
+    for _ in 0..50 {
+        match kv.get(&used).await? {
+            Some(v) if v == REDEEMED => return Ok(replayed),
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            None => return Ok(Redemption::Unknown),
+        }
+    }
+    // The first presenter took the code but never finished: treat as a replay.
+    Ok(replayed)
+}
+
+const PENDING: &[u8] = b"pending";
+const REDEEMED: &[u8] = b"redeemed";

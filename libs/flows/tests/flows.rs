@@ -71,12 +71,21 @@ async fn a_code_is_redeemed_once_even_when_replicas_race() {
                 code::redeem(a.as_ref(), &value),
                 code::redeem(b.as_ref(), &value)
             );
-            let wins = [x.unwrap(), y.unwrap()]
+            let outcomes = [x.unwrap(), y.unwrap()];
+            let wins = outcomes
                 .iter()
-                .filter(|r| r.is_some())
+                .filter(|r| matches!(r, code::Redemption::Redeemed(_)))
                 .count();
             assert_eq!(wins, 1, "{name}");
+            let replay = code::Redemption::Replayed {
+                family: code::family_of(&value),
+            };
+            assert!(outcomes.contains(&replay), "{name}");
         }
+        assert_eq!(
+            code::redeem(a.as_ref(), "never-issued").await.unwrap(),
+            code::Redemption::Unknown
+        );
     }
     redis_cleanup(&s.prefix).await;
 }

@@ -1,0 +1,115 @@
+//! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3).
+
+use inkan_directory::Project;
+use inkan_flows::code;
+use inkan_flows::revocation::revoke_family;
+use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_oauth::pkce;
+use inkan_oauth::scope::Scopes;
+use serde_json::Value;
+
+use super::issue::{flow_error, issue, UserGrant};
+use crate::error::TokenError;
+use crate::state::TokenState;
+
+pub async fn grant(
+    state: &TokenState,
+    project: &Project,
+    code_value: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<Value, TokenError> {
+    if !project
+        .grant_types
+        .iter()
+        .any(|g| g == "authorization_code")
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization_code grant",
+        )
+        .into());
+    }
+    let kv = state.kv.as_ref();
+    let family = code::family_of(code_value);
+    let record = match code::redeem(kv, code_value).await.map_err(flow_error)? {
+        code::Redemption::Redeemed(record) => record,
+        code::Redemption::Replayed { family } => {
+            // RFC 6749 §4.1.2 / §10.5: a code presented twice revokes every token it produced.
+            revoke_family(kv, &family).await.map_err(flow_error)?;
+            tracing::warn!(client_id = %project.client_id, "authorization code replay; its tokens are revoked");
+            return Err(
+                OAuthError::invalid_grant("the authorization code was already used").into(),
+            );
+        }
+        code::Redemption::Unknown => {
+            return Err(
+                OAuthError::invalid_grant("the authorization code is invalid or expired").into(),
+            )
+        }
+    };
+    let now = state.clock.now();
+    if record.expires_at < now {
+        return Err(OAuthError::invalid_grant("the authorization code has expired").into());
+    }
+    if record.client_id != project.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        )
+        .into());
+    }
+    // RFC 6749 §4.1.3: the redirect_uri must be present and identical to the authorization request's.
+    if redirect_uri != Some(record.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        )
+        .into());
+    }
+    match (&record.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !pkce::verify_s256(verifier, challenge) {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                )
+                .into());
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant("code_verifier is required").into())
+        }
+        // RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "no code_challenge was sent with the authorization request",
+            )
+            .into())
+        }
+        (None, None) => {
+            if project.requires_pkce {
+                return Err(OAuthError::invalid_grant("PKCE is required for this client").into());
+            }
+        }
+    }
+    let identity = state
+        .directory
+        .get_identity(&record.identity_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    let scope =
+        Scopes::parse(&record.scope).map_err(|_| TokenError::Internal("stored scope".into()))?;
+    issue(
+        state,
+        UserGrant {
+            project,
+            identity: &identity,
+            scope: &scope,
+            auth_time: record.auth_time,
+            amr: &record.amr,
+            nonce: record.nonce.as_deref(),
+            requested_at: Some(record.requested_at),
+            family: &family,
+            generation: 0,
+        },
+    )
+    .await
+}

@@ -1,0 +1,88 @@
+//! The refresh token grant (RFC 6749 §6) with one-time tokens: each
+//! redemption rotates the token; reuse revokes the family (RFC 9700 §4.14.2);
+//! a project's retry window returns the first response again.
+
+use inkan_directory::Project;
+use inkan_flows::refresh::{self, Redeemed};
+use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_oauth::scope::Scopes;
+use inkan_web::OAuthResponse;
+use serde_json::Value;
+
+use super::issue::{flow_error, issue, UserGrant};
+use crate::error::TokenError;
+use crate::state::TokenState;
+
+pub async fn grant(
+    state: &TokenState,
+    project: &Project,
+    token: &str,
+    requested: Option<Scopes>,
+) -> Result<Value, TokenError> {
+    if !project.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the refresh_token grant",
+        )
+        .into());
+    }
+    let kv = state.kv.as_ref();
+    let now = state.clock.now();
+    let window = i64::from(project.refresh_token_retry_seconds);
+    let record = match refresh::redeem(kv, token, now, window)
+        .await
+        .map_err(flow_error)?
+    {
+        Redeemed::Fresh(record) => record,
+        Redeemed::Replay(response) => return Ok(response),
+        Redeemed::InProgress => return Err(TokenError::OAuth(OAuthResponse::unavailable())),
+        Redeemed::Reused { .. } => {
+            tracing::warn!(client_id = %project.client_id, "refresh token reuse detected; token family revoked");
+            return Err(OAuthError::invalid_grant("the refresh token was already used").into());
+        }
+        Redeemed::Invalid => {
+            return Err(OAuthError::invalid_grant("the refresh token is invalid or expired").into())
+        }
+    };
+    if record.client_id != project.client_id {
+        return Err(
+            OAuthError::invalid_grant("the refresh token was issued to another client").into(),
+        );
+    }
+    let granted =
+        Scopes::parse(&record.scope).map_err(|_| TokenError::Internal("stored scope".into()))?;
+    // RFC 6749 §6: a narrower scope may be requested, never a wider one.
+    let scope = match requested {
+        Some(s) if !s.is_subset_of(granted.as_slice()) => {
+            return Err(
+                OAuthError::invalid_scope("the requested scope exceeds the original grant").into(),
+            )
+        }
+        Some(s) => s,
+        None => granted,
+    };
+    let identity = state
+        .directory
+        .get_identity(&record.identity_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    let response = issue(
+        state,
+        UserGrant {
+            project,
+            identity: &identity,
+            scope: &scope,
+            auth_time: record.auth_time,
+            amr: &record.amr,
+            nonce: None,
+            requested_at: None,
+            family: &record.family,
+            generation: record.generation + 1,
+        },
+    )
+    .await?;
+    refresh::complete(kv, token, &record, now, now, &response, window)
+        .await
+        .map_err(flow_error)?;
+    Ok(response)
+}
