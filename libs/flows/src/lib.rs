@@ -8,12 +8,14 @@
 //! the same value cannot both win.
 //!
 //! # Layout
+//! - [`access`]: is this access token active (signature, expiry, revocation)?
 //! - [`pending`]: authorization requests waiting for a login (10 minutes).
 //! - [`session`]: IdP sessions with idle and absolute lifetimes.
 //! - [`code`]: authorization codes (60 seconds, redeemed once).
 //! - [`refresh`]: one-time refresh tokens, rotation, reuse detection, retry window.
 //! - [`revocation`]: revoked token families and access-token ids.
 
+pub mod access;
 pub mod code;
 pub mod pending;
 pub mod refresh;

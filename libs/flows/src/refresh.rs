@@ -135,6 +135,25 @@ pub async fn redeem(
     Ok(Redeemed::InProgress)
 }
 
+/// Reads a refresh token's record without redeeming it (introspection,
+/// revocation): `None` if unknown, expired, already used or of a revoked family.
+pub async fn peek(kv: &dyn KvStore, token: &str, now: i64) -> Result<Option<RefreshToken>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = sha256_b64(token);
+    let Some(record) = get_json::<RefreshToken>(kv, &key(&hash)).await? else {
+        return Ok(None);
+    };
+    if record.expires_at <= now
+        || kv.get(&used_key(&hash)).await?.is_some()
+        || is_family_revoked(kv, &record.family).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(record))
+}
+
 /// Records the response of a fresh redemption, for the retry window.
 pub async fn complete(
     kv: &dyn KvStore,

@@ -9,6 +9,9 @@
 //! - [`postgres_url`], [`redis_url`], [`nats_url`]: where the local services are
 //!   (overridable with `INKAN_TEST_DATABASE_URL`, `INKAN_TEST_REDIS_URL`, `INKAN_TEST_NATS_URL`).
 //! - [`PgSchema`]: a schema created for one test and dropped when the guard is dropped.
+//! - [`directory`]: an in-memory directory (projects, identities, real keys) for service tests.
+
+pub mod directory;
 
 use std::time::Duration;
 

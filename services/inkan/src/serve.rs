@@ -33,8 +33,8 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
-    if matches!(role, Role::Authorize | Role::Userinfo) {
-        bail!("role {role:?} is not available in this version; run `inkan serve` (all), `--role admin` or `--role token`");
+    if role == Role::Authorize {
+        bail!("role authorize is not available in this version; run `inkan serve` (all) or another role");
     }
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
     let backends = backends::connect(&settings).await?;
@@ -142,6 +142,14 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             keyring: keyring.clone(),
             kv: backends.kv.clone(),
             clock: Arc::new(SystemClock),
+        }));
+    }
+    if role.runs(Role::Userinfo) {
+        app = app.merge(inkan_userinfo::router(inkan_userinfo::UserinfoState {
+            issuer: issuer.clone().into(),
+            directory: directory.clone(),
+            keyring: keyring.clone(),
+            kv: backends.kv.clone(),
         }));
     }
     // Discovery and JWKS: any service answers them.

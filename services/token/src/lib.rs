@@ -1,5 +1,5 @@
-//! The token service: the token endpoint (and, as they land, introspection
-//! and revocation). It holds no durable state: projects and keys come from
+//! The token service: the token (RFC 6749 §3.2), introspection (RFC 7662)
+//! and revocation (RFC 7009) endpoints. It holds no durable state: projects and keys come from
 //! the directory, one-time values live in the key-value store.
 //!
 //! # Layout
@@ -24,5 +24,7 @@ pub use state::TokenState;
 pub fn router(state: TokenState) -> Router {
     Router::new()
         .route("/token", post(routes::token::token))
+        .route("/introspect", post(routes::introspect::introspect))
+        .route("/revoke", post(routes::revoke::revoke))
         .with_state(state)
 }

@@ -27,16 +27,24 @@ pub async fn token(
         TokenRequest::ClientCredentials { scope } => {
             grants::client_credentials::grant(&state, &project, scope).await?
         }
-        other => {
-            return Err(inkan_oauth::error::OAuthError::new(
-                inkan_oauth::error::ErrorCode::UnsupportedGrantType,
-                format!(
-                    "grant_type {} is not enabled on this server yet",
-                    other.grant_type()
-                ),
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            grants::authorization_code::grant(
+                &state,
+                &project,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
             )
-            .into())
+            .await?
         }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => grants::refresh_token::grant(&state, &project, &refresh_token, scope).await?,
     };
     let mut response = Json(body).into_response();
     no_store(response.headers_mut());

@@ -1,0 +1,188 @@
+//! An in-memory [`Directory`] for service tests: projects with plain-text
+//! secrets, identities with plain-text passwords, and real signing keys
+//! (one active key per algorithm, sealed under a test key-encryption key).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use inkan_directory::{Directory, Identity, KeyRing, Project, StoredKey};
+use inkan_keys::kek::Kek;
+use inkan_keys::signing::{Algorithm, SigningKey};
+
+#[derive(Default)]
+struct Data {
+    projects: HashMap<String, (Project, Option<String>)>,
+    identities: HashMap<String, (Identity, Option<String>)>,
+}
+
+pub struct FakeDirectory {
+    data: Mutex<Data>,
+    keys: Vec<StoredKey>,
+    pub kek: Kek,
+    /// The key pairs behind `keys`, to sign foreign-looking tokens in tests.
+    pub pairs: Vec<Arc<SigningKey>>,
+}
+
+/// A project as the admin would register it, with defaults by app type.
+pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Project {
+    let public = matches!(app_type, "spa" | "native");
+    Project {
+        id: uuid::Uuid::new_v4().to_string(),
+        client_id: client_id.into(),
+        name: format!("{client_id} app"),
+        app_type: app_type.into(),
+        redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+        post_logout_redirect_uris: vec![],
+        scopes: if app_type == "service" {
+            vec!["reports".into()]
+        } else {
+            ["openid", "profile", "email", "offline_access"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        },
+        grant_types: if app_type == "service" {
+            vec!["client_credentials".into()]
+        } else {
+            vec!["authorization_code".into(), "refresh_token".into()]
+        },
+        token_endpoint_auth_method: if public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+        .into(),
+        access_token_ttl_seconds: 3600,
+        refresh_token_ttl_seconds: 86_400,
+        id_token_ttl_seconds: 3600,
+        refresh_token_retry_seconds: 0,
+        id_token_signed_response_alg: "RS256".into(),
+        compat_claims: true,
+        requires_pkce: public,
+    }
+}
+
+pub fn identity(email: &str) -> Identity {
+    Identity {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: email.into(),
+        email_verified: true,
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        claims_json: r#"{"tenant":"acme"}"#.into(),
+    }
+}
+
+impl FakeDirectory {
+    pub fn new() -> FakeDirectory {
+        let kek = Kek::generate().0;
+        let mut keys = Vec::new();
+        let mut pairs = Vec::new();
+        for alg in Algorithm::ALL {
+            let pair = SigningKey::generate(alg).expect("generate a test key");
+            keys.push(StoredKey {
+                kid: pair.kid().to_string(),
+                alg: alg.as_str().to_string(),
+                status: "active".into(),
+                sealed_private_key: pair.seal(&kek),
+                public_jwk_json: pair.public_jwk().to_string(),
+            });
+            pairs.push(Arc::new(pair));
+        }
+        FakeDirectory {
+            data: Mutex::new(Data::default()),
+            keys,
+            kek,
+            pairs,
+        }
+    }
+
+    pub fn add_project(&self, project: Project, secret: Option<&str>) {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.projects.insert(
+            project.client_id.clone(),
+            (project, secret.map(str::to_string)),
+        );
+    }
+
+    pub fn remove_project(&self, client_id: &str) {
+        self.data
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .projects
+            .remove(client_id);
+    }
+
+    pub fn add_identity(&self, identity: Identity, password: Option<&str>) {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.identities.insert(
+            identity.id.clone(),
+            (identity, password.map(str::to_string)),
+        );
+    }
+
+    pub fn remove_identity(&self, id: &str) {
+        self.data
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .identities
+            .remove(id);
+    }
+
+    /// A key ring over this directory, already loaded.
+    pub async fn keyring(self: &Arc<Self>) -> Arc<KeyRing> {
+        let ring = Arc::new(KeyRing::new(self.clone(), self.kek.clone()));
+        ring.refresh().await.expect("load test keys");
+        ring
+    }
+}
+
+impl Default for FakeDirectory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Directory for FakeDirectory {
+    async fn resolve_project(&self, client_id: &str) -> inkan_directory::Result<Option<Project>> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(data.projects.get(client_id).map(|(p, _)| p.clone()))
+    }
+
+    async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> inkan_directory::Result<Option<Project>> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(data
+            .projects
+            .get(client_id)
+            .filter(|(_, s)| s.as_deref() == Some(secret))
+            .map(|(p, _)| p.clone()))
+    }
+
+    async fn verify_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> inkan_directory::Result<Option<Identity>> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(data
+            .identities
+            .values()
+            .find(|(i, p)| i.email.eq_ignore_ascii_case(email) && p.as_deref() == Some(password))
+            .map(|(i, _)| i.clone()))
+    }
+
+    async fn get_identity(&self, id: &str) -> inkan_directory::Result<Option<Identity>> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(data.identities.get(id).map(|(i, _)| i.clone()))
+    }
+
+    async fn signing_keys(&self) -> inkan_directory::Result<Vec<StoredKey>> {
+        Ok(self.keys.clone())
+    }
+}

@@ -1,0 +1,90 @@
+//! `POST /introspect` (RFC 7662): is this token active, and what does it
+//! say? A client may only introspect its own tokens; anything else reads as
+//! `{"active": false}`, like an unknown token (§2.2).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use inkan_flows::{access, refresh};
+use serde_json::{json, Value};
+
+use crate::client;
+use crate::error::TokenError;
+use crate::grants::issue::flow_error;
+use crate::state::TokenState;
+use inkan_web::form::OAuthParams;
+use inkan_web::headers::no_store;
+
+pub async fn introspect(
+    State(state): State<TokenState>,
+    headers: HeaderMap,
+    OAuthParams(params): OAuthParams,
+) -> Result<Response, TokenError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let project = client::authenticate(&state, authorization, &params).await?;
+    let token = params.require("token")?;
+    // The hint only orders the lookups (§2.1); both kinds are tried.
+    let refresh_first = params.get("token_type_hint") == Some("refresh_token");
+    let mut answer = None;
+    for kind in if refresh_first { [1, 0] } else { [0, 1] } {
+        answer = if kind == 0 {
+            inspect_access(&state, token).await?
+        } else {
+            inspect_refresh(&state, token).await?
+        };
+        if answer.is_some() {
+            break;
+        }
+    }
+    let body = match answer {
+        Some(info) if info["client_id"] == project.client_id.as_str() => info,
+        _ => json!({ "active": false }),
+    };
+    let mut response = Json(body).into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+async fn inspect_access(state: &TokenState, token: &str) -> Result<Option<Value>, TokenError> {
+    let keys = state.keyring.current();
+    let Some(claims) = access::check(state.kv.as_ref(), &keys.verifier, &state.issuer, token)
+        .await
+        .map_err(flow_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": claims["scope"],
+        "client_id": claims["client_id"],
+        "sub": claims["sub"],
+        "iss": claims["iss"],
+        "aud": claims["aud"],
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "jti": claims["jti"],
+    })))
+}
+
+async fn inspect_refresh(state: &TokenState, token: &str) -> Result<Option<Value>, TokenError> {
+    let now = state.clock.now();
+    let Some(record) = refresh::peek(state.kv.as_ref(), token, now)
+        .await
+        .map_err(flow_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": record.scope,
+        "client_id": record.client_id,
+        "sub": record.identity_id,
+        "iss": &*state.issuer,
+        "exp": record.expires_at,
+    })))
+}

@@ -1,0 +1,3 @@
+//! The userinfo service's endpoints.
+
+pub mod userinfo;
