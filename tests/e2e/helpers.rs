@@ -30,6 +30,35 @@ pub struct Inkan {
 impl Inkan {
     /// Starts `inkan serve` with ports chosen by the OS and waits until it listens.
     pub fn start(options: &Options) -> Inkan {
+        Inkan::try_start(options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `inkan serve` on a fixed HTTP port reserved just before, so the
+    /// issuer can name it; retries with another port if that one was taken
+    /// in between (bounded).
+    pub fn start_on_free_port(options: &Options) -> (Inkan, String) {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let issuer = format!("http://127.0.0.1:{port}");
+            let mut attempt = options.clone();
+            attempt
+                .env
+                .push(("INKAN_HTTP_ADDR".into(), format!("127.0.0.1:{port}")));
+            attempt.env.push(("INKAN_ISSUER".into(), issuer.clone()));
+            match Inkan::try_start(&attempt) {
+                Ok(inkan) => return (inkan, issuer),
+                Err(e) => last = e,
+            }
+        }
+        panic!("inkan did not start on a free port after 5 attempts: {last}");
+    }
+
+    pub fn try_start(options: &Options) -> Result<Inkan, String> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_inkan"));
         cmd.arg("serve")
             .args(&options.args)
@@ -69,17 +98,17 @@ impl Inkan {
                             .next()
                             .unwrap_or_default()
                             .to_string();
-                        return Inkan {
+                        return Ok(Inkan {
                             child,
                             base,
                             _lines: rx,
-                        };
+                        });
                     }
                 }
                 Err(_) => {
                     let _ = child.kill();
                     let status = child.wait().ok();
-                    panic!("inkan did not start listening within 60 s (exit: {status:?})");
+                    return Err(format!("inkan did not start listening (exit: {status:?})"));
                 }
             }
         }

@@ -2,6 +2,10 @@
 //! on random loopback ports, driven over HTTP the way operators and relying
 //! parties use it. One test binary links every module (zero2prod style).
 
+mod browser;
+mod conformance;
 mod helpers;
+mod provider;
+mod relying_party;
 mod storage;
 mod tokens;

@@ -61,7 +61,7 @@ async fn embedded_provider_keeps_projects_and_identities_across_restart() {
     .await;
 }
 
-struct RealBackends {
+pub struct RealBackends {
     schema: PgSchema,
     redis_prefix: String,
     stream: String,
@@ -69,7 +69,7 @@ struct RealBackends {
 }
 
 impl RealBackends {
-    async fn new() -> RealBackends {
+    pub async fn new() -> RealBackends {
         RealBackends {
             schema: PgSchema::create("e2e").await,
             redis_prefix: format!("{}:", unique_name("e2e")),
@@ -78,7 +78,7 @@ impl RealBackends {
         }
     }
 
-    fn options(&self, nats: &str, data_dir: &std::path::Path) -> Options {
+    pub fn options(&self, nats: &str, data_dir: &std::path::Path) -> Options {
         Options {
             data_dir: Some(data_dir.to_path_buf()),
             env: vec![
@@ -99,7 +99,7 @@ impl RealBackends {
         }
     }
 
-    async fn cleanup(self) {
+    pub async fn cleanup(self) {
         redis_cleanup(&self.redis_prefix).await;
         nats_delete_stream(&self.stream).await;
         drop(self.schema);

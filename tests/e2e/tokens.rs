@@ -78,19 +78,9 @@ async fn discovery_lists_every_endpoint_under_the_issuer() {
 }
 
 fn start_with_issuer() -> (Inkan, tempfile::TempDir) {
-    // Reserve a port first so the issuer can name it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dir = tempfile::tempdir().unwrap();
-    let inkan = Inkan::start(&Options {
+    let (inkan, _) = Inkan::start_on_free_port(&Options {
         data_dir: Some(dir.path().to_path_buf()),
-        env: vec![
-            ("INKAN_HTTP_ADDR".into(), format!("127.0.0.1:{port}")),
-            ("INKAN_ISSUER".into(), format!("http://127.0.0.1:{port}")),
-        ],
         ..Default::default()
     });
     (inkan, dir)

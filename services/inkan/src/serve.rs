@@ -33,9 +33,6 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
-    if role == Role::Authorize {
-        bail!("role authorize is not available in this version; run `inkan serve` (all) or another role");
-    }
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
     let backends = backends::connect(&settings).await?;
     let kek = backends::key_encryption_key(&settings)?;
@@ -142,6 +139,19 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             keyring: keyring.clone(),
             kv: backends.kv.clone(),
             clock: Arc::new(SystemClock),
+        }));
+    }
+    if role.runs(Role::Authorize) {
+        app = app.merge(inkan_authorize::router(inkan_authorize::AuthorizeState {
+            issuer: issuer.clone().into(),
+            directory: directory.clone(),
+            keyring: keyring.clone(),
+            kv: backends.kv.clone(),
+            clock: Arc::new(SystemClock),
+            sessions: inkan_flows::session::Lifetimes::default(),
+            // `__Host-` cookies need Secure, which browsers only send over https;
+            // a plain-http issuer is only allowed on loopback for development.
+            secure_cookies: settings.issuer.scheme() == "https",
         }));
     }
     if role.runs(Role::Userinfo) {

@@ -1,0 +1,233 @@
+//! The authorize service's errors, and the one place they become responses.
+//!
+//! Two kinds of answer (RFC 6749 §4.1.2.1):
+//! - before the client and its redirect URI are validated, an error is shown
+//!   to the user on an HTML page and NEVER redirected (an open redirector
+//!   otherwise);
+//! - afterwards, it is sent to the redirect URI as `error`,
+//!   `error_description`, `state` and `iss` with `303 See Other`.
+//!
+//! Internal details (a backend's message) are logged once here and never
+//! shown. Nothing logged here carries a code, password, session id, CSRF
+//! token or `id_token_hint`.
+
+use std::sync::Arc;
+
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use inkan_directory::DirectoryError;
+use inkan_flows::FlowError;
+use inkan_kv::KvError;
+use inkan_oauth::error::{ErrorCode, OAuthError};
+
+use crate::pages::{html, MessagePage};
+use crate::redirect::{see_other, ReplyTo};
+
+/// Seconds a user (or client) should wait before retrying after an outage.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// The parameters cannot be read (repeated, too large, not UTF-8) or
+    /// `client_id` is malformed: shown, not redirected.
+    #[error("invalid request: {0}")]
+    InvalidRequest(OAuthError),
+    /// No project has this `client_id`.
+    #[error("unknown client_id")]
+    UnknownClient,
+    /// OIDC Core §3.1.2.1 makes `redirect_uri` REQUIRED.
+    #[error("redirect_uri is missing")]
+    MissingRedirectUri,
+    /// The redirect URI is not one of the project's (RFC 6749 §3.1.2.3).
+    #[error("redirect_uri is not registered for the client")]
+    UnregisteredRedirectUri,
+    /// An error for the client, sent to its validated redirect URI.
+    #[error("{}", .0.error)]
+    Redirect(Box<ErrorRedirect>),
+    /// The login form's pending request is unknown, expired or used.
+    #[error("the login request expired or is unknown")]
+    LoginExpired,
+    /// The login form's CSRF token does not match (or the browser binding is missing).
+    #[error("the login form failed the CSRF check")]
+    CsrfMismatch,
+    /// An RP-initiated logout request that must not be acted on.
+    #[error("invalid logout request: {0}")]
+    InvalidLogout(&'static str),
+    /// The directory or the key-value store is down: 503 with `Retry-After`.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// An error response to a validated redirect URI.
+#[derive(Debug)]
+pub struct ErrorRedirect {
+    pub to: ReplyTo,
+    pub error: OAuthError,
+    pub issuer: Arc<str>,
+    /// What went wrong inside (for `temporarily_unavailable`), logged, never sent.
+    pub cause: Option<String>,
+}
+
+impl AuthorizeError {
+    /// `error` for the client, to its validated redirect URI.
+    pub fn redirect(issuer: &Arc<str>, to: &ReplyTo, error: OAuthError) -> Self {
+        AuthorizeError::Redirect(Box::new(ErrorRedirect {
+            to: to.clone(),
+            error,
+            issuer: issuer.clone(),
+            cause: None,
+        }))
+    }
+
+    /// A backend failure after the redirect URI is trusted: the client gets
+    /// `temporarily_unavailable` (RFC 6749 §4.1.2.1), or `server_error` when
+    /// retrying cannot help.
+    pub fn redirect_failure(issuer: &Arc<str>, to: &ReplyTo, cause: AuthorizeError) -> Self {
+        let (code, description, cause) = match cause {
+            AuthorizeError::Unavailable(c) => (
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry later",
+                c,
+            ),
+            other => (ErrorCode::ServerError, "internal error", other.to_string()),
+        };
+        AuthorizeError::Redirect(Box::new(ErrorRedirect {
+            to: to.clone(),
+            error: OAuthError::new(code, description),
+            issuer: issuer.clone(),
+            cause: Some(cause),
+        }))
+    }
+}
+
+impl From<DirectoryError> for AuthorizeError {
+    fn from(e: DirectoryError) -> Self {
+        AuthorizeError::Unavailable(e.to_string())
+    }
+}
+
+impl From<KvError> for AuthorizeError {
+    fn from(e: KvError) -> Self {
+        match e {
+            KvError::Unavailable(m) => AuthorizeError::Unavailable(m),
+            KvError::Invalid(m) => AuthorizeError::Internal(m),
+        }
+    }
+}
+
+impl From<FlowError> for AuthorizeError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Store(e) => e.into(),
+            FlowError::Corrupt(m) => AuthorizeError::Internal(m),
+        }
+    }
+}
+
+fn page(status: StatusCode, title: &str, message: &str, detail: Option<&str>) -> Response {
+    html(
+        status,
+        &MessagePage {
+            title,
+            message,
+            detail,
+        },
+    )
+}
+
+impl IntoResponse for AuthorizeError {
+    fn into_response(self) -> Response {
+        let bad = StatusCode::BAD_REQUEST;
+        let unusable =
+            "The application that sent you here made a request this server cannot accept. \
+                        Please go back and try again, or contact the application's support.";
+        match self {
+            AuthorizeError::InvalidRequest(e) => {
+                tracing::info!(error = %e, "refused a request that cannot be redirected");
+                page(bad, "Invalid request", unusable, Some(&e.description))
+            }
+            AuthorizeError::UnknownClient => {
+                tracing::info!("authorization request for an unknown client_id");
+                page(
+                    bad,
+                    "Unknown application",
+                    unusable,
+                    Some("The client_id is not registered."),
+                )
+            }
+            AuthorizeError::MissingRedirectUri => page(
+                bad,
+                "Invalid request",
+                unusable,
+                Some("The redirect_uri parameter is required."),
+            ),
+            AuthorizeError::UnregisteredRedirectUri => {
+                tracing::info!("authorization request with an unregistered redirect_uri");
+                page(
+                    bad,
+                    "Invalid request",
+                    unusable,
+                    Some("The redirect_uri is not registered for this application."),
+                )
+            }
+            AuthorizeError::Redirect(r) => {
+                if let Some(cause) = &r.cause {
+                    tracing::warn!(error = %cause, code = %r.error.code, "authorization request failed");
+                }
+                let location = r.to.uri(&r.issuer, &r.error.redirect_params());
+                see_other(&location).unwrap_or_else(IntoResponse::into_response)
+            }
+            AuthorizeError::LoginExpired => page(
+                bad,
+                "Sign-in expired",
+                "This sign-in request expired or was already used. \
+                 Please go back to the application and sign in again.",
+                None,
+            ),
+            AuthorizeError::CsrfMismatch => {
+                tracing::warn!("login form post failed the CSRF check");
+                page(
+                    StatusCode::FORBIDDEN,
+                    "Sign-in refused",
+                    "This sign-in form could not be verified. \
+                     Please go back to the application and sign in again.",
+                    None,
+                )
+            }
+            AuthorizeError::InvalidLogout(reason) => {
+                tracing::info!(reason, "refused a logout request");
+                page(
+                    bad,
+                    "Logout request refused",
+                    "The application's logout request could not be verified, so you are still signed in.",
+                    Some(reason),
+                )
+            }
+            AuthorizeError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "request failed: backend unavailable");
+                let mut response = page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The sign-in service is temporarily unavailable. Please try again in a moment.",
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                response
+            }
+            AuthorizeError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side. Please try again later.",
+                    None,
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Issuing an authorization code for an approved request and building the
+//! success response (RFC 6749 §4.1.2, RFC 9207 §2), whether the user just
+//! logged in or already had a session.
+
+use inkan_flows::code::{self, AuthorizationCode};
+use inkan_flows::pending::PendingAuthorization;
+use inkan_flows::session::{self, Session};
+use inkan_oauth::authorize::AuthorizationRequest;
+
+use crate::error::AuthorizeError;
+use crate::redirect::ReplyTo;
+use crate::state::AuthorizeState;
+
+/// A validated authorization request, ready for a code once someone is logged in.
+#[derive(Debug, Clone)]
+pub struct Approved {
+    pub client_id: String,
+    pub reply: ReplyTo,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// When the request arrived (`rat`).
+    pub requested_at: i64,
+}
+
+impl Approved {
+    /// From a request parsed just now, answered at `reply`.
+    pub fn from_request(request: &AuthorizationRequest, reply: ReplyTo, now: i64) -> Approved {
+        Approved {
+            client_id: request.target.client_id.clone(),
+            reply,
+            scope: request.scopes.to_string(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            requested_at: now,
+        }
+    }
+
+    /// From a pending request, after the user logged in.
+    pub fn from_pending(pending: PendingAuthorization) -> Approved {
+        Approved {
+            client_id: pending.client_id,
+            reply: ReplyTo {
+                redirect_uri: pending.redirect_uri,
+                state: pending.state,
+            },
+            scope: pending.scope,
+            nonce: pending.nonce,
+            code_challenge: pending.code_challenge,
+            requested_at: pending.requested_at,
+        }
+    }
+}
+
+/// Stores a code for `approved`, produced by the session `sid`, and returns
+/// the URI to send the browser to: `code`, `state`, `iss`.
+pub async fn issue(
+    state: &AuthorizeState,
+    approved: &Approved,
+    sid: &str,
+    session: &Session,
+    now: i64,
+) -> Result<String, AuthorizeError> {
+    let record = AuthorizationCode {
+        client_id: approved.client_id.clone(),
+        redirect_uri: approved.reply.redirect_uri.clone(),
+        scope: approved.scope.clone(),
+        nonce: approved.nonce.clone(),
+        code_challenge: approved.code_challenge.clone(),
+        identity_id: session.identity_id.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        requested_at: approved.requested_at,
+        session: session::handle(sid),
+        expires_at: now + code::TTL_SECONDS,
+    };
+    let code = code::issue(&*state.kv, &record).await?;
+    Ok(approved.reply.uri(&state.issuer, &[("code", &code)]))
+}

@@ -1,0 +1,57 @@
+//! The authorize service: the browser-facing half of Inkan's OpenID Connect
+//! provider. It runs the authorization endpoint (OIDC Core §3.1.2, RFC 6749
+//! §4.1), the login form, and RP-initiated logout; it hands out
+//! authorization codes that the token service redeems. It holds no durable
+//! state: projects and identities come from the directory, pending
+//! requests, sessions and codes live in the key-value store.
+//!
+//! The flow (ARCHITECTURE "Login and code flow"): `/authorize` validates
+//! the client and its redirect URI (errors shown, never redirected), then
+//! the request (errors redirected with `state` and `iss`). A live session
+//! answers at once with a code (SSO); otherwise the request is stored and
+//! the login form shown. `POST /login` checks the form's CSRF token and the
+//! credentials, starts a new session and answers with a code.
+//!
+//! # Layout
+//! - [`router`]: the HTTP routes; `routes/`: one file per endpoint
+//!   ([`routes::authorize`], [`routes::login`], [`routes::end_session`]).
+//! - [`state`]: [`AuthorizeState`], what the handlers share.
+//! - [`grant`]: issuing a code for an approved request.
+//! - [`redirect`]: authorization responses (`state`, `iss`) and `303 See Other`.
+//! - [`cookie`]: the session and login-binding cookies, read defensively.
+//! - [`csrf`]: login-form tokens bound to the pending request and the browser.
+//! - [`pages`]: the server-rendered HTML (askama templates in `templates/`).
+//! - [`error`]: [`AuthorizeError`], mapped to error pages or redirects in one place.
+#![forbid(unsafe_code)]
+
+pub mod cookie;
+pub mod csrf;
+pub mod error;
+pub mod grant;
+pub mod pages;
+pub mod redirect;
+pub mod routes;
+pub mod state;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use error::AuthorizeError;
+pub use state::AuthorizeState;
+
+/// The service's routes: `/authorize` (GET and POST, OIDC Core §3.1.2.1),
+/// `/login` (POST, the login form) and `/end_session` (GET and POST,
+/// RP-Initiated Logout 1.0 §2).
+pub fn router(state: AuthorizeState) -> Router {
+    Router::new()
+        .route(
+            "/authorize",
+            get(routes::authorize::authorize).post(routes::authorize::authorize),
+        )
+        .route("/login", post(routes::login::login))
+        .route(
+            "/end_session",
+            get(routes::end_session::end_session).post(routes::end_session::end_session),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,69 @@
+//! The server-rendered pages: the login form and one message page for
+//! errors and "you are logged out". Askama escapes every value it inserts
+//! (the templates are `.html`), and every page carries the security headers
+//! of [`inkan_web::headers::html_security`]: no script, no framing, no
+//! referrer, no caching.
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use inkan_web::headers::html_security;
+
+/// The longest `login_hint` or typed email written back into the form. An
+/// address is at most 254 characters (RFC 5321 §4.5.3.1); anything longer
+/// is not one, and is not echoed.
+pub const MAX_EMAIL_CHARS: usize = 320;
+
+/// The login form (`templates/login.html`).
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    /// The client's project name, so the user knows where they are signing in to.
+    pub project_name: &'a str,
+    /// The pending authorization's id.
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    /// Pre-filled email (`login_hint`, or what was typed before an error).
+    pub email: &'a str,
+    /// A message about the previous attempt.
+    pub error: Option<&'a str>,
+}
+
+/// A page with a heading and a message (`templates/message.html`).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    /// A technical detail (an OAuth error description), already sanitised.
+    pub detail: Option<&'a str>,
+}
+
+/// `value` if it is short enough to write back into the email field, else "".
+pub fn email_prefill(value: Option<&str>) -> &str {
+    value
+        .filter(|v| v.chars().count() <= MAX_EMAIL_CHARS)
+        .unwrap_or("")
+}
+
+/// Renders `page` as an HTML response with the security headers.
+pub fn html(status: StatusCode, page: &impl Template) -> Response {
+    let mut response = match page.render() {
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again later.",
+            )
+                .into_response()
+        }
+    };
+    html_security(response.headers_mut());
+    response
+}

@@ -1,0 +1,124 @@
+//! `POST /login`: the login form's credentials (ARCHITECTURE "Login and code
+//! flow", step 2). A wrong password re-renders the form with one generic
+//! message, whether or not the email exists; success starts a NEW session
+//! (whatever session id the browser had is replaced: no session fixation)
+//! and answers the pending request with a code.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use inkan_flows::pending::{self, PendingAuthorization};
+use inkan_flows::session::{self, Session};
+use inkan_web::form::OAuthParams;
+use inkan_web::OAuthResponse;
+
+use crate::error::AuthorizeError;
+use crate::grant::{self, Approved};
+use crate::pages::{email_prefill, html, LoginPage};
+use crate::redirect::see_other;
+use crate::state::AuthorizeState;
+use crate::{cookie, csrf};
+
+/// The one message for every failed login: it does not say which part was
+/// wrong, so the form cannot tell who has an account.
+pub const LOGIN_FAILED: &str = "Incorrect email or password.";
+
+/// Shown when a field was left empty (the browser normally prevents it).
+pub const LOGIN_INCOMPLETE: &str = "Enter your email and password.";
+
+/// The login form's post: `authz`, `csrf`, `email`, `password`.
+pub async fn login(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let authz = form.get("authz").unwrap_or_default();
+    let pending = pending::get(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies));
+    if !csrf::verify(
+        &pending.csrf,
+        form.get("csrf").unwrap_or_default(),
+        binding.as_deref(),
+    ) {
+        return Err(AuthorizeError::CsrfMismatch);
+    }
+
+    let email = form.get("email").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default();
+    if email.is_empty() || password.is_empty() {
+        return retry(&state, authz, &pending, email, LOGIN_INCOMPLETE).await;
+    }
+    // The directory compares against a dummy hash for unknown emails, so
+    // both failures take as long as a wrong password.
+    let Some(identity) = state.directory.verify_password(email, password).await? else {
+        tracing::info!(client_id = %pending.client_id, "login failed");
+        return retry(&state, authz, &pending, email, LOGIN_FAILED).await;
+    };
+
+    // Consume the request before anything is issued: the same form cannot be
+    // posted twice (a racing second post finds nothing).
+    let pending = pending::take(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let now = state.clock.now();
+    // Session fixation: the browser's previous session (if any) ends, and
+    // the new one gets an id the browser has never held.
+    if let Some(old) = cookie::read(&headers, cookie::session_name(state.secure_cookies)) {
+        session::end(&*state.kv, &old).await?;
+    }
+    let session = Session {
+        identity_id: identity.id,
+        auth_time: now,
+        amr: vec!["pwd".to_owned()],
+    };
+    let sid = session::create(&*state.kv, &session, state.sessions).await?;
+    tracing::info!(client_id = %pending.client_id, "login succeeded");
+    let location = grant::issue(
+        &state,
+        &Approved::from_pending(pending),
+        &sid,
+        &session,
+        now,
+    )
+    .await?;
+
+    let mut response = see_other(&location)?;
+    let cookie = cookie::session(state.secure_cookies, &sid, state.sessions.absolute_seconds)
+        .map_err(|_| AuthorizeError::Internal("session cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// The form again, with `message`, for the same pending request.
+async fn retry(
+    state: &AuthorizeState,
+    authz: &str,
+    pending: &PendingAuthorization,
+    email: &str,
+    message: &str,
+) -> Result<Response, AuthorizeError> {
+    let project = state.directory.resolve_project(&pending.client_id).await?;
+    let project_name = project
+        .map(|p| {
+            if p.name.is_empty() {
+                p.client_id
+            } else {
+                p.name
+            }
+        })
+        .unwrap_or_else(|| pending.client_id.clone());
+    Ok(html(
+        StatusCode::OK,
+        &LoginPage {
+            project_name: &project_name,
+            authz,
+            csrf: &pending.csrf,
+            email: email_prefill(Some(email)),
+            error: Some(message),
+        },
+    ))
+}

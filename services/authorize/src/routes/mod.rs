@@ -1,0 +1,5 @@
+//! One module per endpoint of the authorize service.
+
+pub mod authorize;
+pub mod end_session;
+pub mod login;

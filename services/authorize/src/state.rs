@@ -1,0 +1,29 @@
+//! What the authorize service's handlers share.
+
+use std::sync::Arc;
+
+use inkan_directory::{Directory, KeyRing};
+use inkan_flows::session::Lifetimes;
+use inkan_kv::KvStore;
+use inkan_web::clock::Clock;
+
+/// Everything a handler needs, cloned per request (every field is cheap to clone).
+#[derive(Clone)]
+pub struct AuthorizeState {
+    /// The issuer identifier, without trailing slash: sent as `iss` with
+    /// every authorization response (RFC 9207) and required in `id_token_hint`s.
+    pub issuer: Arc<str>,
+    /// Projects (clients) and identities, owned by the admin service.
+    pub directory: Arc<dyn Directory>,
+    /// The published keys, to verify `id_token_hint`s locally.
+    pub keyring: Arc<KeyRing>,
+    /// Pending authorizations, sessions and codes.
+    pub kv: Arc<dyn KvStore>,
+    /// The time source (a manual clock in tests, to pass `max_age` without waiting).
+    pub clock: Arc<dyn Clock>,
+    /// Idle and absolute lifetimes of IdP sessions (the cookie lives as long as the absolute one).
+    pub sessions: Lifetimes,
+    /// Whether cookies are `Secure` and `__Host-` prefixed. Only false on
+    /// plain-http loopback development, where browsers would drop them.
+    pub secure_cookies: bool,
+}

@@ -1,0 +1,178 @@
+//! The login flow in a real headless browser (Debian's Chromium, driven
+//! over WebDriver by `fantoccini`) against the login page as rendered: the
+//! user types into the form and submits it; the relying party's loopback
+//! callback receives the code.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::extract::Query;
+use axum::routing::get;
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::provider::*;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts chromedriver, or explains how to get it. CI (`CI` set) requires it.
+fn chromedriver() -> Option<(Driver, u16)> {
+    let installed = Command::new("chromedriver")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs chromium and chromium-driver (.ci/run installs them)"
+        );
+        eprintln!("skipping the browser test: install Debian's chromium and chromium-driver (as .ci/run does)");
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    Some((Driver(child), port))
+}
+
+#[tokio::test]
+async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() {
+    let Some((_driver, driver_port)) = chromedriver() else {
+        return;
+    };
+    // Several TLS backends are linked into the test binary; pick one for fantoccini's client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    // The relying party's callback: a loopback server that hands over the query.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::collections::HashMap<String, String>>(1);
+    let callback = axum::Router::new().route(
+        "/callback",
+        get(
+            move |Query(q): Query<std::collections::HashMap<String, String>>| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(q).await;
+                    "signed in"
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback_url = format!("http://{}/callback", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, callback).await });
+
+    let p = Provider::start(Backend::Embedded).await;
+    let rp = p.web_rp(json!({"redirect_uris": [callback_url]})).await;
+    p.user("ada@example.com").await;
+
+    let mut caps = serde_json::Map::new();
+    let profile = tempfile::tempdir().unwrap();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    // chromedriver needs a moment to listen: retry the session (bounded).
+    let mut browser = None;
+    for _ in 0..100 {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+        {
+            Ok(c) => {
+                browser = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let browser = browser.expect("a WebDriver session");
+
+    let ch = challenge();
+    let mut url = url::Url::parse(&p.url("/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", rp.client_id.as_str()),
+        ("redirect_uri", callback_url.as_str()),
+        ("scope", "openid email"),
+        ("state", "browser-state"),
+        ("nonce", "browser-nonce"),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    browser.goto(url.as_str()).await.unwrap();
+    browser
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys("ada@example.com")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .form(Locator::Css("form[method=post]"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+
+    let query = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the browser reaches the callback within 20 s")
+        .unwrap();
+    assert_eq!(query["state"], "browser-state");
+    assert_eq!(query["iss"], p.issuer);
+    let resp = reqwest::Client::new()
+        .post(p.url("/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", query["code"].as_str()),
+            ("redirect_uri", callback_url.as_str()),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tokens: serde_json::Value = resp.json().await.unwrap();
+    let claims = verify_jwt(&p, tokens["id_token"].as_str().unwrap(), &rp.client_id).await;
+    assert_eq!(claims["nonce"], "browser-nonce");
+    browser.close().await.unwrap();
+    p.stop().await;
+}
