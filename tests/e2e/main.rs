@@ -7,5 +7,6 @@ mod conformance;
 mod helpers;
 mod provider;
 mod relying_party;
+mod settings;
 mod storage;
 mod tokens;

@@ -94,6 +94,18 @@ pub struct ProjectSettings {
     pub id_token_signed_response_alg: String,
     /// Also emit the legacy claim names (`user_id`, `first_name`, `last_name`, `verified`).
     pub compat_claims: bool,
+    /// Release identities' custom claims (with the `profile` scope) to this project.
+    /// Added after v1 events were written: absent means the default, `true`.
+    #[serde(default = "default_true")]
+    pub custom_claims: bool,
+    /// Refuse an authorization request naming a scope this project may not
+    /// request (`invalid_scope`) instead of dropping it. Absent means `false`.
+    #[serde(default)]
+    pub reject_unknown_scopes: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl ProjectSettings {
@@ -124,6 +136,8 @@ pub struct ProjectInput {
     pub refresh_token_retry_seconds: Option<u32>,
     pub id_token_signed_response_alg: Option<String>,
     pub compat_claims: Option<bool>,
+    pub custom_claims: Option<bool>,
+    pub reject_unknown_scopes: Option<bool>,
 }
 
 impl ProjectSettings {
@@ -160,6 +174,8 @@ impl ProjectSettings {
             refresh_token_retry_seconds: 0,
             id_token_signed_response_alg: "RS256".into(),
             compat_claims: true,
+            custom_claims: true,
+            reject_unknown_scopes: false,
         }
     }
 
@@ -231,6 +247,12 @@ impl ProjectSettings {
         }
         if let Some(v) = input.compat_claims {
             self.compat_claims = v;
+        }
+        if let Some(v) = input.custom_claims {
+            self.custom_claims = v;
+        }
+        if let Some(v) = input.reject_unknown_scopes {
+            self.reject_unknown_scopes = v;
         }
         self.validate(&mut problems);
         problems.into_result(self)

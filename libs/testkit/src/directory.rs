@@ -59,6 +59,8 @@ pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Proje
         refresh_token_retry_seconds: 0,
         id_token_signed_response_alg: "RS256".into(),
         compat_claims: true,
+        custom_claims: true,
+        reject_unknown_scopes: false,
         requires_pkce: public,
     }
 }

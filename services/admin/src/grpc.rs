@@ -46,6 +46,8 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
         refresh_token_retry_seconds: s.refresh_token_retry_seconds,
         id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
         compat_claims: s.compat_claims,
+        custom_claims: s.custom_claims,
+        reject_unknown_scopes: s.reject_unknown_scopes,
         requires_pkce: s.requires_pkce(),
     })
 }

@@ -47,6 +47,10 @@ pub fn router(state: AdminState) -> Router {
             post(projects::rotate_secret),
         )
         .route(
+            "/admin/v1/projects/{id}/client-configuration",
+            get(projects::client_configuration),
+        )
+        .route(
             "/admin/v1/identities",
             post(identities::create).get(identities::list),
         )

@@ -3,6 +3,7 @@
 //! - `inkan serve` runs all four services in one process (monolithic mode).
 //! - `inkan serve --role admin` (etc.) runs one (microservices mode).
 //! - `inkan migrate` creates or upgrades the event store's schema.
+//! - `inkan projects show <id>` prints a project's relying-party configuration.
 //!
 //! # Layout
 //! - `main.rs`: the command line, and nothing else.
@@ -10,6 +11,7 @@
 //! - [`serve`]: composes the services of a role and runs them until SIGTERM.
 
 mod backends;
+mod projects;
 mod serve;
 
 use std::process::ExitCode;
@@ -46,6 +48,9 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Inspect projects through a running Inkan's admin API.
+    #[command(subcommand)]
+    Projects(projects::ProjectsCommand),
 }
 
 fn main() -> ExitCode {
@@ -64,14 +69,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let settings = match &cli.command {
-        Command::Serve { settings, .. } | Command::Migrate { settings } => settings,
-    };
-    let format = match settings.log_format {
-        LogFormat::Pretty => inkan_telemetry::Format::Pretty,
-        LogFormat::Json => inkan_telemetry::Format::Json,
-    };
-    inkan_telemetry::init(format, &settings.log);
+    if let Command::Serve { settings, .. } | Command::Migrate { settings } = &cli.command {
+        let format = match settings.log_format {
+            LogFormat::Pretty => inkan_telemetry::Format::Pretty,
+            LogFormat::Json => inkan_telemetry::Format::Json,
+        };
+        inkan_telemetry::init(format, &settings.log);
+    }
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { role, settings } => serve::run(role, settings).await,
             Command::Migrate { settings } => serve::migrate(settings).await,
+            Command::Projects(command) => projects::run(command).await,
         }
     });
     match result {

@@ -231,28 +231,36 @@ async fn a_replayed_code_fails_and_revokes_the_tokens_it_produced() {
 }
 
 #[tokio::test]
-async fn pkce_and_redirect_uri_are_checked_against_the_authorization_request() {
+async fn a_missing_code_verifier_is_invalid_grant() {
     let app = app().await;
-    let challenge = s256_challenge(VERIFIER);
-    let code = app.code("web", Some(&challenge), None).await;
-    assert_eq!(
-        app.exchange(&code, None).await.1["error"],
-        "invalid_grant",
-        "missing verifier"
-    );
-    let code = app.code("web", Some(&challenge), None).await;
+    let code = app.code("web", Some(&s256_challenge(VERIFIER)), None).await;
+    assert_eq!(app.exchange(&code, None).await.1["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_wrong_code_verifier_is_invalid_grant() {
+    let app = app().await;
+    let code = app.code("web", Some(&s256_challenge(VERIFIER)), None).await;
     let wrong = "x".repeat(43);
     assert_eq!(
         app.exchange(&code, Some(&wrong)).await.1["error"],
-        "invalid_grant",
-        "wrong verifier"
+        "invalid_grant"
     );
+}
+
+#[tokio::test]
+async fn a_code_verifier_without_a_challenge_is_a_refused_downgrade() {
+    let app = app().await;
     let code = app.code("web", None, None).await;
     assert_eq!(
         app.exchange(&code, Some(VERIFIER)).await.1["error"],
-        "invalid_grant",
-        "downgrade"
+        "invalid_grant"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_uri_other_than_the_authorization_requests_is_invalid_grant() {
+    let app = app().await;
     let code = app.code("web", None, None).await;
     let (_, body) = app
         .post(
@@ -265,7 +273,28 @@ async fn pkce_and_redirect_uri_are_checked_against_the_authorization_request() {
             ],
         )
         .await;
-    assert_eq!(body["error"], "invalid_grant", "wrong redirect_uri");
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+/// oidcc-codereuse-30seconds, with a test clock instead of a real wait: a
+/// code presented again 30 seconds later fails and revokes its tokens.
+#[tokio::test]
+async fn oidcc_codereuse_30seconds() {
+    let app = app().await;
+    let code = app.code("web", None, None).await;
+    let (status, first) = app.exchange(&code, None).await;
+    assert_eq!(status, 200);
+    app.clock.advance(30);
+    let (status, body) = app.exchange(&code, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let at = first["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.introspect(("web", WEB_SECRET), at).await["active"],
+        false
+    );
 }
 
 #[tokio::test]

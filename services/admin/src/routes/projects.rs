@@ -142,3 +142,61 @@ pub async fn rotate_secret(
     body["client_secret"] = json!(secret);
     Ok(Json(body))
 }
+
+/// Everything a relying party's developer needs to configure an OIDC client
+/// library for this project: the issuer and endpoints, the client id, how it
+/// authenticates, what it may request, and whether PKCE is required.
+pub async fn client_configuration(
+    State(state): State<AdminState>,
+    _caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let entry = state
+        .projections
+        .project(parse_id(&id)?)
+        .ok_or(ApiError::NotFound)?;
+    let settings = entry.state.settings.as_ref().ok_or(ApiError::NotFound)?;
+    Ok(Json(client_configuration_of(
+        &state.issuer,
+        &entry.state.client_id,
+        settings,
+    )))
+}
+
+pub fn client_configuration_of(
+    issuer: &str,
+    client_id: &str,
+    s: &inkan_domain::project::ProjectSettings,
+) -> Value {
+    use inkan_oauth::discovery::endpoint_url;
+    let confidential = s.app_type.is_confidential();
+    json!({
+        "issuer": inkan_oauth::discovery::normalize_issuer(issuer),
+        "discovery_url": endpoint_url(issuer, "/.well-known/openid-configuration"),
+        "authorization_endpoint": endpoint_url(issuer, "/authorize"),
+        "token_endpoint": endpoint_url(issuer, "/token"),
+        "userinfo_endpoint": endpoint_url(issuer, "/userinfo"),
+        "jwks_uri": endpoint_url(issuer, "/jwks"),
+        "end_session_endpoint": endpoint_url(issuer, "/end_session"),
+        "client_id": client_id,
+        "client_type": if confidential { "confidential" } else { "public" },
+        "client_secret": if confidential {
+            "shown once when the project was created; rotate it with POST /admin/v1/projects/{id}/secret"
+        } else {
+            "none: this is a public client"
+        },
+        "token_endpoint_auth_method": s.token_endpoint_auth_method.as_str(),
+        "response_type": if s.app_type == inkan_domain::project::AppType::Service { Value::Null } else { json!("code") },
+        "grant_types": s.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scopes": s.scopes,
+        "redirect_uris": s.redirect_uris,
+        "post_logout_redirect_uris": s.post_logout_redirect_uris,
+        "pkce": {
+            "required": s.requires_pkce(),
+            "code_challenge_method": "S256",
+        },
+        "id_token_signed_response_alg": s.id_token_signed_response_alg,
+        "access_token_lifetime_seconds": s.access_token_ttl_seconds,
+        "refresh_token_lifetime_seconds": s.refresh_token_ttl_seconds,
+    })
+}

@@ -79,7 +79,7 @@ pub async fn authorize(
     let policy = ClientPolicy {
         allowed_scopes: project.scopes.clone(),
         requires_pkce: project.requires_pkce,
-        drop_unknown_scopes: true,
+        drop_unknown_scopes: !project.reject_unknown_scopes,
     };
     let request = AuthorizationRequest::parse(&params, &policy).map_err(fail)?;
     let hinted_subject = match &request.id_token_hint {

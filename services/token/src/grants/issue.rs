@@ -66,7 +66,7 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             email_verified: g.identity.email_verified,
             first_name: g.identity.first_name.as_deref(),
             last_name: g.identity.last_name.as_deref(),
-            custom: Some(&custom),
+            custom: project.custom_claims.then_some(&custom),
         };
         let mut extra = user_claims(&facts, g.scope, project.compat_claims);
         extra.insert("amr".into(), json!(g.amr));

@@ -105,8 +105,8 @@ pub async fn userinfo(
         Ok(None) => return invalid_token("the user no longer exists"),
         Err(_) => return unavailable(),
     };
-    let compat = match project {
-        Ok(Some(p)) => p.compat_claims,
+    let (compat, release_custom) = match project {
+        Ok(Some(p)) => (p.compat_claims, p.custom_claims),
         Ok(None) => return invalid_token("the client no longer exists"),
         Err(_) => return unavailable(),
     };
@@ -118,7 +118,7 @@ pub async fn userinfo(
         email_verified: identity.email_verified,
         first_name: identity.first_name.as_deref(),
         last_name: identity.last_name.as_deref(),
-        custom: Some(&custom),
+        custom: release_custom.then_some(&custom),
     };
     let mut response = Json(Value::Object(user_claims(&facts, &scopes, compat))).into_response();
     no_store(response.headers_mut());
