@@ -261,7 +261,13 @@ pub async fn exchange(provider: &Provider, rp: &Rp, code: &str) -> (u16, Value) 
 
 /// Verifies a JWT with `jsonwebtoken` against the provider's JWKS and returns its claims.
 pub async fn verify_jwt(provider: &Provider, token: &str, audience: &str) -> Value {
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(provider.url("/jwks"))
+    verify_at(&provider.issuer, token, audience).await.1
+}
+
+/// Verifies a JWT from the provider at `issuer` (also its base URL), with an
+/// independent JOSE library; returns its header and claims.
+pub async fn verify_at(issuer: &str, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{issuer}/jwks"))
         .await
         .unwrap()
         .json()
@@ -273,9 +279,10 @@ pub async fn verify_jwt(provider: &Provider, token: &str, audience: &str) -> Val
         .expect("kid published");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_issuer(&[provider.issuer.as_str()]);
+    validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .expect("valid token")
-        .claims
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("valid signature and claims")
+        .claims;
+    (header, claims)
 }

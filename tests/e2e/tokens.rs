@@ -34,23 +34,7 @@ async fn post_token(
 
 /// Verifies a JWT with `jsonwebtoken` against the provider's JWKS.
 async fn verify(inkan: &Inkan, token: &str) -> (jsonwebtoken::Header, Value) {
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{}/jwks", inkan.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwk = jwks
-        .find(header.kid.as_deref().unwrap())
-        .expect("the kid is published");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_issuer(&[inkan.base.as_str()]);
-    validation.set_audience(&[inkan.base.as_str()]);
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .expect("valid signature and claims");
-    (header, data.claims)
+    crate::provider::verify_at(&inkan.base, token, &inkan.base).await
 }
 
 #[tokio::test]

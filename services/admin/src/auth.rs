@@ -66,13 +66,7 @@ impl FromRequestParts<AdminState> for AdminCaller {
 fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
     use inkan_keys::signing::{Verifier, VerifyOptions};
     let now = time::OffsetDateTime::now_utc();
-    let jwks: Vec<serde_json::Value> = state
-        .projections
-        .signing_keys()
-        .into_iter()
-        .filter(|k| k.state.is_published(now))
-        .filter_map(|k| k.state.key.map(|g| g.public_jwk))
-        .collect();
+    let jwks = state.projections.published_jwks(now);
     let mut options = VerifyOptions::new(&state.issuer);
     options.expected_typ = Some("at+jwt");
     options.audience = Some(&state.issuer);

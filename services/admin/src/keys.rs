@@ -141,14 +141,7 @@ pub async fn run_schedule(state: &AdminState, now: OffsetDateTime) -> Result<(),
 
 /// The public JWK set (RFC 7517 §5) of every published key at `now`.
 pub fn jwks(state: &AdminState, now: OffsetDateTime) -> serde_json::Value {
-    let keys: Vec<serde_json::Value> = state
-        .projections
-        .signing_keys()
-        .into_iter()
-        .filter(|k| k.state.is_published(now))
-        .filter_map(|k| k.state.key.map(|g| g.public_jwk))
-        .collect();
-    serde_json::json!({ "keys": keys })
+    serde_json::json!({ "keys": state.projections.published_jwks(now) })
 }
 
 fn alg_of(entry: &Entry<SigningKey>) -> Option<Algorithm> {

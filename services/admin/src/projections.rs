@@ -120,6 +120,16 @@ impl Projections {
         all
     }
 
+    /// The public JWKs of every key published at `now` (pending, active, or
+    /// retired within its publication window).
+    pub fn published_jwks(&self, now: OffsetDateTime) -> Vec<serde_json::Value> {
+        self.signing_keys()
+            .into_iter()
+            .filter(|k| k.state.is_published(now))
+            .filter_map(|k| k.state.key.map(|g| g.public_jwk))
+            .collect()
+    }
+
     /// Every signing key ever generated, oldest first.
     pub fn signing_keys(&self) -> Vec<Entry<SigningKey>> {
         let mut all: Vec<_> = self.read().keys.values().cloned().collect();

@@ -9,6 +9,18 @@ use inkan_web::OAuthResponse;
 use crate::error::TokenError;
 use crate::state::TokenState;
 
+/// Authenticates the client of a request from its `Authorization` header and form.
+pub async fn authenticate_request(
+    state: &TokenState,
+    headers: &axum::http::HeaderMap,
+    params: &Params,
+) -> Result<Project, TokenError> {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    authenticate(state, authorization, params).await
+}
+
 /// Authenticates the calling client. Confidential clients prove their secret
 /// (Basic or body, whichever they send: both are registered-secret methods);
 /// public clients send only their `client_id` and must be registered as `none`.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{page_limit, parse_id};
+use super::{page, parse_id};
 use crate::auth::AdminCaller;
 use crate::commands::execute;
 use crate::error::ApiError;
@@ -96,14 +96,7 @@ pub async fn list(
             .collect(),
         None => state.projections.identities(),
     };
-    let total = all.len();
-    let items: Vec<Value> = all
-        .iter()
-        .skip(q.offset.unwrap_or(0))
-        .take(page_limit(q.limit))
-        .map(view)
-        .collect();
-    Json(json!({ "items": items, "total": total }))
+    page(&all, q.offset, q.limit, view)
 }
 
 pub async fn get(

@@ -18,3 +18,19 @@ pub(crate) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 pub(crate) fn page_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(100).clamp(1, 1000)
 }
+
+/// One page of a list as `{"items": [...], "total": N}`.
+pub(crate) fn page<T>(
+    all: &[T],
+    offset: Option<usize>,
+    limit: Option<usize>,
+    view: impl Fn(&T) -> serde_json::Value,
+) -> axum::Json<serde_json::Value> {
+    let items: Vec<serde_json::Value> = all
+        .iter()
+        .skip(offset.unwrap_or(0))
+        .take(page_limit(limit))
+        .map(view)
+        .collect();
+    axum::Json(serde_json::json!({ "items": items, "total": all.len() }))
+}

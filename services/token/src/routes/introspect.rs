@@ -3,7 +3,7 @@
 //! `{"active": false}`, like an unknown token (§2.2).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inkan_flows::{access, refresh};
@@ -21,10 +21,7 @@ pub async fn introspect(
     headers: HeaderMap,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let project = client::authenticate(&state, authorization, &params).await?;
+    let project = client::authenticate_request(&state, &headers, &params).await?;
     let token = params.require("token")?;
     // The hint only orders the lookups (§2.1); both kinds are tried.
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");

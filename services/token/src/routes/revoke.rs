@@ -3,7 +3,7 @@
 //! nothing; only client authentication can fail.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use inkan_flows::revocation::{revoke_family, revoke_jti};
 use inkan_flows::{access, refresh};
@@ -20,10 +20,7 @@ pub async fn revoke(
     headers: HeaderMap,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let project = client::authenticate(&state, authorization, &params).await?;
+    let project = client::authenticate_request(&state, &headers, &params).await?;
     let token = params.require("token")?;
     let kv = state.kv.as_ref();
     let now = state.clock.now();

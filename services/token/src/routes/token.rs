@@ -2,7 +2,7 @@
 //! run it, answer JSON that is never cached.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inkan_oauth::token_request::TokenRequest;
@@ -19,10 +19,7 @@ pub async fn token(
     headers: HeaderMap,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let project = client::authenticate(&state, authorization, &params).await?;
+    let project = client::authenticate_request(&state, &headers, &params).await?;
     let body = match TokenRequest::parse(&params)? {
         TokenRequest::ClientCredentials { scope } => {
             grants::client_credentials::grant(&state, &project, scope).await?
