@@ -23,6 +23,8 @@ pub struct Options {
 pub struct Inkan {
     child: Child,
     pub base: String,
+    /// The internal gRPC address (admin role only).
+    pub grpc: Option<String>,
     /// Kept so the reader thread keeps draining stdout.
     _lines: mpsc::Receiver<String>,
 }
@@ -88,10 +90,14 @@ impl Inkan {
             }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut grpc = None;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("inkan: grpc listening on ") {
+                        grpc = Some(rest.trim().to_string());
+                    }
                     if let Some(rest) = line.strip_prefix("inkan: http listening on ") {
                         let base = rest
                             .split_whitespace()
@@ -101,6 +107,7 @@ impl Inkan {
                         return Ok(Inkan {
                             child,
                             base,
+                            grpc,
                             _lines: rx,
                         });
                     }
@@ -121,9 +128,19 @@ impl Inkan {
     }
 
     /// SIGTERM, then wait (bounded) for a graceful exit.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        self.terminate();
+        self.wait_exit();
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn terminate(&self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// Waits (bounded) for the process to exit successfully.
+    pub fn wait_exit(mut self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -3,8 +3,10 @@
 //! parties use it. One test binary links every module (zero2prod style).
 
 mod browser;
+mod cluster;
 mod conformance;
 mod helpers;
+mod outages;
 mod provider;
 mod relying_party;
 mod settings;

@@ -62,6 +62,21 @@ impl Provider {
         }
     }
 
+    /// A provider started by the caller.
+    pub fn from_parts(
+        inkan: Inkan,
+        issuer: String,
+        dir: tempfile::TempDir,
+        real: Option<crate::storage::RealBackends>,
+    ) -> Provider {
+        Provider {
+            inkan,
+            issuer,
+            _dir: dir,
+            real,
+        }
+    }
+
     pub async fn stop(self) {
         let Provider { inkan, real, .. } = self;
         inkan.stop();

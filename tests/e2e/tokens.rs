@@ -264,3 +264,33 @@ async fn the_admin_api_accepts_an_admin_scoped_bearer_token() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_tokens_by_grant_type() {
+    let (inkan, _dir) = start_with_issuer();
+    let (status, _, _) = post_token(
+        &inkan,
+        Some((ADMIN_ID, ADMIN_SECRET)),
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resp = reqwest::get(format!("{}/metrics", inkan.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total{")
+            && l.contains("route=\"/token\"")
+            && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("inkan_tokens_issued_total{")
+                && l.contains("grant_type=\"client_credentials\"")),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+}

@@ -8,7 +8,10 @@
 //! - `Nats-Msg-Id: <event id>` lets JetStream drop a republished event inside
 //!   its duplicate window (2 minutes);
 //! - `Inkan-Position: <position>` lets a subscriber skip events it has
-//!   already delivered without parsing their body.
+//!   already delivered without parsing their body;
+//! - `traceparent` (and `tracestate`), W3C Trace Context, when the publish
+//!   ran inside a recorded span: the publish's `nats.publish` producer span,
+//!   so a consumer can continue the trace ([`trace_context`]).
 //!
 //! A subscription is an ordered (ephemeral, flow-controlled, self-healing)
 //! pull consumer that reads the whole stream from the start and yields only
@@ -32,6 +35,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use inkan_domain::envelope::RecordedEvent;
+use inkan_telemetry::propagation::{self, Context, Extractor, Injector};
+use tracing::Instrument;
 
 use crate::{BusError, EventBus, EventStream, Result};
 
@@ -153,6 +158,7 @@ impl NatsBus {
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, event.id.to_string().as_str());
         headers.insert(POSITION_HEADER, event.position.to_string().as_str());
+        propagation::inject_current(&mut HeaderInjector(&mut headers));
         let subject = self.subject_for(event);
         let ack = self
             .js
@@ -212,6 +218,40 @@ fn subject_token(raw: &str) -> String {
         .collect()
 }
 
+/// The trace context a message was published in (from its `traceparent`
+/// header), for a consumer that reads messages itself and wants its span to
+/// continue the publisher's trace:
+/// `propagation::set_parent(&span, trace_context(&headers))`. Empty when the
+/// message carries none.
+pub fn trace_context(headers: &HeaderMap) -> Context {
+    propagation::extract_context(&HeaderExtractor(headers))
+}
+
+/// Writes trace context into NATS message headers.
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        // An empty `tracestate` says nothing: leave it out.
+        if !value.is_empty() {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+/// Reads trace context from NATS message headers.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|value| value.as_str())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|(name, _)| name.as_ref()).collect()
+    }
+}
+
 /// The position from the message's `Inkan-Position` header, if present and valid.
 fn header_position(message: &async_nats::Message) -> Option<i64> {
     message
@@ -250,9 +290,19 @@ fn decode(message: &async_nats::Message, last: i64) -> Decoded {
 #[async_trait]
 impl EventBus for NatsBus {
     /// Publishes and waits (at most 5 s) for JetStream's ACK; only an acked
-    /// publish returns `Ok`. Republishing an event is harmless.
+    /// publish returns `Ok`. Republishing an event is harmless. Runs in a
+    /// `nats.publish` producer span whose trace context the message carries.
     async fn publish(&self, event: &RecordedEvent) -> Result<()> {
-        match tokio::time::timeout(PUBLISH_TIMEOUT, self.publish_inner(event)).await {
+        let span = tracing::info_span!(
+            "nats.publish",
+            otel.name = %format_args!("{} publish", self.config.stream),
+            otel.kind = "producer",
+            messaging.system = "nats",
+            messaging.destination.name = %self.config.stream,
+            inkan.position = event.position,
+        );
+        let publish = self.publish_inner(event).instrument(span);
+        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
             Ok(result) => result,
             Err(_) => Err(BusError::Unavailable(format!(
                 "publish of position {} timed out after {:?}",
@@ -324,6 +374,24 @@ impl EventBus for NatsBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nats_headers_carry_the_current_trace_there_and_back() {
+        let _recorder = inkan_telemetry::testing::SpanRecorder::install();
+        let span = tracing::info_span!("relay");
+        let _entered = span.enter();
+        let trace_id = inkan_telemetry::testing::trace_id(&span);
+
+        let mut headers = HeaderMap::new();
+        propagation::inject_current(&mut HeaderInjector(&mut headers));
+
+        let traceparent = headers.get("traceparent").expect("a traceparent header");
+        assert!(traceparent.as_str().starts_with(&format!("00-{trace_id}-")));
+        assert_eq!(
+            propagation::context_trace_id(&trace_context(&headers)),
+            Some(trace_id)
+        );
+    }
 
     #[test]
     fn subject_tokens_have_no_separators_or_wildcards() {

@@ -8,9 +8,11 @@
 //!
 //! # Layout
 //! - [`Directory`]: the trait the services use.
-//! - [`InProcess`], [`Grpc`]: its two implementations.
+//! - [`InProcess`], [`Grpc`]: its two implementations; [`Grpc`] sends the
+//!   caller's trace context (`traceparent`) with every call ([`PropagateTrace`]).
 //! - [`keyring`]: the signing keys, unsealed and parsed once, with the JWKS bytes precomputed.
 
+pub mod cache;
 pub mod keyring;
 
 use std::sync::Arc;
@@ -19,7 +21,11 @@ use async_trait::async_trait;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_client::AdminInternalClient;
 use inkan_proto::admin::v1::admin_internal_server::AdminInternal;
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
+use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+use tracing::Instrument;
 
 pub use keyring::{KeyRing, KeySet};
 pub use pb::{Identity, Project, SigningKey as StoredKey};
@@ -101,10 +107,12 @@ impl<T: AdminInternal> Directory for InProcess<T> {
     }
 }
 
-/// Calls a remote admin service over gRPC.
+/// Calls a remote admin service over gRPC. Each call runs in a client span
+/// (`grpc.client`) whose trace context travels in the request metadata, so
+/// the admin's spans join the caller's trace.
 #[derive(Clone)]
 pub struct Grpc {
-    client: AdminInternalClient<tonic::transport::Channel>,
+    client: AdminInternalClient<InterceptedService<Channel, PropagateTrace>>,
 }
 
 impl Grpc {
@@ -115,9 +123,36 @@ impl Grpc {
             .connect_timeout(std::time::Duration::from_secs(2))
             .timeout(std::time::Duration::from_secs(5));
         Ok(Grpc {
-            client: AdminInternalClient::new(endpoint.connect_lazy()),
+            client: AdminInternalClient::with_interceptor(endpoint.connect_lazy(), PropagateTrace),
         })
     }
+}
+
+/// Writes the current span's W3C trace context (`traceparent`, `tracestate`)
+/// into each outgoing request's metadata. The interceptor runs while the
+/// caller's future is polled, so "current" is the caller's span.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateTrace;
+
+impl Interceptor for PropagateTrace {
+    fn call(&mut self, mut request: Request<()>) -> std::result::Result<Request<()>, Status> {
+        inkan_telemetry::propagation::inject_current_grpc(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// The client span of one admin call; its arguments (client ids, secrets,
+/// passwords, emails) are never recorded.
+fn client_span(method: &'static str) -> tracing::Span {
+    let service = pb::admin_internal_server::SERVICE_NAME;
+    tracing::info_span!(
+        "grpc.client",
+        otel.name = %format_args!("{service}/{method}"),
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+    )
 }
 
 #[async_trait]
@@ -126,8 +161,12 @@ impl Directory for Grpc {
         let req = pb::ResolveProjectRequest {
             client_id: client_id.into(),
         };
-        Ok(answer(self.client.clone().resolve_project(req).await)?
-            .and_then(|r| r.into_inner().project))
+        let mut client = self.client.clone();
+        let call = client.resolve_project(req);
+        Ok(
+            answer(call.instrument(client_span("ResolveProject")).await)?
+                .and_then(|r| r.into_inner().project),
+        )
     }
 
     async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Project>> {
@@ -135,8 +174,12 @@ impl Directory for Grpc {
             client_id: client_id.into(),
             client_secret: secret.into(),
         };
-        Ok(answer(self.client.clone().authenticate_client(req).await)?
-            .and_then(|r| r.into_inner().project))
+        let mut client = self.client.clone();
+        let call = client.authenticate_client(req);
+        Ok(
+            answer(call.instrument(client_span("AuthenticateClient")).await)?
+                .and_then(|r| r.into_inner().project),
+        )
     }
 
     async fn verify_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
@@ -144,24 +187,29 @@ impl Directory for Grpc {
             email: email.into(),
             password: password.into(),
         };
-        Ok(answer(self.client.clone().verify_password(req).await)?
-            .and_then(|r| r.into_inner().identity))
+        let mut client = self.client.clone();
+        let call = client.verify_password(req);
+        Ok(
+            answer(call.instrument(client_span("VerifyPassword")).await)?
+                .and_then(|r| r.into_inner().identity),
+        )
     }
 
     async fn get_identity(&self, id: &str) -> Result<Option<Identity>> {
         let req = pb::GetIdentityRequest { id: id.into() };
-        Ok(answer(self.client.clone().get_identity(req).await)?
+        let mut client = self.client.clone();
+        let call = client.get_identity(req);
+        Ok(answer(call.instrument(client_span("GetIdentity")).await)?
             .and_then(|r| r.into_inner().identity))
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        Ok(answer(
-            self.client
-                .clone()
-                .get_signing_keys(pb::GetSigningKeysRequest {})
-                .await,
-        )?
-        .map(|r| r.into_inner().keys)
-        .unwrap_or_default())
+        let mut client = self.client.clone();
+        let call = client.get_signing_keys(pb::GetSigningKeysRequest {});
+        Ok(
+            answer(call.instrument(client_span("GetSigningKeys")).await)?
+                .map(|r| r.into_inner().keys)
+                .unwrap_or_default(),
+        )
     }
 }

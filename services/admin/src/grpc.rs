@@ -12,16 +12,45 @@ use crate::state::AdminState;
 
 pub struct AdminGrpc {
     state: AdminState,
+    /// When catching up last failed: reads skip the store for a while after,
+    /// so a database outage does not add a timeout to every answer.
+    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long reads answer from the read models alone after the store failed.
+const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AdminGrpc {
     pub fn new(state: AdminState) -> AdminGrpc {
-        AdminGrpc { state }
+        AdminGrpc {
+            state,
+            failed_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Brings the read models up to the log before answering, so a caller
+    /// that saw an event on the bus never gets an answer older than it from a
+    /// lagging admin replica. If the event store is down, the read models
+    /// answer as they are (reads keep working through a database outage).
+    async fn fresh(&self) {
+        let recently_failed = self
+            .failed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < STORE_RETRY_AFTER);
+        if recently_failed {
+            return;
+        }
+        if let Err(e) = self.state.projections.catch_up().await {
+            *self.failed_at.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(std::time::Instant::now());
+            tracing::warn!(error = %e, "answering from read models that may lag: event store unavailable");
+        }
     }
 }
 
 pub fn service(state: AdminState) -> AdminInternalServer<AdminGrpc> {
-    AdminInternalServer::new(AdminGrpc { state })
+    AdminInternalServer::new(AdminGrpc::new(state))
 }
 
 pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
@@ -77,6 +106,7 @@ impl AdminInternal for AdminGrpc {
         &self,
         request: Request<pb::ResolveProjectRequest>,
     ) -> Result<Response<pb::ProjectReply>, Status> {
+        self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
         let project = projections
@@ -93,6 +123,7 @@ impl AdminInternal for AdminGrpc {
         &self,
         request: Request<pb::AuthenticateClientRequest>,
     ) -> Result<Response<pb::ProjectReply>, Status> {
+        self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
         let entry = projections.project_by_client_id(&req.client_id);
@@ -114,23 +145,24 @@ impl AdminInternal for AdminGrpc {
         &self,
         request: Request<pb::VerifyPasswordRequest>,
     ) -> Result<Response<pb::IdentityReply>, Status> {
+        self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
         let entry = projections.identity_by_email(&req.email);
         let stored = entry.as_ref().and_then(|e| e.state.password_hash.clone());
-        let hasher = self.state.passwords.clone();
-        // argon2id is CPU-bound: run it on the blocking pool. An unknown email
-        // (or one without a password) is checked against a dummy hash so it
-        // costs the same time as a wrong password.
-        let ok = tokio::task::spawn_blocking(move || match stored {
-            Some(phc) => hasher.verify(&req.password, &phc),
-            None => {
-                hasher.verify_dummy(&req.password);
-                false
-            }
-        })
-        .await
-        .map_err(|_| Status::internal("internal error"))?;
+        // argon2id is CPU-bound: run it on the blocking pool, within the
+        // concurrency cap. An unknown email (or one without a password) is
+        // checked against a dummy hash so it costs the same time as a wrong password.
+        let ok = self
+            .state
+            .with_password_slot(move |hasher| match stored {
+                Some(phc) => hasher.verify(&req.password, &phc),
+                None => {
+                    hasher.verify_dummy(&req.password);
+                    false
+                }
+            })
+            .await?;
         let identity = entry
             .filter(|_| ok)
             .and_then(|e| identity_message(&e))
@@ -145,6 +177,7 @@ impl AdminInternal for AdminGrpc {
         &self,
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::IdentityReply>, Status> {
+        self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
         let identity = uuid::Uuid::parse_str(&req.id)
@@ -162,6 +195,7 @@ impl AdminInternal for AdminGrpc {
         &self,
         _request: Request<pb::GetSigningKeysRequest>,
     ) -> Result<Response<pb::SigningKeysReply>, Status> {
+        self.fresh().await;
         use base64::Engine;
         let projections = &self.state.projections;
         let now = time::OffsetDateTime::now_utc();

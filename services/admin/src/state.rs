@@ -20,6 +20,9 @@ pub struct AdminState {
     pub secrets: Arc<SecretHasher>,
     /// argon2id for identity passwords; always called on the blocking pool.
     pub passwords: Arc<PasswordHasher>,
+    /// At most this many argon2id computations run at once (each holds ~19 MiB):
+    /// a login burst queues instead of exhausting memory.
+    pub password_slots: Arc<tokio::sync::Semaphore>,
     pub password_min_length: usize,
     /// Seals new signing keys; never leaves the process.
     pub kek: Arc<Kek>,
@@ -46,17 +49,34 @@ impl AdminState {
             kek: Arc::new(kek),
             key_policy,
             passwords: Arc::new(passwords),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            )),
             password_min_length,
             appended: Arc::new(Notify::new()),
         }
     }
 
+    /// Runs an argon2id computation on the blocking pool, within the concurrency cap.
+    pub async fn with_password_slot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let _slot = self
+            .password_slots
+            .acquire()
+            .await
+            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+        let hasher = self.passwords.clone();
+        tokio::task::spawn_blocking(move || work(&hasher))
+            .await
+            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))
+    }
+
     /// Hashes a password with argon2id off the async runtime.
     pub async fn hash_password(&self, password: String) -> Result<String, crate::error::ApiError> {
-        let hasher = self.passwords.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(&password))
-            .await
-            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?
+        self.with_password_slot(move |hasher| hasher.hash(&password))
+            .await?
             .map_err(|e| crate::error::ApiError::Internal(e.to_string()))
     }
 }

@@ -12,7 +12,8 @@ use inkan_keys::kek::Kek;
 use inkan_kv::{KvStore, MemoryKv, RedisKv};
 
 pub struct Backends {
-    pub store: Arc<dyn EventStore>,
+    /// Only the admin role touches the event store.
+    pub store: Option<Arc<dyn EventStore>>,
     pub kv: Arc<dyn KvStore>,
     pub bus: Arc<dyn EventBus>,
 }
@@ -40,8 +41,12 @@ pub async fn event_store(settings: &Settings) -> anyhow::Result<Arc<dyn EventSto
     })
 }
 
-pub async fn connect(settings: &Settings) -> anyhow::Result<Backends> {
-    let store = event_store(settings).await?;
+pub async fn connect(settings: &Settings, with_store: bool) -> anyhow::Result<Backends> {
+    let store = if with_store {
+        Some(event_store(settings).await?)
+    } else {
+        None
+    };
     let kv: Arc<dyn KvStore> = match &settings.redis_url {
         Some(url) => Arc::new(
             RedisKv::connect(url, &settings.redis_prefix)

@@ -69,12 +69,24 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // Kept alive until exit: dropping it flushes the spans still buffered.
+    let mut _telemetry = None;
     if let Command::Serve { settings, .. } | Command::Migrate { settings } = &cli.command {
         let format = match settings.log_format {
             LogFormat::Pretty => inkan_telemetry::Format::Pretty,
             LogFormat::Json => inkan_telemetry::Format::Json,
         };
-        inkan_telemetry::init(format, &settings.log);
+        let service = match &cli.command {
+            Command::Serve { role, .. } => format!("inkan-{}", format!("{role:?}").to_lowercase()),
+            _ => "inkan-migrate".to_string(),
+        };
+        let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
+        _telemetry = Some(inkan_telemetry::init(
+            format,
+            &settings.log,
+            endpoint.as_deref(),
+            &service,
+        ));
     }
 
     let runtime = match tokio::runtime::Runtime::new() {

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use inkan_admin::{AdminState, KeyPolicy};
 use inkan_config::{Role, Settings};
+use inkan_directory::cache::{CacheLifetimes, CachedDirectory};
 use inkan_directory::{Directory, Grpc, InProcess, KeyRing};
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::{generate_secret, SecretHasher};
@@ -34,20 +35,24 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
 
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
-    let backends = backends::connect(&settings).await?;
+    let backends = backends::connect(&settings, role.runs(Role::Admin)).await?;
     let kek = backends::key_encryption_key(&settings)?;
-    backends
-        .store
-        .migrate()
-        .await
-        .context("migrating the event store")?;
+    if let Some(store) = &backends.store {
+        store.migrate().await.context("migrating the event store")?;
+    }
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = Router::new();
     let directory: Arc<dyn Directory>;
+    let mut cache: Option<Arc<CachedDirectory>> = None;
+    let keys_changed = Arc::new(tokio::sync::Notify::new());
 
     if role.runs(Role::Admin) {
-        let admin = admin_state(&settings, &issuer, &backends, kek.clone())?;
+        let store = backends
+            .store
+            .clone()
+            .context("the admin role needs an event store")?;
+        let admin = admin_state(&settings, &issuer, store.clone(), kek.clone())?;
         admin
             .projections
             .catch_up()
@@ -59,17 +64,22 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("creating the first signing keys: {e}"))?;
 
         // Relay: committed events → bus, resuming from its stored cursor.
-        let relay = Relay::new(backends.store.clone(), backends.bus.clone());
+        let relay = Relay::new(store, backends.bus.clone());
         tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
 
         // Follow appends made by other admin replicas.
         let follower = admin.projections.clone();
+        let log = admin.store.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                        // How far the read models were behind the log, before catching up.
+                        if let Ok(head) = log.head().await {
+                            inkan_telemetry::metrics::event_lag(head - follower.position());
+                        }
                         if let Err(e) = follower.catch_up().await {
                             tracing::warn!(error = %e, "projection catch-up failed");
                         }
@@ -105,6 +115,7 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
         tasks.spawn(async move {
             let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
             if let Err(e) = tonic::transport::Server::builder()
+                .layer(inkan_telemetry::trace_layer())
                 .add_routes(grpc)
                 .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                 .await
@@ -118,7 +129,16 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
         ))));
         app = app.merge(inkan_admin::router(admin));
     } else {
-        directory = Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
+        // Microservices mode: admin over gRPC, cached, kept fresh by the bus.
+        let remote: Arc<dyn Directory> = Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
+        let cached = Arc::new(CachedDirectory::new(remote, CacheLifetimes::default()));
+        tasks.spawn(
+            cached
+                .clone()
+                .follow(backends.bus.clone(), shutdown.clone()),
+        );
+        directory = cached.clone();
+        cache = Some(cached);
     }
 
     // Signing keys, parsed once per change, refreshed from the directory.
@@ -126,11 +146,16 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     if let Err(e) = keyring.refresh().await {
         tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
     }
-    tasks.spawn(keyring.clone().run(
-        Duration::from_secs(2),
-        Arc::new(tokio::sync::Notify::new()),
-        shutdown.clone(),
-    ));
+    tasks.spawn(
+        keyring.clone().run(
+            Duration::from_secs(2),
+            cache
+                .as_ref()
+                .map(|c| c.keys_changed.clone())
+                .unwrap_or(keys_changed),
+            shutdown.clone(),
+        ),
+    );
 
     if role.runs(Role::Token) {
         app = app.merge(inkan_token::router(inkan_token::TokenState {
@@ -165,7 +190,12 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     // Discovery and JWKS: any service answers them.
     app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
 
-    app = app.merge(health_router(Arc::new(backends)));
+    app = app.merge(health_router(Arc::new(Health { backends, cache })));
+    app = app.merge(inkan_telemetry::metrics_router());
+    // After every route is merged, so both layers see the matched route template.
+    let app = app
+        .layer(inkan_telemetry::metrics_layer())
+        .layer(inkan_telemetry::trace_layer());
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
@@ -196,7 +226,7 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
 fn admin_state(
     settings: &Settings,
     issuer: &str,
-    backends: &Backends,
+    store: Arc<dyn inkan_eventstore::EventStore>,
     kek: inkan_keys::kek::Kek,
 ) -> anyhow::Result<AdminState> {
     let secrets = SecretHasher::new(kek.derive("client-secret-hmac"));
@@ -209,7 +239,7 @@ fn admin_state(
     };
     Ok(AdminState::new(
         issuer.to_string(),
-        backends.store.clone(),
+        store,
         kek,
         key_policy,
         secrets,
@@ -250,25 +280,43 @@ async fn bootstrap(settings: &Settings, admin: &AdminState) -> anyhow::Result<()
     Ok(())
 }
 
-/// `/healthz`: the process is alive. `/readyz`: every backend answers.
-fn health_router(backends: Arc<Backends>) -> Router {
+struct Health {
+    backends: Backends,
+    cache: Option<Arc<CachedDirectory>>,
+}
+
+/// `/healthz`: the process is alive. `/readyz`: every backend this role uses answers.
+fn health_router(health: Arc<Health>) -> Router {
     Router::new()
         .route(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
         )
         .route("/readyz", get(readyz))
-        .with_state(backends)
+        .with_state(health)
 }
 
-async fn readyz(State(b): State<Arc<Backends>>) -> (StatusCode, Json<serde_json::Value>) {
-    let (store, kv, bus) = tokio::join!(b.store.ping(), b.kv.ping(), b.bus.ping());
-    let checks = json!({
-        "event_store": store.is_ok(),
+async fn readyz(State(h): State<Arc<Health>>) -> (StatusCode, Json<serde_json::Value>) {
+    let store = async {
+        match &h.backends.store {
+            Some(store) => store.ping().await.is_ok(),
+            None => true,
+        }
+    };
+    let (store, kv, bus) = tokio::join!(store, h.backends.kv.ping(), h.backends.bus.ping());
+    let mut checks = json!({
         "key_value_store": kv.is_ok(),
         "event_bus": bus.is_ok(),
     });
-    let ready = store.is_ok() && kv.is_ok() && bus.is_ok();
+    if h.backends.store.is_some() {
+        checks["event_store"] = json!(store);
+    }
+    if let Some(cache) = &h.cache {
+        checks["cache"] = cache.health();
+    }
+    // The bus being down degrades caches (shorter lifetimes) but does not make
+    // the process unready; the stores it writes to do.
+    let ready = store && kv.is_ok();
     let status = if ready {
         StatusCode::OK
     } else {

@@ -93,12 +93,28 @@ pub async fn authorize(
 
     let now = state.clock.now();
     let sid = cookie::read(&headers, cookie::session_name(state.secure_cookies));
-    let session = match &sid {
+    let mut session = match &sid {
         Some(sid) => session::load(&*state.kv, sid, now, state.sessions)
             .await
             .map_err(|e| outage(e.into()))?,
         None => None,
     };
+    // A session outlives nothing it depends on: once its identity is deleted,
+    // it is ended here on whichever replica sees it next.
+    if let (Some(sid), Some(s)) = (&sid, &session) {
+        let exists = state
+            .directory
+            .get_identity(&s.identity_id)
+            .await
+            .map_err(|e| outage(e.into()))?
+            .is_some();
+        if !exists {
+            session::end(&*state.kv, sid)
+                .await
+                .map_err(|e| outage(e.into()))?;
+            session = None;
+        }
+    }
     let usable = match (sid, session) {
         (Some(sid), Some(session))
             if !must_reauthenticate(&request, &session, now)

@@ -56,6 +56,7 @@ pub async fn login(
     // both failures take as long as a wrong password.
     let Some(identity) = state.directory.verify_password(email, password).await? else {
         tracing::info!(client_id = %pending.client_id, "login failed");
+        inkan_telemetry::metrics::login_attempt(false);
         return retry(&state, authz, &pending, email, LOGIN_FAILED).await;
     };
 
@@ -77,6 +78,7 @@ pub async fn login(
     };
     let sid = session::create(&*state.kv, &session, state.sessions).await?;
     tracing::info!(client_id = %pending.client_id, "login succeeded");
+    inkan_telemetry::metrics::login_attempt(true);
     let location = grant::issue(
         &state,
         &Approved::from_pending(pending),

@@ -37,6 +37,7 @@ pub async fn grant(
         Redeemed::Replay(response) => return Ok(response),
         Redeemed::InProgress => return Err(TokenError::OAuth(OAuthResponse::unavailable())),
         Redeemed::Reused { .. } => {
+            inkan_telemetry::metrics::refresh_reuse_detected();
             tracing::warn!(client_id = %project.client_id, "refresh token reuse detected; token family revoked");
             return Err(OAuthError::invalid_grant("the refresh token was already used").into());
         }

@@ -20,7 +20,9 @@ pub async fn token(
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
     let project = client::authenticate_request(&state, &headers, &params).await?;
-    let body = match TokenRequest::parse(&params)? {
+    let request = TokenRequest::parse(&params)?;
+    let grant_type = request.grant_type();
+    let body = match request {
         TokenRequest::ClientCredentials { scope } => {
             grants::client_credentials::grant(&state, &project, scope).await?
         }
@@ -43,6 +45,7 @@ pub async fn token(
             scope,
         } => grants::refresh_token::grant(&state, &project, &refresh_token, scope).await?,
     };
+    inkan_telemetry::metrics::tokens_issued(grant_type);
     let mut response = Json(body).into_response();
     no_store(response.headers_mut());
     Ok(response)

@@ -1,0 +1,169 @@
+//! The caching directory serves repeat lookups from memory and drops what a
+//! bus event says changed, so every replica sees admin changes promptly.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use inkan_bus::{EventBus, MemoryBus};
+use inkan_directory::cache::{CacheLifetimes, CachedDirectory};
+use inkan_directory::{Directory, Identity, Project, StoredKey};
+use inkan_domain::envelope::{Metadata, RecordedEvent};
+use inkan_testkit::directory::{identity, project, FakeDirectory};
+use tokio_util::sync::CancellationToken;
+
+/// Counts the lookups that reach the admin service.
+struct Counting {
+    inner: FakeDirectory,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Directory for Counting {
+    async fn resolve_project(&self, client_id: &str) -> inkan_directory::Result<Option<Project>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.resolve_project(client_id).await
+    }
+    async fn authenticate_client(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> inkan_directory::Result<Option<Project>> {
+        self.inner.authenticate_client(id, secret).await
+    }
+    async fn verify_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> inkan_directory::Result<Option<Identity>> {
+        self.inner.verify_password(email, password).await
+    }
+    async fn get_identity(&self, id: &str) -> inkan_directory::Result<Option<Identity>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_identity(id).await
+    }
+    async fn signing_keys(&self) -> inkan_directory::Result<Vec<StoredKey>> {
+        self.inner.signing_keys().await
+    }
+}
+
+fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {
+    RecordedEvent {
+        position,
+        id: uuid::Uuid::new_v4(),
+        stream_id,
+        stream_type: stream_type.into(),
+        version: 1,
+        event_type: format!("{stream_type}.updated.v1"),
+        payload: serde_json::json!({}),
+        metadata: Metadata {
+            actor: "test".into(),
+            trace_id: None,
+            occurred_at: time::OffsetDateTime::now_utc(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn repeat_lookups_are_served_from_memory_until_an_event_invalidates_them() {
+    let fake = FakeDirectory::new();
+    fake.add_project(
+        project("shop", "web", &["https://shop.example.com/cb"]),
+        Some("s"),
+    );
+    let user = identity("ada@example.com");
+    fake.add_identity(user.clone(), None);
+    let counting = Arc::new(Counting {
+        inner: fake,
+        calls: AtomicUsize::new(0),
+    });
+    let cache = Arc::new(CachedDirectory::new(
+        counting.clone(),
+        CacheLifetimes::default(),
+    ));
+    let bus = Arc::new(MemoryBus::new());
+    let stop = CancellationToken::new();
+    tokio::spawn(
+        cache
+            .clone()
+            .follow(bus.clone() as Arc<dyn EventBus>, stop.clone()),
+    );
+    inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        (cache.health()["event_bus"] == "connected").then_some(())
+    })
+    .await
+    .expect("the cache follows the bus");
+
+    cache.resolve_project("shop").await.unwrap().unwrap();
+    cache.resolve_project("shop").await.unwrap().unwrap();
+    cache.get_identity(&user.id).await.unwrap().unwrap();
+    cache.get_identity(&user.id).await.unwrap().unwrap();
+    assert_eq!(
+        counting.calls.load(Ordering::SeqCst),
+        2,
+        "one lookup each, then memory"
+    );
+
+    // A project changed in admin: the next lookup goes back to admin.
+    counting.inner.remove_project("shop");
+    bus.publish(&event(1, "project", uuid::Uuid::new_v4()))
+        .await
+        .unwrap();
+    let gone = inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        cache
+            .resolve_project("shop")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the change reached the cache");
+
+    // An identity event drops that identity only.
+    counting.inner.remove_identity(&user.id);
+    let id = uuid::Uuid::parse_str(&user.id).unwrap();
+    bus.publish(&event(2, "identity", id)).await.unwrap();
+    let gone = inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        cache
+            .get_identity(&user.id)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some());
+    assert_eq!(cache.position(), 2);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn without_a_bus_entries_live_only_briefly_and_health_says_so() {
+    let fake = FakeDirectory::new();
+    fake.add_project(
+        project("shop", "web", &["https://shop.example.com/cb"]),
+        Some("s"),
+    );
+    let counting = Arc::new(Counting {
+        inner: fake,
+        calls: AtomicUsize::new(0),
+    });
+    let lifetimes = CacheLifetimes {
+        connected: Duration::from_secs(300),
+        disconnected: Duration::from_millis(50),
+    };
+    let cache = CachedDirectory::new(counting.clone(), lifetimes);
+    assert_eq!(cache.health()["event_bus"], "disconnected");
+    cache.resolve_project("shop").await.unwrap();
+    let refetched = inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        cache.resolve_project("shop").await.unwrap();
+        (counting.calls.load(Ordering::SeqCst) >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        refetched.is_some(),
+        "a disconnected cache goes back to admin after its short lifetime"
+    );
+}

@@ -1,0 +1,113 @@
+//! The routing table in `inkan_deploy_tests` against the routes the services
+//! declare (`.route("<path>", ...)` in their sources): a path added to a service
+//! must be added to the table, as public or internal, before it can be deployed.
+//! Likewise the roles `inkan serve --role` accepts (`inkan_config::Role`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use inkan_deploy_tests::{
+    public_route, read_repo_file, repo_root, Server, INTERNAL_PATHS, LIVENESS_PATH, PUBLIC_ROUTES,
+    READINESS_PATH, ROLES, SERVE_ROLES,
+};
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The paths given to axum's `.route(` in the sources under `dir`.
+fn declared_routes(dir: &str) -> BTreeSet<String> {
+    let mut files = Vec::new();
+    rust_files(&repo_root().join(dir), &mut files);
+    let mut paths = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in text.match_indices(".route(") {
+            let rest = text[at + ".route(".len()..].trim_start();
+            let literal = rest
+                .strip_prefix('"')
+                .and_then(|r| r.split_once('"'))
+                .map(|(path, _)| path)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: a route whose path is not a string literal; give the routing table its path",
+                        file.display()
+                    )
+                });
+            paths.insert(literal.to_string());
+        }
+    }
+    paths
+}
+
+#[test]
+fn the_routing_table_matches_the_routes_the_services_declare() {
+    // Where each service's routes live, and who serves them.
+    let sources = [
+        ("services/authorize/src", Server::Role("authorize")),
+        ("services/token/src", Server::Role("token")),
+        ("services/userinfo/src", Server::Role("userinfo")),
+        ("services/admin/src", Server::Role("admin")),
+        ("libs/web/src", Server::Any),
+    ];
+    let mut declared: BTreeMap<String, Server> = BTreeMap::new();
+    for (dir, server) in sources {
+        for path in declared_routes(dir) {
+            let route = public_route(&path).unwrap_or_else(|| {
+                panic!("{dir} serves {path}, which the routing table does not know: add it (public or internal)")
+            });
+            assert_eq!(route.server, server, "{path} is served by {dir}");
+            declared.insert(path, server);
+        }
+    }
+    for route in PUBLIC_ROUTES {
+        assert!(
+            declared.keys().any(|p| route.matches(p)),
+            "the routing table lists {}, which no service declares",
+            route.path
+        );
+    }
+
+    // What every process serves besides: the probes (and metrics) stay internal.
+    let internal: BTreeSet<String> = declared_routes("services/inkan/src")
+        .into_iter()
+        .chain(declared_routes("libs/telemetry/src"))
+        .collect();
+    for path in &internal {
+        assert!(
+            INTERNAL_PATHS.contains(&path.as_str()),
+            "every process serves {path}: add it to INTERNAL_PATHS (or make it public)"
+        );
+    }
+    for probe in [LIVENESS_PATH, READINESS_PATH] {
+        assert!(internal.contains(probe), "no process serves {probe}");
+    }
+}
+
+#[test]
+fn the_roles_the_deployments_use_are_the_ones_inkan_serve_accepts() {
+    // clap's ValueEnum spells each variant of `Role` in kebab case.
+    let source = read_repo_file("libs/config/src/lib.rs");
+    let start = source.find("pub enum Role {").expect("inkan_config::Role");
+    let body = &source[start..start + source[start..].find('}').unwrap()];
+    let variants: BTreeSet<String> = body
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//") && !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.trim_end_matches(',').to_lowercase())
+        .collect();
+    let expected: BTreeSet<String> = SERVE_ROLES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(variants, expected, "SERVE_ROLES is out of date");
+    for role in ROLES {
+        assert!(SERVE_ROLES.contains(&role));
+    }
+}
