@@ -161,11 +161,18 @@ impl Cluster {
             .env
             .push(("INKAN_ISSUER".into(), self.issuer.clone()));
         if role != "admin" {
-            // Spread the replicas over both admins.
-            let admin = &self.admin_grpc[usize::from(name.ends_with("-b")) % self.admin_grpc.len()];
+            // Every replica knows both admins, starting with a different one.
+            let mut admins: Vec<String> = self
+                .admin_grpc
+                .iter()
+                .map(|a| format!("http://{a}"))
+                .collect();
+            if name.ends_with("-b") {
+                admins.reverse();
+            }
             options
                 .env
-                .push(("INKAN_ADMIN_GRPC_URL".into(), format!("http://{admin}")));
+                .push(("INKAN_ADMIN_GRPC_URL".into(), admins.join(",")));
         }
         options
     }
@@ -548,11 +555,48 @@ async fn killed_replicas_lose_no_login_state_and_rejoin_after_a_restart() {
     .await;
     assert_eq!(status, 200, "{tokens}");
 
+    // An admin and a userinfo replica die too: the others carry on.
+    let dead_admin = cluster.kill("admin-a");
+    let dead_userinfo = cluster.kill("userinfo-a");
+    for _ in 0..2 {
+        let status = reqwest::Client::new()
+            .get(p.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    }
+    let (status, body) = cluster
+        .admin(
+            reqwest::Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "grace@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
     // The killed replicas restart, catch up, and serve correctly.
     cluster.forget("authorize", &dead);
     cluster.forget("token", &dead_token);
+    cluster.forget("admin", &dead_admin);
+    cluster.forget("userinfo", &dead_userinfo);
     cluster.launch(victim);
     cluster.launch("token-a");
+    cluster.launch("admin-a");
+    cluster.launch("userinfo-a");
+    // The restarted admin rebuilt its read models from the log: it knows the identity created while it was down.
+    for _ in 0..2 {
+        let (status, found) = cluster
+            .admin(
+                reqwest::Method::GET,
+                "/admin/v1/identities?email=grace@example.com",
+                None,
+            )
+            .await;
+        assert_eq!((status, found["total"].as_u64()), (200, Some(1)));
+    }
     for _ in 0..2 {
         let (status, body) = token(&p, &rp, &[("grant_type", "client_credentials")]).await;
         assert_eq!(

@@ -25,8 +25,8 @@ pub struct Inkan {
     pub base: String,
     /// The internal gRPC address (admin role only).
     pub grpc: Option<String>,
-    /// Kept so the reader thread keeps draining stdout.
-    _lines: mpsc::Receiver<String>,
+    /// What the process printed after it started listening (its logs).
+    lines: mpsc::Receiver<String>,
 }
 
 impl Inkan {
@@ -108,7 +108,7 @@ impl Inkan {
                             child,
                             base,
                             grpc,
-                            _lines: rx,
+                            lines: rx,
                         });
                     }
                 }
@@ -141,6 +141,18 @@ impl Inkan {
 
     /// Waits (bounded) for the process to exit successfully.
     pub fn wait_exit(mut self) {
+        self.await_exit();
+    }
+
+    /// SIGTERM, a graceful exit, and everything the process printed after it started listening.
+    pub fn stop_collecting_output(mut self) -> Vec<String> {
+        self.terminate();
+        self.await_exit();
+        // The reader thread ends at end-of-file, which the exit guarantees.
+        self.lines.iter().collect()
+    }
+
+    fn await_exit(&mut self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

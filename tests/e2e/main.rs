@@ -6,6 +6,7 @@ mod browser;
 mod cluster;
 mod conformance;
 mod helpers;
+mod operations;
 mod outages;
 mod provider;
 mod relying_party;

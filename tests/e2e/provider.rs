@@ -36,6 +36,11 @@ pub struct Rp {
 
 impl Provider {
     pub async fn start(backend: Backend) -> Provider {
+        Provider::start_with(backend, &[]).await
+    }
+
+    /// Starts a provider with extra environment variables.
+    pub async fn start_with(backend: Backend, env: &[(&str, &str)]) -> Provider {
         let dir = tempfile::tempdir().unwrap();
         let (options, real) = match backend {
             Backend::Embedded => (
@@ -53,6 +58,10 @@ impl Provider {
                 )
             }
         };
+        let mut options = options;
+        options
+            .env
+            .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let (inkan, issuer) = Inkan::start_on_free_port(&options);
         Provider {
             inkan,

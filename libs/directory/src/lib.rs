@@ -107,24 +107,60 @@ impl<T: AdminInternal> Directory for InProcess<T> {
     }
 }
 
-/// Calls a remote admin service over gRPC. Each call runs in a client span
-/// (`grpc.client`) whose trace context travels in the request metadata, so
-/// the admin's spans join the caller's trace.
+type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
+
+/// Calls the admin service over gRPC. With several admin URLs, each call
+/// goes to the next one, and a replica that cannot be reached is skipped
+/// for the next (reads are idempotent, so retrying elsewhere is safe).
 #[derive(Clone)]
 pub struct Grpc {
-    client: AdminInternalClient<InterceptedService<Channel, PropagateTrace>>,
+    clients: Arc<Vec<AdminClient>>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Grpc {
-    /// Connects lazily: the process starts even if admin is not up yet.
-    pub fn connect_lazy(url: &str) -> Result<Grpc> {
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
-            .map_err(|e| DirectoryError::Unavailable(format!("invalid admin URL: {e}")))?
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .timeout(std::time::Duration::from_secs(5));
+    /// Connects lazily to one or more admin replicas (`urls` comma-separated):
+    /// the process starts even if no admin is up yet.
+    pub fn connect_lazy(urls: &str) -> Result<Grpc> {
+        let mut clients = Vec::new();
+        for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+            let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
+                .map_err(|e| DirectoryError::Unavailable(format!("invalid admin URL: {e}")))?
+                .connect_timeout(std::time::Duration::from_secs(2))
+                .timeout(std::time::Duration::from_secs(5));
+            clients.push(AdminInternalClient::with_interceptor(
+                endpoint.connect_lazy(),
+                PropagateTrace,
+            ));
+        }
+        if clients.is_empty() {
+            return Err(DirectoryError::Unavailable(
+                "no admin URL configured".into(),
+            ));
+        }
         Ok(Grpc {
-            client: AdminInternalClient::with_interceptor(endpoint.connect_lazy(), PropagateTrace),
+            clients: Arc::new(clients),
+            next: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         })
+    }
+
+    async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<Option<T>>
+    where
+        F: Fn(AdminClient) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for attempt in 0..n {
+            let client = self.clients[(start + attempt) % n].clone();
+            match call(client).instrument(client_span(method)).await {
+                Err(s) if s.code() == Code::Unavailable && attempt + 1 < n => continue,
+                result => return Ok(answer(result)?.map(tonic::Response::into_inner)),
+            }
+        }
+        Err(DirectoryError::Unavailable(
+            "no admin replica answered".into(),
+        ))
     }
 }
 
@@ -161,12 +197,13 @@ impl Directory for Grpc {
         let req = pb::ResolveProjectRequest {
             client_id: client_id.into(),
         };
-        let mut client = self.client.clone();
-        let call = client.resolve_project(req);
-        Ok(
-            answer(call.instrument(client_span("ResolveProject")).await)?
-                .and_then(|r| r.into_inner().project),
-        )
+        let reply = self
+            .call("ResolveProject", |mut c| {
+                let req = req.clone();
+                async move { c.resolve_project(req).await }
+            })
+            .await?;
+        Ok(reply.and_then(|r| r.project))
     }
 
     async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Project>> {
@@ -174,12 +211,13 @@ impl Directory for Grpc {
             client_id: client_id.into(),
             client_secret: secret.into(),
         };
-        let mut client = self.client.clone();
-        let call = client.authenticate_client(req);
-        Ok(
-            answer(call.instrument(client_span("AuthenticateClient")).await)?
-                .and_then(|r| r.into_inner().project),
-        )
+        let reply = self
+            .call("AuthenticateClient", |mut c| {
+                let req = req.clone();
+                async move { c.authenticate_client(req).await }
+            })
+            .await?;
+        Ok(reply.and_then(|r| r.project))
     }
 
     async fn verify_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {
@@ -187,29 +225,32 @@ impl Directory for Grpc {
             email: email.into(),
             password: password.into(),
         };
-        let mut client = self.client.clone();
-        let call = client.verify_password(req);
-        Ok(
-            answer(call.instrument(client_span("VerifyPassword")).await)?
-                .and_then(|r| r.into_inner().identity),
-        )
+        let reply = self
+            .call("VerifyPassword", |mut c| {
+                let req = req.clone();
+                async move { c.verify_password(req).await }
+            })
+            .await?;
+        Ok(reply.and_then(|r| r.identity))
     }
 
     async fn get_identity(&self, id: &str) -> Result<Option<Identity>> {
         let req = pb::GetIdentityRequest { id: id.into() };
-        let mut client = self.client.clone();
-        let call = client.get_identity(req);
-        Ok(answer(call.instrument(client_span("GetIdentity")).await)?
-            .and_then(|r| r.into_inner().identity))
+        let reply = self
+            .call("GetIdentity", |mut c| {
+                let req = req.clone();
+                async move { c.get_identity(req).await }
+            })
+            .await?;
+        Ok(reply.and_then(|r| r.identity))
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        let mut client = self.client.clone();
-        let call = client.get_signing_keys(pb::GetSigningKeysRequest {});
-        Ok(
-            answer(call.instrument(client_span("GetSigningKeys")).await)?
-                .map(|r| r.into_inner().keys)
-                .unwrap_or_default(),
-        )
+        let reply = self
+            .call("GetSigningKeys", |mut c| async move {
+                c.get_signing_keys(pb::GetSigningKeysRequest {}).await
+            })
+            .await?;
+        Ok(reply.map(|r| r.keys).unwrap_or_default())
     }
 }

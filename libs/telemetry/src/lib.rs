@@ -103,21 +103,28 @@ pub fn init(
             env_filter = env_filter.add_directive(quiet);
         }
     }
+    // The log filter applies to the logs only: spans are exported at info and
+    // above whatever the log level, so `INKAN_LOG=warn` still traces requests.
     let logs = match format {
-        Format::Pretty => fmt::layer().with_target(true).boxed(),
+        Format::Pretty => fmt::layer()
+            .with_target(true)
+            .with_filter(env_filter)
+            .boxed(),
         Format::Json => fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
+            .with_filter(env_filter)
             .boxed(),
     };
     let spans = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("inkan"))
-            .with_filter(filter_fn(|meta| !otlp::is_exporter_internal(meta.target())))
+            .with_filter(filter_fn(|meta| {
+                !otlp::is_exporter_internal(meta.target()) && *meta.level() <= tracing::Level::INFO
+            }))
     });
     let installed = tracing_subscriber::registry()
-        .with(env_filter)
         .with(logs)
         .with(spans)
         .try_init()

@@ -110,7 +110,15 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding gRPC address {}", settings.grpc_addr))?;
         println!("inkan: grpc listening on {}", grpc_listener.local_addr()?);
-        let grpc = tonic::service::Routes::new(inkan_admin::grpc::service(admin.clone()));
+        // The standard gRPC health service (grpc.health.v1) beside the admin API.
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<inkan_proto::admin::v1::admin_internal_server::AdminInternalServer<
+                inkan_admin::grpc::AdminGrpc,
+            >>()
+            .await;
+        let grpc = tonic::service::Routes::new(inkan_admin::grpc::service(admin.clone()))
+            .add_service(health_service);
         let stop = shutdown.clone();
         tasks.spawn(async move {
             let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
@@ -214,14 +222,32 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
         tracing::info!("shutting down: finishing in-flight requests");
         stop.cancel();
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("HTTP server")?;
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    // In-flight requests get a bounded grace period: a client that keeps an
+    // idle connection open (a gRPC channel, a keep-alive pool) must not hold
+    // the process past it.
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served.context("HTTP server")?,
+        _ = grace => tracing::warn!("in-flight HTTP requests outlived the shutdown grace period"),
+    }
     shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("background tasks outlived the shutdown grace period");
+    }
     Ok(())
 }
+
+/// How long shutdown waits for in-flight work (below Kubernetes' default 30 s grace).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn admin_state(
     settings: &Settings,
