@@ -27,3 +27,25 @@ pub struct AuthorizeState {
     /// plain-http loopback development, where browsers would drop them.
     pub secure_cookies: bool,
 }
+
+impl AuthorizeState {
+    /// The claims of an `id_token_hint`: an ID token signed by one of our
+    /// published keys, with our `iss`; an expired one is fine (OIDC Core
+    /// §3.1.2.1, RP-Initiated Logout §2). `None` for anything else.
+    pub fn verify_id_token_hint(&self, hint: &str) -> Option<serde_json::Value> {
+        self.keyring
+            .current()
+            .verifier
+            .verify(
+                hint,
+                &inkan_keys::signing::VerifyOptions {
+                    issuer: &self.issuer,
+                    audience: None,
+                    expected_typ: None,
+                    leeway_secs: 30,
+                    allow_expired: true,
+                },
+            )
+            .ok()
+    }
+}

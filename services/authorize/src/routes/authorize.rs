@@ -15,7 +15,6 @@ use axum::response::Response;
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
 use inkan_keys::secret::generate_token;
-use inkan_keys::signing::VerifyOptions;
 use inkan_oauth::authorize::{
     echo_state, AuthorizationRequest, ClientPolicy, ClientTarget, Prompt,
 };
@@ -221,20 +220,6 @@ fn must_reauthenticate(request: &AuthorizationRequest, session: &Session, now: i
 /// this OP issued, possibly expired). A hint for another user than the
 /// session's makes the session unusable for the request.
 fn hint_subject(state: &AuthorizeState, hint: &str) -> Option<String> {
-    let claims = state
-        .keyring
-        .current()
-        .verifier
-        .verify(
-            hint,
-            &VerifyOptions {
-                issuer: &state.issuer,
-                audience: None,
-                expected_typ: None,
-                leeway_secs: 30,
-                allow_expired: true,
-            },
-        )
-        .ok()?;
+    let claims = state.verify_id_token_hint(hint)?;
     claims.get("sub")?.as_str().map(str::to_owned)
 }

@@ -20,7 +20,6 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_flows::session;
-use inkan_keys::signing::VerifyOptions;
 use inkan_oauth::redirect::append_query;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
@@ -93,25 +92,9 @@ pub async fn end_session(
 /// fine, RP-Initiated Logout §2) and returns the client it was issued to,
 /// `None` if its audience names no single client.
 fn hint_client(state: &AuthorizeState, hint: &str) -> Result<Option<String>, AuthorizeError> {
-    let claims = state
-        .keyring
-        .current()
-        .verifier
-        .verify(
-            hint,
-            &VerifyOptions {
-                issuer: &state.issuer,
-                audience: None,
-                expected_typ: None,
-                leeway_secs: 30,
-                allow_expired: true,
-            },
-        )
-        .map_err(|_| {
-            AuthorizeError::InvalidLogout(
-                "the id_token_hint is not a valid ID token from this server",
-            )
-        })?;
+    let claims = state.verify_id_token_hint(hint).ok_or_else(|| {
+        AuthorizeError::InvalidLogout("the id_token_hint is not a valid ID token from this server")
+    })?;
     Ok(audience(&claims))
 }
 
