@@ -187,3 +187,69 @@ async fn the_admin_grpc_port_answers_the_standard_health_check() {
     drop(client);
     p.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_write_and_its_bus_message_share_one_trace() {
+    // Traces are only propagated when they are exported: a collector that discards.
+    let sink = axum::Router::new().route("/v1/traces", axum::routing::post(|| async { "" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, sink).await });
+
+    let real = RealBackends::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = real.options(&inkan_testkit::nats_url(), dir.path());
+    options
+        .env
+        .push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint));
+    let stream_name = options
+        .env
+        .iter()
+        .find(|(k, _)| k == "INKAN_NATS_STREAM")
+        .unwrap()
+        .1
+        .clone();
+    let prefix = options
+        .env
+        .iter()
+        .find(|(k, _)| k == "INKAN_NATS_SUBJECT_PREFIX")
+        .unwrap()
+        .1
+        .clone();
+    let inkan = Inkan::start(&options);
+
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let resp = reqwest::Client::new()
+        .post(format!("{}/admin/v1/identities", inkan.base))
+        .header("traceparent", format!("00-{trace_id}-b7ad6b7169203331-01"))
+        .basic_auth(crate::helpers::ADMIN_ID, Some(ADMIN_SECRET))
+        .json(&json!({"email": "traced@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let client = async_nats::connect(inkan_testkit::nats_url())
+        .await
+        .unwrap();
+    let js = async_nats::jetstream::new(client);
+    let subject = format!("{prefix}.identity.identity_registered_v1");
+    let header = inkan_testkit::wait_for(std::time::Duration::from_secs(10), || async {
+        let stream = js.get_stream(&stream_name).await.ok()?;
+        let message = stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+            .ok()?;
+        message.headers.get("traceparent").map(|v| v.to_string())
+    })
+    .await
+    .expect("the event was published with a trace context");
+    assert!(
+        header.contains(trace_id),
+        "the bus message continues the request's trace: {header}"
+    );
+    tokio::task::spawn_blocking(move || inkan.stop())
+        .await
+        .unwrap();
+    real.cleanup().await;
+}

@@ -11,7 +11,9 @@ use uuid::Uuid;
 pub struct Metadata {
     /// The authenticated caller (an admin client id, `bootstrap`, `system`).
     pub actor: String,
-    /// W3C trace id of the request that caused the event, when known.
+    /// The W3C trace context (a `traceparent` value) of the request that
+    /// caused the event, when it was traced; the relay publishes the event
+    /// within it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]

@@ -67,7 +67,16 @@ impl Relay {
             }
             let mut result = Ok(());
             for event in &events {
-                if let Err(e) = self.bus.publish(event).await {
+                // Publish within the trace of the request that caused the event.
+                let span = tracing::info_span!("relay.publish", position = event.position);
+                if let Some(traceparent) = &event.metadata.trace_id {
+                    inkan_telemetry::propagation::set_parent(
+                        &span,
+                        inkan_telemetry::propagation::context_from_traceparent(traceparent),
+                    );
+                }
+                if let Err(e) = tracing::Instrument::instrument(self.bus.publish(event), span).await
+                {
                     result = Err(e);
                     break;
                 }

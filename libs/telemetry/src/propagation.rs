@@ -155,3 +155,18 @@ impl Extractor for MetadataExtractor<'_> {
             .collect()
     }
 }
+
+/// The current span's context as a W3C `traceparent` value, to store beside
+/// work that continues later elsewhere (an event the relay will publish).
+pub fn current_traceparent() -> Option<String> {
+    let mut carrier = std::collections::HashMap::new();
+    inject_current(&mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// A context from a stored `traceparent` value (see [`current_traceparent`]).
+pub fn context_from_traceparent(traceparent: &str) -> Context {
+    let mut carrier = std::collections::HashMap::new();
+    carrier.insert("traceparent".to_string(), traceparent.to_string());
+    extract_context(&carrier)
+}

@@ -38,7 +38,9 @@ pub async fn execute<A: Aggregate>(
                 payload,
                 metadata: Metadata {
                     actor: actor.to_string(),
-                    trace_id: None,
+                    // The request's trace (as a `traceparent`): the relay publishes
+                    // the event within it, so the bus message joins the same trace.
+                    trace_id: inkan_telemetry::propagation::current_traceparent(),
                     occurred_at,
                 },
             }
