@@ -632,3 +632,118 @@ async fn killed_replicas_lose_no_login_state_and_rejoin_after_a_restart() {
     }
     cluster.stop().await;
 }
+
+#[tokio::test]
+async fn twenty_concurrent_replays_against_two_token_replicas_succeed_exactly_once() {
+    let cluster = Cluster::start().await;
+    let p = as_provider(&cluster);
+    let (_, created) = cluster
+        .admin(
+            reqwest::Method::POST,
+            "/admin/v1/projects",
+            Some(json!({"name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "scopes": ["openid", "offline_access"]})),
+        )
+        .await;
+    let rp = Rp {
+        client_id: created["client_id"].as_str().unwrap().into(),
+        secret: created["client_secret"].as_str().map(str::to_string),
+    };
+    cluster
+        .admin(
+            reqwest::Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+        )
+        .await;
+    let replicas = [
+        cluster.replicas["token-a"].base.clone(),
+        cluster.replicas["token-b"].base.clone(),
+    ];
+
+    async fn race(replicas: &[String; 2], rp: &Rp, form: Vec<(&'static str, String)>) -> Vec<u16> {
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let url = format!("{}/token", replicas[i % 2]);
+                let (id, secret, form) = (rp.client_id.clone(), rp.secret.clone(), form.clone());
+                tokio::spawn(async move {
+                    reqwest::Client::new()
+                        .post(url)
+                        .basic_auth(id, secret)
+                        .form(&form)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        statuses
+    }
+
+    let agent = Agent::new();
+    let ch = challenge();
+    let back = login(&agent, &p, &code_params(&rp, &ch, "openid offline_access")).await;
+    let code = back.params["code"].clone();
+    let statuses = race(
+        &replicas,
+        &rp,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", CALLBACK.into()),
+            ("code_verifier", VERIFIER.into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+
+    // A refresh token from a fresh login (a new browser), raced the same way.
+    let back = login(
+        &Agent::new(),
+        &p,
+        &code_params(&rp, &ch, "openid offline_access"),
+    )
+    .await;
+    let (_, tokens) = token(
+        &p,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &back.params["code"]),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    let statuses = race(
+        &replicas,
+        &rp,
+        vec![
+            ("grant_type", "refresh_token".into()),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().unwrap().to_string(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    cluster.stop().await;
+}

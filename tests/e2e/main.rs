@@ -2,6 +2,7 @@
 //! on random loopback ports, driven over HTTP the way operators and relying
 //! parties use it. One test binary links every module (zero2prod style).
 
+mod abuse;
 mod browser;
 mod cluster;
 mod conformance;
@@ -10,6 +11,7 @@ mod operations;
 mod outages;
 mod provider;
 mod relying_party;
+mod safety;
 mod settings;
 mod storage;
 mod tokens;

@@ -138,6 +138,18 @@ pub struct Settings {
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,
 
+    /// Header a trusted reverse proxy puts the client address in (e.g.
+    /// `X-Forwarded-For`; its first address is used). Unset = the TCP peer
+    /// address. Only set it behind a proxy that overwrites the header:
+    /// clients can forge it otherwise, and throttling keys on it.
+    #[arg(long, env = "INKAN_TRUSTED_PROXY_HEADER")]
+    pub trusted_proxy_header: Option<String>,
+
+    /// Requests per minute one client address may send to each public endpoint
+    /// group (token, userinfo, browser); 0 disables the limit.
+    #[arg(long, env = "INKAN_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
     /// Log format.
     #[arg(long, env = "INKAN_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -288,6 +300,9 @@ mod tests {
         assert_eq!(s.issuer.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.http_addr.to_string(), "127.0.0.1:8080");
         assert!(s.database_url.is_none() || std::env::var("DATABASE_URL").is_ok());
+        assert!(
+            s.trusted_proxy_header.is_none() || std::env::var("INKAN_TRUSTED_PROXY_HEADER").is_ok()
+        );
     }
 
     #[test]

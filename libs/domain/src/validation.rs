@@ -1,5 +1,9 @@
 //! Input rules shared by the aggregates: redirect URIs, scopes, emails,
-//! names, passwords.
+//! names, passwords (length and the common-password blocklist in
+//! `data/common-passwords.txt`, NIST SP 800-63B-4 §3.1.1.2).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use url::{Host, Url};
 
@@ -108,7 +112,8 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// NIST SP 800-63B-4 §3.1.1.2: a minimum length, no composition rules, at least
-/// 64 characters accepted (we accept up to 256), all printable Unicode and spaces allowed.
+/// 64 characters accepted (we accept up to 256), all printable Unicode and spaces allowed,
+/// and no value from the blocklist of common or breached passwords ([`common_password`]).
 pub fn check_password(password: &str, min_chars: usize) -> Result<(), String> {
     let count = password.chars().count();
     if count < min_chars {
@@ -120,7 +125,50 @@ pub fn check_password(password: &str, min_chars: usize) -> Result<(), String> {
     if password.chars().any(|c| c.is_control()) {
         return Err("must not contain control characters".into());
     }
+    if common_password(password) {
+        return Err(TOO_COMMON.into());
+    }
     Ok(())
+}
+
+/// [`check_password`] plus the context-specific words of NIST SP 800-63B-4
+/// §3.1.1.2: the password may not be the account's email address or its
+/// local part (compared case-insensitively, surrounding spaces ignored).
+pub fn check_password_for_email(
+    password: &str,
+    min_chars: usize,
+    email: Option<&str>,
+) -> Result<(), String> {
+    check_password(password, min_chars)?;
+    if let Some(email) = email.map(email_key).filter(|e| !e.is_empty()) {
+        let candidate = password.trim().to_lowercase();
+        let local = email.rsplit_once('@').map_or(email.as_str(), |(l, _)| l);
+        if candidate == email || candidate == local {
+            return Err("must not be your email address".into());
+        }
+    }
+    Ok(())
+}
+
+const TOO_COMMON: &str = "is too common; choose another";
+
+/// The blocklist, shipped with the crate (`data/common-passwords.txt`, one
+/// lower-case entry a line, `#` comments). A `HashSet` over the embedded
+/// text rather than a Bloom filter: ~10k entries are ~110 KB in the binary,
+/// the set is built once on first use, and lookups have no false positives
+/// (a Bloom filter would only pay off for lists of millions of entries).
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+});
+
+/// Whether `password` is on the common/breached-password blocklist
+/// (NIST SP 800-63B-4 §3.1.1.2), compared case-insensitively.
+pub fn common_password(password: &str) -> bool {
+    COMMON_PASSWORDS.contains(password.to_lowercase().as_str())
 }
 
 #[cfg(test)]
@@ -168,5 +216,40 @@ mod tests {
         assert!(check_password("short", 15).is_err());
         assert!(check_password(&"x".repeat(64), 15).is_ok());
         assert!(check_password(&"x".repeat(257), 15).is_err());
+    }
+
+    #[test]
+    fn common_passwords_are_rejected_case_insensitively() {
+        for p in [
+            "password",
+            "123456",
+            "qwerty123",
+            "iloveyou",
+            "Summer2024",
+            "passwordpassword",
+            "1234567890123456",
+            "QwertyuiopAsdfgh",
+        ] {
+            assert!(common_password(p), "{p} should be on the list");
+        }
+        assert!(!common_password("correct horse battery staple"));
+        assert!(!common_password("# common and breached passwords"));
+        assert_eq!(
+            check_password("passwordpassword", 15).unwrap_err(),
+            "is too common; choose another"
+        );
+        assert_eq!(
+            check_password("1234567890123456", 15).unwrap_err(),
+            "is too common; choose another"
+        );
+    }
+
+    #[test]
+    fn password_may_not_be_the_email_or_its_local_part() {
+        let email = Some("Adalovelace.Countess@example.com");
+        assert!(check_password_for_email("adalovelace.countess", 15, email).is_err());
+        assert!(check_password_for_email("ADALOVELACE.COUNTESS@EXAMPLE.COM", 15, email).is_err());
+        assert!(check_password_for_email("correct horse battery staple", 15, email).is_ok());
+        assert!(check_password_for_email("correct horse battery staple", 15, None).is_ok());
     }
 }

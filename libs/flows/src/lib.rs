@@ -14,9 +14,11 @@
 //! - [`code`]: authorization codes (60 seconds, redeemed once).
 //! - [`refresh`]: one-time refresh tokens, rotation, reuse detection, retry window.
 //! - [`revocation`]: revoked token families and access-token ids.
+//! - [`limits`]: rate limits and login throttling (NIST SP 800-63B §5.2.2).
 
 pub mod access;
 pub mod code;
+pub mod limits;
 pub mod pending;
 pub mod refresh;
 pub mod revocation;

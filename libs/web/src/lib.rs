@@ -4,15 +4,19 @@
 //!
 //! # Layout
 //! - [`clock`]: the time source (system, or manual in tests).
+//! - [`client_ip`]: the client's address (peer, or a trusted proxy header).
 //! - [`oauth_error`]: RFC 6749 §5.2 / RFC 6750 §3 error responses.
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and queries as `Params`.
 //! - [`headers`]: security and cache headers.
+//! - [`rate_limit`]: per-address rate limits on the public endpoints (429).
 //! - [`wellknown`]: `/.well-known/openid-configuration` and `/jwks`.
 
+pub mod client_ip;
 pub mod clock;
 pub mod form;
 pub mod headers;
 pub mod oauth_error;
+pub mod rate_limit;
 pub mod wellknown;
 
 pub use oauth_error::OAuthResponse;

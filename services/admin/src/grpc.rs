@@ -1,7 +1,7 @@
 //! The internal gRPC API (`inkan.admin.v1.AdminInternal`) served from the
 //! admin's read models to the authorize, token and userinfo services.
 
-use inkan_domain::identity::Identity;
+use inkan_domain::identity::{Identity, IdentityCommand};
 use inkan_domain::project::Project;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_server::{AdminInternal, AdminInternalServer};
@@ -25,6 +25,39 @@ impl AdminGrpc {
         AdminGrpc {
             state,
             failed_at: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Re-hashes a just-verified password whose stored hash was made with
+    /// weaker argon2id parameters than the current ones (or another
+    /// algorithm), so raising the parameters upgrades every account at its
+    /// next login (NIST SP 800-63B-4 §3.1.1.2; OWASP Password Storage Cheat
+    /// Sheet, "Upgrading the work factor"). Best effort: a failure is logged
+    /// and the login still succeeds with the old hash in place.
+    async fn rehash_if_outdated(&self, entry: &Entry<Identity>, password: String) {
+        let Some(phc) = entry.state.password_hash.as_deref() else {
+            return;
+        };
+        if !self.state.passwords.needs_rehash(phc) {
+            return;
+        }
+        let id = entry.state.id;
+        let result = match self.state.hash_password(password).await {
+            Ok(password_hash) => crate::commands::execute::<Identity>(
+                &self.state,
+                "system",
+                id,
+                IdentityCommand::SetPassword { password_hash },
+            )
+            .await
+            .map(drop),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => tracing::info!(identity = %id, "password re-hashed with current parameters"),
+            Err(e) => {
+                tracing::warn!(identity = %id, error = ?e, "could not re-hash an outdated password hash")
+            }
         }
     }
 
@@ -153,16 +186,23 @@ impl AdminInternal for AdminGrpc {
         // argon2id is CPU-bound: run it on the blocking pool, within the
         // concurrency cap. An unknown email (or one without a password) is
         // checked against a dummy hash so it costs the same time as a wrong password.
+        let password = req.password;
+        let presented = password.clone();
         let ok = self
             .state
             .with_password_slot(move |hasher| match stored {
-                Some(phc) => hasher.verify(&req.password, &phc),
+                Some(phc) => hasher.verify(&presented, &phc),
                 None => {
-                    hasher.verify_dummy(&req.password);
+                    hasher.verify_dummy(&presented);
                     false
                 }
             })
             .await?;
+        if ok {
+            if let Some(entry) = &entry {
+                self.rehash_if_outdated(entry, password).await;
+            }
+        }
         let identity = entry
             .filter(|_| ok)
             .and_then(|e| identity_message(&e))

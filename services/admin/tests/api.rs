@@ -24,13 +24,19 @@ struct TestApp {
 async fn spawn_app() -> TestApp {
     let store = SqliteEventStore::in_memory().await.unwrap();
     store.migrate().await.unwrap();
+    spawn_app_on(Arc::new(store), PasswordParams::fast_for_tests()).await
+}
+
+/// An admin on a given store whose password hasher uses `params`, so two
+/// admins on one store can stand for "before" and "after" a parameter raise.
+async fn spawn_app_on(store: Arc<dyn EventStore>, params: PasswordParams) -> TestApp {
     let state = AdminState::new(
         "https://id.example.com".into(),
-        Arc::new(store),
+        store,
         Kek::generate().0,
         KeyPolicy::default(),
         SecretHasher::new([7u8; 32]),
-        PasswordHasher::new(PasswordParams::fast_for_tests()),
+        PasswordHasher::new(params),
         15,
     );
     assert!(bootstrap::ensure_admin_client(&state, ADMIN.0, ADMIN.1)
@@ -511,6 +517,89 @@ async fn passwords_follow_the_length_policy_and_can_be_set() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, got) = app.admin(Method::GET, &path, None).await;
     assert_eq!(got["has_password"], true);
+}
+
+#[tokio::test]
+async fn common_passwords_and_the_email_itself_are_rejected() {
+    let app = spawn_app().await;
+    for password in [
+        "passwordpassword",
+        "1234567890123456",
+        "ada.lovelace.1815",
+        "Ada.Lovelace.1815@example.com",
+    ] {
+        let (status, err) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/identities",
+                Some(json!({"email": "ada.lovelace.1815@example.com", "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{password}");
+        assert_eq!(field_names(&err), vec!["password"]);
+    }
+}
+
+#[tokio::test]
+async fn a_login_rehashes_a_password_stored_with_weaker_parameters() {
+    use inkan_admin::grpc::AdminGrpc;
+    use inkan_proto::admin::v1::admin_internal_server::AdminInternal;
+    use inkan_proto::admin::v1::VerifyPasswordRequest;
+
+    let store = SqliteEventStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let before = spawn_app_on(store.clone(), PasswordParams::fast_for_tests()).await;
+    let (status, created) = before
+        .admin(
+            Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "ada@example.com", "password": "a long enough passphrase"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    let raised = PasswordParams {
+        memory_kib: 2 * PasswordParams::fast_for_tests().memory_kib,
+        iterations: 2,
+        parallelism: 1,
+    };
+    let after = AdminState::new(
+        "https://id.example.com".into(),
+        store.clone(),
+        Kek::generate().0,
+        KeyPolicy::default(),
+        SecretHasher::new([7u8; 32]),
+        PasswordHasher::new(raised),
+        15,
+    );
+    let grpc = AdminGrpc::new(after.clone());
+    let login = || {
+        tonic::Request::new(VerifyPasswordRequest {
+            email: "ada@example.com".into(),
+            password: "a long enough passphrase".into(),
+        })
+    };
+    let reply = grpc.verify_password(login()).await.unwrap().into_inner();
+    assert_eq!(reply.identity.unwrap().id, created["id"].as_str().unwrap());
+
+    let changed: Vec<_> = store
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "identity.password_changed.v1")
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].metadata.actor, "system");
+    let new_hash = changed[0].payload["password_hash"].as_str().unwrap();
+    assert!(after.passwords.verify("a long enough passphrase", new_hash));
+    assert!(!after.passwords.needs_rehash(new_hash));
+
+    // The upgraded hash is current: a second login appends nothing.
+    let head = store.head().await.unwrap();
+    grpc.verify_password(login()).await.unwrap();
+    assert_eq!(store.head().await.unwrap(), head);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::http::HeaderName;
 use inkan_directory::{Directory, KeyRing};
 use inkan_flows::session::Lifetimes;
 use inkan_kv::KvStore;
@@ -26,6 +27,10 @@ pub struct AuthorizeState {
     /// Whether cookies are `Secure` and `__Host-` prefixed. Only false on
     /// plain-http loopback development, where browsers would drop them.
     pub secure_cookies: bool,
+    /// The header a trusted reverse proxy writes the client address in
+    /// (`X-Forwarded-For`); `None` = the TCP peer. Login throttling keys on
+    /// the address (see [`inkan_web::client_ip::client_ip`]).
+    pub trusted_proxy_header: Option<HeaderName>,
 }
 
 impl AuthorizeState {

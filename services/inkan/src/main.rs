@@ -8,10 +8,12 @@
 //! # Layout
 //! - `main.rs`: the command line, and nothing else.
 //! - [`backends`]: picks the real or embedded store for each seam from the settings.
+//! - [`safety`]: refuses settings that are only safe on a developer's machine.
 //! - [`serve`]: composes the services of a role and runs them until SIGTERM.
 
 mod backends;
 mod projects;
+mod safety;
 mod serve;
 
 use std::process::ExitCode;

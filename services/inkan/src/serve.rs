@@ -34,6 +34,7 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
+    crate::safety::refuse_unsafe_settings(&settings)?;
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
     let backends = backends::connect(&settings, role.runs(Role::Admin)).await?;
     let kek = backends::key_encryption_key(&settings)?;
@@ -185,6 +186,12 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             // `__Host-` cookies need Secure, which browsers only send over https;
             // a plain-http issuer is only allowed on loopback for development.
             secure_cookies: settings.issuer.scheme() == "https",
+            trusted_proxy_header: settings
+                .trusted_proxy_header
+                .as_deref()
+                .map(axum::http::HeaderName::try_from)
+                .transpose()
+                .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
         }));
     }
     if role.runs(Role::Userinfo) {
@@ -197,6 +204,19 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     }
     // Discovery and JWKS: any service answers them.
     app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
+
+    // Per-address rate limits (429 + Retry-After) on the public endpoints.
+    app = inkan_web::rate_limit::RateLimiter {
+        kv: backends.kv.clone(),
+        per_minute: settings.rate_limit_per_minute,
+        trusted_proxy_header: settings
+            .trusted_proxy_header
+            .as_deref()
+            .map(axum::http::HeaderName::try_from)
+            .transpose()
+            .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
+    }
+    .apply(app);
 
     app = app.merge(health_router(Arc::new(Health { backends, cache })));
     app = app.merge(inkan_telemetry::metrics_router());
@@ -223,7 +243,12 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
         stop.cancel();
     });
     let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // ConnectInfo: the peer address, which rate limits and login throttling key on.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     // In-flight requests get a bounded grace period: a client that keeps an
     // idle connection open (a gRPC channel, a keep-alive pool) must not hold
     // the process past it.

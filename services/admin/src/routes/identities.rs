@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use inkan_domain::identity::{Identity, IdentityCommand, ProfileInput};
-use inkan_domain::validation::check_password;
+use inkan_domain::validation::check_password_for_email;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -54,7 +54,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let password_hash = match body.password {
         Some(password) => {
-            check_password(&password, state.password_min_length)
+            check_password_for_email(&password, state.password_min_length, body.email.as_deref())
                 .map_err(|m| ApiError::field("password", m))?;
             Some(state.hash_password(password).await?)
         }
@@ -142,10 +142,11 @@ pub async fn set_password(
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    if state.projections.identity(id).is_none() {
+    let Some(identity) = state.projections.identity(id) else {
         return Err(ApiError::NotFound);
-    }
-    check_password(&body.password, state.password_min_length)
+    };
+    let email = identity.state.profile.as_ref().map(|p| p.email.as_str());
+    check_password_for_email(&body.password, state.password_min_length, email)
         .map_err(|m| ApiError::field("password", m))?;
     let password_hash = state.hash_password(body.password).await?;
     execute::<Identity>(

@@ -3,13 +3,22 @@
 //! message, whether or not the email exists; success starts a NEW session
 //! (whatever session id the browser had is replaced: no session fixation)
 //! and answers the pending request with a code.
+//!
+//! Guessing is throttled before the password is checked (NIST SP 800-63B
+//! §5.2.2, OWASP Authentication Cheat Sheet "Login Throttling"): per
+//! account, exponential back-off after five failures and a temporary
+//! suspension at 100; per client address, a cap on failures per window
+//! (see [`inkan_flows::limits`]). A throttled attempt gets exactly the page
+//! a wrong password gets, so a lock does not reveal that the account exists.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
+use inkan_flows::limits::{self, AccountKey, IpKey, LoginGate};
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
+use inkan_web::client_ip::client_ip;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
 
@@ -31,6 +40,7 @@ pub const LOGIN_INCOMPLETE: &str = "Enter your email and password.";
 pub async fn login(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
+    extensions: Extensions,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
@@ -52,20 +62,36 @@ pub async fn login(
     if email.is_empty() || password.is_empty() {
         return retry(&state, authz, &pending, email, LOGIN_INCOMPLETE).await;
     }
+    let now = state.clock.now();
+    let account = AccountKey::for_email(email);
+    let ip = IpKey::for_ip(client_ip(
+        &headers,
+        &extensions,
+        state.trusted_proxy_header.as_ref(),
+    ));
+    // NIST SP 800-63B §5.2.2: throttled attempts never reach the directory,
+    // and are answered exactly like a wrong password (no enumeration).
+    let gate = limits::login_allowed(&*state.kv, &account, &ip, now).await?;
+    if gate != LoginGate::Open {
+        tracing::info!(client_id = %pending.client_id, ?gate, "login throttled");
+        inkan_telemetry::metrics::login_attempt(false);
+        return retry(&state, authz, &pending, email, LOGIN_FAILED).await;
+    }
     // The directory compares against a dummy hash for unknown emails, so
     // both failures take as long as a wrong password.
     let Some(identity) = state.directory.verify_password(email, password).await? else {
-        tracing::info!(client_id = %pending.client_id, "login failed");
+        let failures = limits::record_login_failure(&*state.kv, &account, &ip, now).await?;
+        tracing::info!(client_id = %pending.client_id, failures, "login failed");
         inkan_telemetry::metrics::login_attempt(false);
         return retry(&state, authz, &pending, email, LOGIN_FAILED).await;
     };
+    limits::record_login_success(&*state.kv, &account).await?;
 
     // Consume the request before anything is issued: the same form cannot be
     // posted twice (a racing second post finds nothing).
     let pending = pending::take(&*state.kv, authz)
         .await?
         .ok_or(AuthorizeError::LoginExpired)?;
-    let now = state.clock.now();
     // Session fixation: the browser's previous session (if any) ends, and
     // the new one gets an id the browser has never held.
     if let Some(old) = cookie::read(&headers, cookie::session_name(state.secure_cookies)) {

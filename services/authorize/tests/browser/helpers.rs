@@ -261,6 +261,7 @@ async fn build(secure: bool) -> TestApp {
         clock: clock.clone(),
         sessions,
         secure_cookies: secure,
+        trusted_proxy_header: Some(axum::http::HeaderName::from_static("x-forwarded-for")),
     };
     TestApp {
         router: router(state),

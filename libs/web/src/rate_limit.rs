@@ -1,0 +1,156 @@
+//! Per-client-address rate limits on the public endpoints, as an axum
+//! middleware (OWASP Authentication Cheat Sheet, "Login Throttling"; a
+//! first line against credential stuffing and token-endpoint guessing).
+//! Counters live in the key-value store ([`inkan_flows::limits::hit`]), so the limit holds
+//! across replicas.
+//!
+//! Endpoint groups, each with its own budget of
+//! [`RateLimiter::per_minute`] requests per address per minute:
+//! - `token`: `/token`, `/introspect`, `/revoke` — answered with the OAuth
+//!   JSON error shape;
+//! - `userinfo`: `/userinfo` — JSON as well;
+//! - `browser`: `/authorize`, `/login`, `/end_session` — an HTML page.
+//!
+//! Other paths (discovery, JWKS, health, metrics, admin) are not limited here.
+//!
+//! Over the limit: `429 Too Many Requests` with `Retry-After` (RFC 6585 §4).
+//! The JSON error code is `temporarily_unavailable`: `slow_down` belongs to
+//! the device flow (RFC 8628 §3.5), `invalid_request` would tell a client
+//! its request is wrong (it is not, and it should retry), and
+//! `temporarily_unavailable` is the code RFC 6749 §4.1.2.1 gives a
+//! server that cannot answer now; the status and `Retry-After` carry the rest.
+//!
+//! Only the client address is keyed, not `client_id`: at this point the
+//! client is not authenticated, so a per-client limit would let anyone
+//! exhaust a real client's budget by sending its `client_id`.
+//!
+//! If the store is down the request passes (fail open, logged): the
+//! endpoint itself will answer 503 when it needs the store.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use inkan_flows::limits::{self, Decision, IpKey, RateLimit};
+use inkan_kv::KvStore;
+use inkan_oauth::error::{ErrorCode, OAuthError};
+
+use crate::client_ip::client_ip;
+use crate::headers::html_security;
+use crate::OAuthResponse;
+
+/// What the middleware needs; cheap to clone.
+#[derive(Clone)]
+pub struct RateLimiter {
+    pub kv: Arc<dyn KvStore>,
+    /// Requests per minute per client address and endpoint group; 0 disables.
+    pub per_minute: u32,
+    /// See [`client_ip`].
+    pub trusted_proxy_header: Option<HeaderName>,
+}
+
+impl RateLimiter {
+    /// `router` with the rate-limit middleware in front of every route.
+    pub fn apply<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
+        router.layer(middleware::from_fn_with_state(self, rate_limit))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Token,
+    Userinfo,
+    Browser,
+}
+
+impl Group {
+    fn of(path: &str) -> Option<Group> {
+        match path {
+            "/token" | "/introspect" | "/revoke" => Some(Group::Token),
+            "/userinfo" => Some(Group::Userinfo),
+            "/authorize" | "/login" | "/end_session" => Some(Group::Browser),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Group::Token => "token",
+            Group::Userinfo => "userinfo",
+            Group::Browser => "browser",
+        }
+    }
+}
+
+/// The middleware: counts the request against its group's budget for the
+/// client address and answers 429 once it is spent.
+pub async fn rate_limit(
+    State(limiter): State<RateLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(group) = Group::of(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    if limiter.per_minute == 0 {
+        return next.run(request).await;
+    }
+    let ip = client_ip(
+        request.headers(),
+        request.extensions(),
+        limiter.trusted_proxy_header.as_ref(),
+    );
+    let key = format!("{}:{}", group.name(), IpKey::for_ip(ip).as_str());
+    let limit = RateLimit {
+        limit: limiter.per_minute,
+        window_seconds: 60,
+    };
+    match limits::hit(&*limiter.kv, &key, limit).await {
+        Ok(Decision::Allowed) => next.run(request).await,
+        Ok(Decision::Limited {
+            retry_after_seconds,
+        }) => {
+            tracing::info!(group = group.name(), "rate limit reached");
+            too_many_requests(group, retry_after_seconds)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit not checked: store unavailable; letting the request through");
+            next.run(request).await
+        }
+    }
+}
+
+const HTML_429: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Too many requests</title></head><body><main><h1>Too many requests</h1>\
+<p>Too many requests came from your network. Please wait a moment and try again.</p>\
+</main></body></html>\n";
+
+fn too_many_requests(group: Group, retry_after_seconds: u32) -> Response {
+    let mut response = match group {
+        Group::Token | Group::Userinfo => {
+            let mut r = OAuthResponse::new(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many requests; retry later",
+            ));
+            r.retry_after = Some(retry_after_seconds);
+            r.into_response()
+        }
+        Group::Browser => {
+            let mut r = Response::new(Body::from(HTML_429));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            html_security(r.headers_mut());
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            r
+        }
+    };
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    response
+}
