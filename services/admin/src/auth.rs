@@ -6,7 +6,6 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::Engine;
 
 use crate::error::ApiError;
 use crate::state::AdminState;
@@ -97,47 +96,22 @@ fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
     })
 }
 
-/// Decodes `Basic base64(urlencode(client_id):urlencode(secret))` (RFC 6749 §2.3.1).
+/// Decodes `Basic base64(urlencode(client_id):urlencode(secret))` (RFC 6749
+/// §2.3.1) with the protocol crate's decoder; `None` for anything malformed
+/// or an empty client id.
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
-    let (scheme, value) = header.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") || value.len() > 4096 {
+    if header.len() > 4096 {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    let id = form_decode(id)?;
-    let secret = form_decode(secret)?;
-    if id.is_empty() {
-        return None;
-    }
-    Some((id, secret))
-}
-
-fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    inkan_oauth::client_auth::decode_basic(header)
+        .ok()
+        .filter(|(id, _)| !id.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn basic(s: &str) -> String {
         format!(
@@ -160,7 +134,10 @@ mod tests {
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic(&basic("no-colon")), None);
         assert_eq!(parse_basic(&basic(":secret")), None);
-        assert_eq!(parse_basic(&basic("id:%zz")), None);
-        assert_eq!(parse_basic(&basic("id:%4")), None);
+        // Stray percent signs decode literally (WHATWG form decoding), as at /token.
+        assert_eq!(
+            parse_basic(&basic("id:%zz")),
+            Some(("id".into(), "%zz".into()))
+        );
     }
 }
