@@ -1,0 +1,3 @@
+#![no_main]
+// Body in fuzz/src/lib.rs, shared with the regression replay test.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| inkan_fuzz::authorize_request(data));
