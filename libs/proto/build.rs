@@ -3,7 +3,9 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Canonical, so cargo's change detection sees the same path it watches.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Read at run time (not `env!`): a build-script binary may be reused from
+    // a checkout at another path that shares the target directory.
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?)
         .join("../../proto")
         .canonicalize()?;
     let files = ["inkan/admin/v1/admin.proto"];

@@ -150,6 +150,16 @@ pub struct Settings {
     #[arg(long, env = "INKAN_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
 
+    /// Requests per minute one authenticated client may make to the token,
+    /// introspection and revocation endpoints (counted after authentication,
+    /// so nobody can spend another client's budget); 0 disables the limit.
+    #[arg(
+        long,
+        env = "INKAN_CLIENT_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6000
+    )]
+    pub client_rate_limit_per_minute: u32,
+
     /// Log format.
     #[arg(long, env = "INKAN_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,

@@ -12,6 +12,8 @@ pub struct OAuthResponse {
     pub challenge: Option<&'static str>,
     /// `Retry-After` seconds (with `temporarily_unavailable`).
     pub retry_after: Option<u32>,
+    /// A status other than the error code's (429 for a rate limit).
+    pub status: Option<u16>,
 }
 
 impl OAuthResponse {
@@ -20,6 +22,7 @@ impl OAuthResponse {
             error,
             challenge: None,
             retry_after: None,
+            status: None,
         }
     }
 
@@ -44,6 +47,7 @@ impl OAuthResponse {
             ),
             challenge: None,
             retry_after: Some(5),
+            status: None,
         }
     }
 }
@@ -56,8 +60,8 @@ impl From<OAuthError> for OAuthResponse {
 
 impl IntoResponse for OAuthResponse {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = StatusCode::from_u16(self.status.unwrap_or_else(|| self.error.http_status()))
+            .unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = (status, axum::Json(self.error.to_json())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

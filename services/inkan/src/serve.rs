@@ -173,6 +173,7 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             keyring: keyring.clone(),
             kv: backends.kv.clone(),
             clock: Arc::new(SystemClock),
+            client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
         }));
     }
     if role.runs(Role::Authorize) {

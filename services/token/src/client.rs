@@ -18,7 +18,40 @@ pub async fn authenticate_request(
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    authenticate(state, authorization, params).await
+    let project = authenticate(state, authorization, params).await?;
+    limit_client(state, &project.client_id).await?;
+    Ok(project)
+}
+
+/// Per-client rate limit, counted only once the client has proven who it is,
+/// shared across replicas through the key-value store: 429 with `Retry-After`.
+async fn limit_client(state: &TokenState, client_id: &str) -> Result<(), TokenError> {
+    use inkan_flows::limits::{hit, Decision, RateLimit};
+    if state.client_rate_limit_per_minute == 0 {
+        return Ok(());
+    }
+    let limit = RateLimit {
+        limit: state.client_rate_limit_per_minute,
+        window_seconds: 60,
+    };
+    let key = format!("client:{}", inkan_keys::secret::sha256_b64(client_id));
+    match hit(state.kv.as_ref(), &key, limit)
+        .await
+        .map_err(crate::grants::issue::flow_error)?
+    {
+        Decision::Allowed => Ok(()),
+        Decision::Limited {
+            retry_after_seconds,
+        } => {
+            let mut response = OAuthResponse::new(OAuthError::new(
+                inkan_oauth::error::ErrorCode::TemporarilyUnavailable,
+                "this client is sending too many requests; retry later",
+            ));
+            response.retry_after = Some(retry_after_seconds);
+            response.status = Some(429);
+            Err(TokenError::OAuth(response))
+        }
+    }
 }
 
 /// Authenticates the calling client. Confidential clients prove their secret

@@ -14,4 +14,6 @@ pub struct TokenState {
     pub keyring: Arc<KeyRing>,
     pub kv: Arc<dyn KvStore>,
     pub clock: Arc<dyn Clock>,
+    /// Requests per minute per authenticated client (0: unlimited).
+    pub client_rate_limit_per_minute: u32,
 }

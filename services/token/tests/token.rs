@@ -43,6 +43,7 @@ async fn app() -> App {
         keyring: directory.keyring().await,
         kv: Arc::new(MemoryKv::new()),
         clock: clock.clone(),
+        client_rate_limit_per_minute: 0,
     };
     App {
         state,
@@ -533,4 +534,30 @@ async fn the_key_value_store_being_down_is_a_503_never_invalid_grant() {
         (status, body["error"].as_str()),
         (503, Some("temporarily_unavailable"))
     );
+}
+
+#[tokio::test]
+async fn an_authenticated_client_over_its_rate_limit_gets_429_with_retry_after() {
+    let mut app = app().await;
+    app.state.client_rate_limit_per_minute = 3;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let code = app.code("web", None, None).await;
+        statuses.push(app.exchange(&code, None).await.0);
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429]);
+    // Another client has its own budget.
+    let code = app.code("other", None, None).await;
+    let (status, _) = app
+        .post(
+            "/token",
+            Some(basic("other", "other-secret")),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
 }
