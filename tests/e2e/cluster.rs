@@ -231,6 +231,31 @@ impl Cluster {
         )
     }
 
+    /// Registers a web project with `scopes` and the user ada@example.com; returns the project.
+    async fn shop(&self, scopes: &[&str]) -> (Rp, serde_json::Value) {
+        let (status, created) = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/v1/projects",
+                Some(json!({"name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "scopes": scopes})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let (status, _) = self
+            .admin(
+                reqwest::Method::POST,
+                "/admin/v1/identities",
+                Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let rp = Rp {
+            client_id: created["client_id"].as_str().unwrap().into(),
+            secret: created["client_secret"].as_str().map(str::to_string),
+        };
+        (rp, created)
+    }
+
     async fn stop(mut self) {
         for (_, inkan) in self.replicas.drain() {
             inkan.stop();
@@ -310,26 +335,7 @@ async fn userinfo(p: &FrontProvider, at: &str) -> u16 {
 async fn a_login_crosses_replicas_at_every_step_and_admin_changes_reach_every_replica() {
     let cluster = Cluster::start().await;
     let p = as_provider(&cluster);
-    let (status, created) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(json!({"name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "scopes": ["openid", "email", "offline_access"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let rp = Rp {
-        client_id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().map(str::to_string),
-    };
-    let (status, _) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(status, 201);
+    let (rp, created) = cluster.shop(&["openid", "email", "offline_access"]).await;
 
     // The whole flow; the front alternates replicas, so each step lands on another one.
     let agent = Agent::new();
@@ -483,24 +489,7 @@ async fn a_login_crosses_replicas_at_every_step_and_admin_changes_reach_every_re
 async fn killed_replicas_lose_no_login_state_and_rejoin_after_a_restart() {
     let mut cluster = Cluster::start().await;
     let p = as_provider(&cluster);
-    let (_, created) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(json!({"name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "scopes": ["openid", "offline_access"]})),
-        )
-        .await;
-    let rp = Rp {
-        client_id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().map(str::to_string),
-    };
-    cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
-        )
-        .await;
+    let (rp, _) = cluster.shop(&["openid", "offline_access"]).await;
 
     // The login page comes from one authorize replica, which then dies; the
     // credentials go to the other, which finds the pending request in Redis.
@@ -637,24 +626,7 @@ async fn killed_replicas_lose_no_login_state_and_rejoin_after_a_restart() {
 async fn twenty_concurrent_replays_against_two_token_replicas_succeed_exactly_once() {
     let cluster = Cluster::start().await;
     let p = as_provider(&cluster);
-    let (_, created) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(json!({"name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "scopes": ["openid", "offline_access"]})),
-        )
-        .await;
-    let rp = Rp {
-        client_id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().map(str::to_string),
-    };
-    cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
-        )
-        .await;
+    let (rp, _) = cluster.shop(&["openid", "offline_access"]).await;
     let replicas = [
         cluster.replicas["token-a"].base.clone(),
         cluster.replicas["token-b"].base.clone(),
