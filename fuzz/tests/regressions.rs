@@ -12,7 +12,7 @@ use std::path::Path;
 
 #[test]
 fn every_saved_input_replays_without_panicking() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let root = manifest_dir().join("regressions");
     let mut replayed = 0;
     let mut failures = Vec::new();
     for (name, target) in inkan_fuzz::TARGETS {
@@ -44,12 +44,20 @@ fn every_saved_input_replays_without_panicking() {
 
 #[test]
 fn every_target_has_a_regressions_folder() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let root = manifest_dir().join("regressions");
     for (name, _) in inkan_fuzz::TARGETS {
         assert!(root.join(name).is_dir(), "missing regressions/{name}/");
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let bin = manifest_dir()
             .join("fuzz_targets")
             .join(format!("{name}.rs"));
         assert!(bin.is_file(), "missing fuzz_targets/{name}.rs");
     }
+}
+
+/// The fuzz crate's folder, read at run time (a test binary may be reused from
+/// a checkout at another path that shares the target directory).
+fn manifest_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
 }

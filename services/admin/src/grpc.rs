@@ -15,16 +15,33 @@ pub struct AdminGrpc {
     /// When catching up last failed: reads skip the store for a while after,
     /// so a database outage does not add a timeout to every answer.
     failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether reads first catch up with the log (see [`AdminGrpc::fresh`]).
+    catch_up_on_read: bool,
 }
 
 /// How long reads answer from the read models alone after the store failed.
 const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AdminGrpc {
+    /// The service as remote replicas call it: every read first catches up with the log.
     pub fn new(state: AdminState) -> AdminGrpc {
         AdminGrpc {
             state,
             failed_at: std::sync::Mutex::new(None),
+            catch_up_on_read: true,
+        }
+    }
+
+    /// The service called in-process (monolithic mode). Reads answer from the
+    /// read models as they are: local writes are in them before the write
+    /// returns, and other replicas' writes arrive through the follower. The
+    /// catch-up exists for remote callers whose caches a bus event has just
+    /// invalidated; an in-process caller has no cache, and skipping it keeps
+    /// the event store off the token path.
+    pub fn in_process(state: AdminState) -> AdminGrpc {
+        AdminGrpc {
+            catch_up_on_read: false,
+            ..AdminGrpc::new(state)
         }
     }
 
@@ -66,6 +83,9 @@ impl AdminGrpc {
     /// lagging admin replica. If the event store is down, the read models
     /// answer as they are (reads keep working through a database outage).
     async fn fresh(&self) {
+        if !self.catch_up_on_read {
+            return;
+        }
         let recently_failed = self
             .failed_at
             .lock()

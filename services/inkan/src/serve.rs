@@ -133,9 +133,9 @@ pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
             }
         });
 
-        directory = Arc::new(InProcess(Arc::new(inkan_admin::grpc::AdminGrpc::new(
-            admin.clone(),
-        ))));
+        directory = Arc::new(InProcess(Arc::new(
+            inkan_admin::grpc::AdminGrpc::in_process(admin.clone()),
+        )));
         app = app.merge(inkan_admin::router(admin));
     } else {
         // Microservices mode: admin over gRPC, cached, kept fresh by the bus.

@@ -191,7 +191,9 @@ pub fn required_env(role: &str) -> Vec<&'static str> {
 
 /// The workspace root (two levels above this package).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Read at run time, not with `env!`: a test binary may be reused from a
+    // checkout at another path that shares the target directory.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .expect("workspace root")
