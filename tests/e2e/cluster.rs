@@ -320,6 +320,21 @@ async fn token(p: &FrontProvider, rp: &Rp, form: &[(&str, &str)]) -> (u16, serde
     )
 }
 
+/// Redeems a code (with the suite's PKCE verifier) through the front.
+async fn redeem(p: &FrontProvider, rp: &Rp, code: &str) -> (u16, serde_json::Value) {
+    token(
+        p,
+        rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
 async fn userinfo(p: &FrontProvider, at: &str) -> u16 {
     reqwest::Client::new()
         .get(p.url("/userinfo"))
@@ -343,17 +358,7 @@ async fn a_login_crosses_replicas_at_every_step_and_admin_changes_reach_every_re
     let params = code_params(&rp, &ch, "openid email offline_access");
     let back = login(&agent, &p, &params).await;
     assert_eq!(back.status, 303, "{back:?}");
-    let (status, tokens) = token(
-        &p,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &back.params["code"]),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (status, tokens) = redeem(&p, &rp, &back.params["code"]).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(
         userinfo(&p, tokens["access_token"].as_str().unwrap()).await,
@@ -531,17 +536,7 @@ async fn killed_replicas_lose_no_login_state_and_rejoin_after_a_restart() {
 
     // A token replica dies; the code and refresh token are redeemed on the other.
     let dead_token = cluster.kill("token-a");
-    let (status, tokens) = token(
-        &p,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &back.params["code"]),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (status, tokens) = redeem(&p, &rp, &back.params["code"]).await;
     assert_eq!(status, 200, "{tokens}");
 
     // An admin and a userinfo replica die too: the others carry on.
@@ -689,17 +684,7 @@ async fn twenty_concurrent_replays_against_two_token_replicas_succeed_exactly_on
         &code_params(&rp, &ch, "openid offline_access"),
     )
     .await;
-    let (_, tokens) = token(
-        &p,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &back.params["code"]),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (_, tokens) = redeem(&p, &rp, &back.params["code"]).await;
     let statuses = race(
         &replicas,
         &rp,

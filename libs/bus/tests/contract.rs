@@ -73,22 +73,7 @@ struct StreamGuard(String);
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        let name = self.0.clone();
-        // A fresh runtime on a fresh thread: drop may run inside a runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime for stream cleanup");
-            rt.block_on(async move {
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    inkan_testkit::nats_delete_stream(&name),
-                )
-                .await;
-            });
-        })
-        .join();
+        inkan_testkit::nats_delete_stream_detached(self.0.clone());
     }
 }
 

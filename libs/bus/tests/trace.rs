@@ -63,22 +63,7 @@ impl TestStream {
 
 impl Drop for TestStream {
     fn drop(&mut self) {
-        let name = self.config.stream.clone();
-        // A fresh runtime on a fresh thread: drop may run inside a runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime for stream cleanup");
-            rt.block_on(async move {
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    inkan_testkit::nats_delete_stream(&name),
-                )
-                .await;
-            });
-        })
-        .join();
+        inkan_testkit::nats_delete_stream_detached(self.config.stream.clone());
     }
 }
 

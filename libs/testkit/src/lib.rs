@@ -66,23 +66,40 @@ impl Drop for PgSchema {
     fn drop(&mut self) {
         let url = self.url.clone();
         let name = self.name.clone();
-        // A fresh runtime on a fresh thread: Drop may run inside or outside a runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime for schema cleanup");
-            rt.block_on(async move {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                        .execute(&mut conn)
-                        .await;
-                    let _ = conn.close().await;
-                }
-            });
-        })
-        .join();
+        block_on_detached(async move {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .execute(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+            }
+        });
     }
+}
+
+/// Runs async cleanup to completion from anywhere, `Drop` included: on a
+/// fresh thread with its own runtime, since the caller may or may not be
+/// inside one.
+pub fn block_on_detached<F>(cleanup: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let _ = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            rt.block_on(cleanup);
+        }
+    })
+    .join();
+}
+
+/// Deletes a JetStream stream within 10 s, from anywhere (test cleanup guards).
+pub fn nats_delete_stream_detached(stream: String) {
+    block_on_detached(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(10), nats_delete_stream(&stream)).await;
+    });
 }
 
 /// Deletes every Redis key under `prefix` (used by test cleanup guards).
