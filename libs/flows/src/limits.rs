@@ -63,6 +63,34 @@ pub async fn hit(kv: &dyn KvStore, key: &str, limit: RateLimit) -> Result<Decisi
     })
 }
 
+/// [`hit`] on several counters that share one window length, in one store
+/// call (one round trip on Redis): a token request's per-address and
+/// per-client budgets. Decisions come back in the order of `keys`.
+pub async fn hit_all(
+    kv: &dyn KvStore,
+    keys: &[(&str, u32)],
+    window_seconds: u32,
+) -> Result<Vec<Decision>> {
+    let full: Vec<String> = keys
+        .iter()
+        .map(|(k, _)| format!("limit:rate:{k}"))
+        .collect();
+    let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+    let window = Duration::from_secs(u64::from(window_seconds.max(1)));
+    let counts = kv.incr_many(&refs, window).await?;
+    let mut out = Vec::with_capacity(keys.len());
+    for ((key, (_, limit)), count) in full.iter().zip(keys).zip(counts) {
+        out.push(if count <= i64::from(*limit) {
+            Decision::Allowed
+        } else {
+            Decision::Limited {
+                retry_after_seconds: retry_after(kv.ttl(key).await?, window_seconds),
+            }
+        });
+    }
+    Ok(out)
+}
+
 /// Whole seconds until a key expires, at least 1; `fallback` if it has no TTL.
 fn retry_after(ttl: Option<Duration>, fallback: u32) -> u32 {
     let secs = match ttl {

@@ -72,6 +72,48 @@ async fn a_counter_allows_the_limit_across_replicas_then_limits_with_a_retry_aft
 }
 
 #[tokio::test]
+async fn hit_all_counts_each_budget_and_decides_each_on_its_own_limit() {
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        let (address, client) = (unique_name("addr"), unique_name("client"));
+        // The address allows 3 per window, the client 2: the third call
+        // passes the address and is limited on the client only.
+        for (i, store) in [a, b, a].into_iter().enumerate() {
+            let decisions = limits::hit_all(store.as_ref(), &[(&address, 3), (&client, 2)], 60)
+                .await
+                .unwrap();
+            assert_eq!(decisions[0], Decision::Allowed, "{name} call {i}");
+            assert_eq!(
+                decisions[1] == Decision::Allowed,
+                i < 2,
+                "{name} call {i}: {decisions:?}"
+            );
+        }
+        let decisions = limits::hit_all(b.as_ref(), &[(&address, 3)], 60)
+            .await
+            .unwrap();
+        let [Decision::Limited {
+            retry_after_seconds,
+        }] = decisions[..]
+        else {
+            panic!("{name}: the fourth hit passed: {decisions:?}");
+        };
+        assert!((1..=60).contains(&retry_after_seconds), "{name}");
+        // The same counters as `hit`: one more single hit is over the limit too.
+        let single = RateLimit {
+            limit: 3,
+            window_seconds: 60,
+        };
+        assert_ne!(
+            limits::hit(a.as_ref(), &address, single).await.unwrap(),
+            Decision::Allowed,
+            "{name}"
+        );
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
 async fn five_failures_are_free_and_the_sixth_locks_the_account_until_the_back_off_passes() {
     let s = stores().await;
     for (name, a, b) in &s.stores {

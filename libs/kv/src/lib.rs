@@ -102,6 +102,18 @@ pub trait KvStore: Send + Sync + 'static {
     /// keeping the existing TTL otherwise) and returns the new value.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64>;
 
+    /// [`KvStore::incr`] on each of `keys`, in order, with the same `ttl`;
+    /// the new values in the same order. Stores that talk over a network do
+    /// it in one round trip (the rate limits of one request cost one call).
+    /// Each increment is atomic; the set of them need not be.
+    async fn incr_many(&self, keys: &[&str], ttl: Duration) -> Result<Vec<i64>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.incr(key, ttl).await?);
+        }
+        Ok(out)
+    }
+
     /// Remaining lifetime of a key, `None` if absent. A key without any
     /// expiry (only possible if something outside this crate wrote it, since
     /// every write here carries a TTL) reports `Some(Duration::MAX)`.

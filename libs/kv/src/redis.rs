@@ -50,6 +50,19 @@ end
 return n
 ";
 
+/// [`INCR_SCRIPT`] over every key, in one call (one round trip). The keys
+/// must hash to one slot on Redis Cluster; Inkan uses a single primary.
+const INCR_MANY_SCRIPT: &str = r"
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('INCR', key)
+  if redis.call('PTTL', key) == -1 then
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+end
+return out
+";
+
 /// `SADD` then `PEXPIRE`, atomically. Unlike `MULTI`, a failing `SADD`
 /// (wrong kind of value) stops the script before `PEXPIRE` touches the key.
 const SET_ADD_SCRIPT: &str = r"
@@ -73,6 +86,7 @@ struct Inner {
     /// Serialises lazy connection attempts; holds the time of the last failed one.
     connecting: Mutex<Option<Instant>>,
     incr: Script,
+    incr_many: Script,
     set_add: Script,
 }
 
@@ -147,6 +161,7 @@ impl RedisKv {
                 manager: OnceCell::new(),
                 connecting: Mutex::new(None),
                 incr: Script::new(INCR_SCRIPT),
+                incr_many: Script::new(INCR_MANY_SCRIPT),
                 set_add: Script::new(SET_ADD_SCRIPT),
             }),
         };
@@ -336,6 +351,23 @@ impl KvStore for RedisKv {
         let script = &self.inner.incr;
         self.run("incr", |mut conn| async move {
             script.key(&key).arg(ms).invoke_async(&mut conn).await
+        })
+        .await
+    }
+
+    async fn incr_many(&self, keys: &[&str], ttl: Duration) -> Result<Vec<i64>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ms = ttl_millis(ttl)?;
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        let script = &self.inner.incr_many;
+        self.run("incr_many", |mut conn| async move {
+            let mut invocation = script.prepare_invoke();
+            for key in &keys {
+                invocation.key(key);
+            }
+            invocation.arg(ms).invoke_async(&mut conn).await
         })
         .await
     }

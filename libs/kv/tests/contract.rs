@@ -300,6 +300,32 @@ async fn set_add_members_remove_round_trip(kv: Kv) {
     assert_eq!(members(&kv, "t").await, set_of(&["a", "b", "c"]));
 }
 
+contract!(incr_many_counts_each_key_in_one_call);
+async fn incr_many_counts_each_key_in_one_call(kv: Kv) {
+    let minute = Duration::from_secs(60);
+    assert_eq!(kv.incr_many(&[], minute).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(kv.incr("b", minute).await.unwrap(), 1);
+    assert_eq!(kv.incr_many(&["a", "b"], minute).await.unwrap(), vec![1, 2]);
+    assert_eq!(
+        kv.incr_many(&["a", "b", "a"], Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        vec![2, 3, 3]
+    );
+    // Each key keeps the TTL of its first increment.
+    for key in ["a", "b"] {
+        let left = kv.ttl(key).await.unwrap().expect("ttl");
+        assert!(
+            left <= minute && left > Duration::from_secs(30),
+            "{key}: {left:?}"
+        );
+    }
+    assert_eq!(kv.get("a").await.unwrap().as_deref(), Some(&b"3"[..]));
+    // A key holding something that is not a counter fails the call.
+    kv.put("text", b"not a number", minute).await.unwrap();
+    assert!(kv.incr_many(&["c", "text"], minute).await.is_err());
+}
+
 contract!(incr_counts_and_keeps_first_ttl);
 async fn incr_counts_and_keeps_first_ttl(kv: Kv) {
     let minute = Duration::from_secs(60);

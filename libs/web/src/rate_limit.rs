@@ -26,7 +26,18 @@
 //!
 //! If the store is down the request passes (fail open, logged): the
 //! endpoint itself will answer 503 when it needs the store.
+//!
+//! One round trip per token request: the token endpoints also count a
+//! per-client budget once the client has authenticated. So that both
+//! counters cost one key-value call, the middleware hands the address budget
+//! of a `token`-group request to the endpoint as an [`AddressBudget`]
+//! request extension, and the endpoint counts both together
+//! ([`limits::hit_all`]) right after client authentication, before any
+//! other work. A request the endpoint answered without counting (one
+//! rejected before authentication, e.g. a malformed form) is counted by the
+//! middleware afterwards, and answered 429 if it was over the limit.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -56,7 +67,45 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `router` with the rate-limit middleware in front of every route.
     pub fn apply<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
+        // Off (0): no layer at all, so no per-request cost.
+        if self.per_minute == 0 {
+            return router;
+        }
         router.layer(middleware::from_fn_with_state(self, rate_limit))
+    }
+}
+
+/// The window of every per-address (and per-client) request budget.
+pub const WINDOW_SECONDS: u32 = 60;
+
+/// The per-address budget of a token-endpoint request, for the endpoint to
+/// count together with its per-client budget (see the module docs).
+#[derive(Debug, Clone)]
+pub struct AddressBudget {
+    key: String,
+    limit: u32,
+    counted: Arc<AtomicBool>,
+}
+
+impl AddressBudget {
+    /// The counter's key, for [`limits::hit_all`].
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Requests allowed per [`WINDOW_SECONDS`].
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Tells the middleware this request has been counted (or that counting
+    /// was attempted and failed), so it does not count it again.
+    pub fn mark_counted(&self) {
+        self.counted.store(true, Ordering::Release);
+    }
+
+    fn counted(&self) -> bool {
+        self.counted.load(Ordering::Acquire)
     }
 }
 
@@ -90,7 +139,7 @@ impl Group {
 /// client address and answers 429 once it is spent.
 pub async fn rate_limit(
     State(limiter): State<RateLimiter>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let Some(group) = Group::of(request.uri().path()) else {
@@ -107,9 +156,36 @@ pub async fn rate_limit(
     let key = format!("{}:{}", group.name(), IpKey::for_ip(ip).as_str());
     let limit = RateLimit {
         limit: limiter.per_minute,
-        window_seconds: 60,
+        window_seconds: WINDOW_SECONDS,
     };
-    match limits::hit(&*limiter.kv, &key, limit).await {
+    if group == Group::Token {
+        let budget = AddressBudget {
+            key: key.clone(),
+            limit: limiter.per_minute,
+            counted: Arc::new(AtomicBool::new(false)),
+        };
+        request.extensions_mut().insert(budget.clone());
+        let response = next.run(request).await;
+        if budget.counted() {
+            return response;
+        }
+        // The endpoint answered without counting: count now.
+        return match limits::hit(&*limiter.kv, &key, limit).await {
+            Ok(Decision::Allowed) => response,
+            Ok(Decision::Limited {
+                retry_after_seconds,
+            }) => {
+                tracing::info!(group = group.name(), "rate limit reached");
+                too_many_requests(group, retry_after_seconds)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limit not counted: store unavailable");
+                response
+            }
+        };
+    }
+    let decision = limits::hit(&*limiter.kv, &key, limit).await;
+    match decision {
         Ok(Decision::Allowed) => next.run(request).await,
         Ok(Decision::Limited {
             retry_after_seconds,

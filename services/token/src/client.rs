@@ -1,57 +1,95 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1).
 
 use inkan_directory::Project;
+use inkan_flows::limits::{hit_all, Decision};
 use inkan_oauth::client_auth::{self, ClientAuth};
 use inkan_oauth::error::OAuthError;
 use inkan_oauth::params::Params;
+use inkan_web::rate_limit::{AddressBudget, WINDOW_SECONDS};
 use inkan_web::OAuthResponse;
 
 use crate::error::TokenError;
 use crate::state::TokenState;
 
-/// Authenticates the client of a request from its `Authorization` header and form.
+/// Authenticates the client of a request from its `Authorization` header and
+/// form, then counts the request against its rate limits.
+///
+/// Both budgets, the client address's (handed over by the rate-limit
+/// middleware as `address`) and the authenticated client's, are counted in
+/// ONE key-value call, before any other work. A request that fails
+/// authentication still counts against its address, and an address over its
+/// limit gets 429 whether or not the credentials were right.
 pub async fn authenticate_request(
     state: &TokenState,
     headers: &axum::http::HeaderMap,
+    address: Option<&AddressBudget>,
     params: &Params,
 ) -> Result<Project, TokenError> {
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let project = authenticate(state, authorization, params).await?;
-    limit_client(state, &project.client_id).await?;
-    Ok(project)
+    let authenticated = authenticate(state, authorization, params).await;
+    let client_id = authenticated.as_ref().ok().map(|p| p.client_id.as_str());
+    limit(state, address, client_id).await?;
+    authenticated
 }
 
-/// Per-client rate limit, counted only once the client has proven who it is,
-/// shared across replicas through the key-value store: 429 with `Retry-After`.
-async fn limit_client(state: &TokenState, client_id: &str) -> Result<(), TokenError> {
-    use inkan_flows::limits::{hit, Decision, RateLimit};
-    if state.client_rate_limit_per_minute == 0 {
+/// Per-address and per-client rate limits, shared across replicas through
+/// the key-value store: 429 with `Retry-After`. The per-client budget is
+/// only counted once the client has proven who it is.
+async fn limit(
+    state: &TokenState,
+    address: Option<&AddressBudget>,
+    client_id: Option<&str>,
+) -> Result<(), TokenError> {
+    let client_key = client_id
+        .filter(|_| state.client_rate_limit_per_minute > 0)
+        .map(|id| format!("client:{}", inkan_keys::secret::sha256_b64(id)));
+    let mut budgets: Vec<(&str, u32)> = Vec::with_capacity(2);
+    if let Some(a) = address {
+        budgets.push((a.key(), a.limit()));
+        // Counted here (or tried): the middleware must not count it again.
+        a.mark_counted();
+    }
+    if let Some(key) = &client_key {
+        budgets.push((key, state.client_rate_limit_per_minute));
+    }
+    if budgets.is_empty() {
         return Ok(());
     }
-    let limit = RateLimit {
-        limit: state.client_rate_limit_per_minute,
-        window_seconds: 60,
-    };
-    let key = format!("client:{}", inkan_keys::secret::sha256_b64(client_id));
-    match hit(state.kv.as_ref(), &key, limit)
-        .await
-        .map_err(crate::grants::issue::flow_error)?
-    {
-        Decision::Allowed => Ok(()),
-        Decision::Limited {
-            retry_after_seconds,
-        } => {
-            let mut response = OAuthResponse::new(OAuthError::new(
-                inkan_oauth::error::ErrorCode::TemporarilyUnavailable,
-                "this client is sending too many requests; retry later",
-            ));
-            response.retry_after = Some(retry_after_seconds);
-            response.status = Some(429);
-            Err(TokenError::OAuth(response))
+    let decisions = match hit_all(state.kv.as_ref(), &budgets, WINDOW_SECONDS).await {
+        Ok(decisions) => decisions,
+        // The address limit alone fails open, like the middleware; the
+        // client limit is this endpoint's own and needs the store.
+        Err(e) if client_key.is_none() => {
+            tracing::warn!(error = %e, "rate limit not checked: store unavailable; letting the request through");
+            return Ok(());
         }
+        Err(e) => return Err(crate::grants::issue::flow_error(e)),
+    };
+    for (i, decision) in decisions.into_iter().enumerate() {
+        let Decision::Limited {
+            retry_after_seconds,
+        } = decision
+        else {
+            continue;
+        };
+        // The same answers as the middleware's (address) and the client's own.
+        let description = if address.is_some() && i == 0 {
+            tracing::info!(group = "token", "rate limit reached");
+            "too many requests; retry later"
+        } else {
+            "this client is sending too many requests; retry later"
+        };
+        let mut response = OAuthResponse::new(OAuthError::new(
+            inkan_oauth::error::ErrorCode::TemporarilyUnavailable,
+            description,
+        ));
+        response.retry_after = Some(retry_after_seconds);
+        response.status = Some(429);
+        return Err(TokenError::OAuth(response));
     }
+    Ok(())
 }
 
 /// Authenticates the calling client. Confidential clients prove their secret

@@ -561,3 +561,55 @@ async fn an_authenticated_client_over_its_rate_limit_gets_429_with_retry_after()
         .await;
     assert_eq!(status, 200);
 }
+
+/// The per-address budget (from the rate-limit middleware) and the
+/// per-client budget are counted together, once per request: with an
+/// address budget of 3, exactly three requests pass.
+#[tokio::test]
+async fn address_and_client_budgets_are_counted_once_per_request() {
+    let mut app = app().await;
+    app.state.client_rate_limit_per_minute = 100;
+    let limited = inkan_web::rate_limit::RateLimiter {
+        kv: app.state.kv.clone(),
+        per_minute: 3,
+        trusted_proxy_header: None,
+    }
+    .apply(router(app.state.clone()));
+    let send = |body: String, auth: Option<String>| {
+        let limited = limited.clone();
+        async move {
+            let mut req = Request::post("/token")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(auth) = auth {
+                req = req.header(header::AUTHORIZATION, auth);
+            }
+            let resp = limited
+                .oneshot(req.body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let retry = resp.headers().get(header::RETRY_AFTER).is_some();
+            (status, retry)
+        }
+    };
+    let cc = || url_encode(&[("grant_type", "client_credentials")]);
+    // Two authenticated requests (the web client may not use
+    // client_credentials: 400, but counted all the same), then one with a
+    // wrong secret: all three are within the address budget.
+    assert_eq!(send(cc(), Some(basic("web", WEB_SECRET))).await.0, 400);
+    assert_eq!(send(cc(), Some(basic("web", WEB_SECRET))).await.0, 400);
+    assert_eq!(send(cc(), Some(basic("web", "wrong"))).await.0, 401);
+    // The fourth is over, right or wrong credentials.
+    assert_eq!(
+        send(cc(), Some(basic("web", WEB_SECRET))).await,
+        (429, true)
+    );
+    assert_eq!(send(cc(), Some(basic("web", "wrong"))).await, (429, true));
+    // A request rejected before client authentication (a repeated
+    // parameter) is counted by the middleware afterwards: over the limit too.
+    let repeated = "grant_type=client_credentials&grant_type=client_credentials".to_string();
+    assert_eq!(
+        send(repeated, Some(basic("web", WEB_SECRET))).await,
+        (429, true)
+    );
+}

@@ -5,8 +5,10 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use inkan_flows::{access, refresh};
+use inkan_web::rate_limit::AddressBudget;
 use serde_json::{json, Value};
 
 use crate::client;
@@ -19,9 +21,12 @@ use inkan_web::headers::no_store;
 pub async fn introspect(
     State(state): State<TokenState>,
     headers: HeaderMap,
+    address: Option<Extension<AddressBudget>>,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
-    let project = client::authenticate_request(&state, &headers, &params).await?;
+    let project =
+        client::authenticate_request(&state, &headers, address.as_ref().map(|a| &a.0), &params)
+            .await?;
     let token = params.require("token")?;
     // The hint only orders the lookups (§2.1); both kinds are tried.
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");

@@ -5,10 +5,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use inkan_flows::revocation::{revoke_family, revoke_jti};
 use inkan_flows::{access, refresh};
 use inkan_web::form::OAuthParams;
 use inkan_web::headers::no_store;
+use inkan_web::rate_limit::AddressBudget;
 
 use crate::client;
 use crate::error::TokenError;
@@ -18,9 +20,12 @@ use crate::state::TokenState;
 pub async fn revoke(
     State(state): State<TokenState>,
     headers: HeaderMap,
+    address: Option<Extension<AddressBudget>>,
     OAuthParams(params): OAuthParams,
 ) -> Result<Response, TokenError> {
-    let project = client::authenticate_request(&state, &headers, &params).await?;
+    let project =
+        client::authenticate_request(&state, &headers, address.as_ref().map(|a| &a.0), &params)
+            .await?;
     let token = params.require("token")?;
     let kv = state.kv.as_ref();
     let now = state.clock.now();
