@@ -3,8 +3,14 @@
 //! committed in the admin service reaches every replica through the event
 //! bus and drops the entries it touches.
 //!
-//! Security decisions never come from the cache: client authentication and
-//! password checks always go to the admin service. While the bus is
+//! Password checks always go to the admin service. Client authentication
+//! does too, except that a SUCCESSFUL one is remembered, keyed by the client
+//! id and a SHA-256 of the presented secret (client secrets are generated,
+//! high-entropy values): the token endpoints of a busy client then cost no
+//! call to admin (issue #6: one signature and at most one key-value round
+//! trip per token). A wrong secret is never answered from memory, and every
+//! project change drops every remembered authentication, so a rotated
+//! secret stops working as soon as the change arrives. While the bus is
 //! unreachable, entries live much shorter (a replica may miss invalidations),
 //! and a replica that (re)subscribes clears its cache before serving from it
 //! again, then resumes from the last position it saw.
@@ -45,6 +51,8 @@ type Entries<T> = Mutex<HashMap<String, (Option<T>, Instant)>>;
 pub struct CachedDirectory {
     inner: Arc<dyn Directory>,
     projects: Entries<Project>,
+    /// Successful client authentications, by [`credential_key`].
+    authenticated: Entries<Project>,
     identities: Entries<Identity>,
     lifetimes: CacheLifetimes,
     bus_connected: AtomicBool,
@@ -62,6 +70,7 @@ impl CachedDirectory {
         CachedDirectory {
             inner,
             projects: Mutex::new(HashMap::new()),
+            authenticated: Mutex::new(HashMap::new()),
             identities: Mutex::new(HashMap::new()),
             lifetimes,
             bus_connected: AtomicBool::new(false),
@@ -102,7 +111,10 @@ impl CachedDirectory {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         match event.stream_type.as_str() {
             // Project events don't all carry the client id; projects change rarely.
-            "project" => lock(&self.projects).clear(),
+            "project" => {
+                lock(&self.projects).clear();
+                lock(&self.authenticated).clear();
+            }
             "identity" => {
                 lock(&self.identities).remove(&event.stream_id.to_string());
             }
@@ -115,6 +127,7 @@ impl CachedDirectory {
     fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         lock(&self.projects).clear();
+        lock(&self.authenticated).clear();
         lock(&self.identities).clear();
     }
 
@@ -201,6 +214,12 @@ impl CachedDirectory {
     }
 }
 
+/// The memory key of a successful client authentication: never the secret
+/// itself. The length prefix keeps `("a", "bc")` and `("ab", "c")` apart.
+fn credential_key(client_id: &str, secret: &str) -> String {
+    inkan_keys::secret::sha256_b64(&format!("{}:{client_id}{secret}", client_id.len()))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Entries are replaced whole; a panic elsewhere cannot leave one half-written.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -219,7 +238,16 @@ impl Directory for CachedDirectory {
     }
 
     async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Project>> {
-        self.inner.authenticate_client(client_id, secret).await
+        let key = credential_key(client_id, secret);
+        if let Some(Some(project)) = self.cached("client_auth", &self.authenticated, &key) {
+            return Ok(Some(project));
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let value = self.inner.authenticate_client(client_id, secret).await?;
+        if value.is_some() {
+            self.store(&self.authenticated, &key, value.clone(), epoch);
+        }
+        Ok(value)
     }
 
     async fn verify_password(&self, email: &str, password: &str) -> Result<Option<Identity>> {

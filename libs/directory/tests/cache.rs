@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 struct Counting {
     inner: FakeDirectory,
     calls: AtomicUsize,
+    auth_calls: AtomicUsize,
 }
 
 #[async_trait]
@@ -30,6 +31,7 @@ impl Directory for Counting {
         id: &str,
         secret: &str,
     ) -> inkan_directory::Result<Option<Project>> {
+        self.auth_calls.fetch_add(1, Ordering::SeqCst);
         self.inner.authenticate_client(id, secret).await
     }
     async fn verify_password(
@@ -77,6 +79,7 @@ async fn repeat_lookups_are_served_from_memory_until_an_event_invalidates_them()
     let counting = Arc::new(Counting {
         inner: fake,
         calls: AtomicUsize::new(0),
+        auth_calls: AtomicUsize::new(0),
     });
     let cache = Arc::new(CachedDirectory::new(
         counting.clone(),
@@ -149,6 +152,7 @@ async fn without_a_bus_entries_live_only_briefly_and_health_says_so() {
     let counting = Arc::new(Counting {
         inner: fake,
         calls: AtomicUsize::new(0),
+        auth_calls: AtomicUsize::new(0),
     });
     let lifetimes = CacheLifetimes {
         connected: Duration::from_secs(300),
@@ -166,4 +170,82 @@ async fn without_a_bus_entries_live_only_briefly_and_health_says_so() {
         refetched.is_some(),
         "a disconnected cache goes back to admin after its short lifetime"
     );
+}
+
+#[tokio::test]
+async fn a_successful_client_authentication_is_remembered_until_the_project_changes() {
+    let fake = FakeDirectory::new();
+    fake.add_project(project("svc", "service", &[]), Some("first-secret"));
+    let counting = Arc::new(Counting {
+        inner: fake,
+        calls: AtomicUsize::new(0),
+        auth_calls: AtomicUsize::new(0),
+    });
+    let cache = Arc::new(CachedDirectory::new(
+        counting.clone(),
+        CacheLifetimes::default(),
+    ));
+    let bus = Arc::new(MemoryBus::new());
+    let stop = CancellationToken::new();
+    tokio::spawn(
+        cache
+            .clone()
+            .follow(bus.clone() as Arc<dyn EventBus>, stop.clone()),
+    );
+    inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        (cache.health()["event_bus"] == "connected").then_some(())
+    })
+    .await
+    .expect("the cache follows the bus");
+    let auth_calls = || counting.auth_calls.load(Ordering::SeqCst);
+
+    for _ in 0..3 {
+        let p = cache
+            .authenticate_client("svc", "first-secret")
+            .await
+            .unwrap();
+        assert_eq!(p.expect("authenticated").client_id, "svc");
+    }
+    assert_eq!(auth_calls(), 1, "one call to admin, then memory");
+
+    // A wrong secret is never answered from memory, and not remembered.
+    for _ in 0..2 {
+        assert!(cache
+            .authenticate_client("svc", "guess")
+            .await
+            .unwrap()
+            .is_none());
+    }
+    assert!(cache
+        .authenticate_client("svc", "first-secretX")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(auth_calls(), 4);
+
+    // The secret is rotated in admin: once the event arrives, the old secret
+    // goes back to admin (and fails) and the new one works.
+    counting
+        .inner
+        .add_project(project("svc", "service", &[]), Some("second-secret"));
+    bus.publish(&event(1, "project", uuid::Uuid::new_v4()))
+        .await
+        .unwrap();
+    inkan_testkit::wait_for(Duration::from_secs(5), || async {
+        (cache.position() >= 1).then_some(())
+    })
+    .await
+    .expect("the event arrives");
+    assert!(cache
+        .authenticate_client("svc", "first-secret")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(cache
+        .authenticate_client("svc", "second-secret")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(auth_calls(), 6);
+    stop.cancel();
 }
