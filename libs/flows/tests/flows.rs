@@ -10,8 +10,11 @@ use inkan_flows::session::{self, Lifetimes, Session};
 use inkan_kv::{KvStore, MemoryKv, RedisKv};
 use inkan_testkit::{redis_cleanup, redis_url, unique_name};
 
+/// A backend's name and two handles on the same data.
+type Replicas = (&'static str, Arc<dyn KvStore>, Arc<dyn KvStore>);
+
 struct Stores {
-    stores: Vec<(&'static str, Arc<dyn KvStore>, Arc<dyn KvStore>)>,
+    stores: Vec<Replicas>,
     prefix: String,
 }
 

@@ -31,10 +31,7 @@ pub struct Minted {
     pub expires_at: i64,
 }
 
-fn signer<'k>(
-    keys: &'k KeySet,
-    alg: Algorithm,
-) -> Result<&'k inkan_keys::signing::SigningKey, TokenError> {
+fn signer(keys: &KeySet, alg: Algorithm) -> Result<&inkan_keys::signing::SigningKey, TokenError> {
     keys.signer(alg)
         .map(|k| k.as_ref())
         .ok_or_else(|| TokenError::Unavailable(format!("no active {alg} signing key")))
