@@ -249,7 +249,7 @@ async fn main() -> Result<()> {
                         Ok(r) => {
                             peer_results = r;
                             peer_note = Some(format!(
-                                "peer: node-oidc-provider {} (node server.mjs, WORKERS=1, AT_FORMAT=jwt, one process per SIGN_ALG)",
+                                "peer: node-oidc-provider {} (node server.mjs, WORKERS=1; AT_FORMAT=jwt, one process per SIGN_ALG; introspection on AT_FORMAT=opaque, since the peer cannot introspect JWTs)",
                                 p.version
                             ));
                         }

@@ -4,6 +4,11 @@
 //! process per algorithm), driven with the same load code as Inkan:
 //! client_credentials per algorithm, introspection (tokens minted by
 //! `bench-client`, introspected by `bench-rs`), discovery and JWKS.
+//!
+//! node-oidc-provider refuses to introspect JWT access tokens
+//! (`unsupported_token_type`: "Structured JWT Tokens cannot be introspected"),
+//! so its introspection runs against a fourth process with
+//! `AT_FORMAT=opaque`, as the peer's own `bench.sh` does.
 //! Nothing of the peer is kept: the temp dir goes with [`Peer`].
 
 use std::io::{BufRead, BufReader};
@@ -28,14 +33,22 @@ const CLIENT: (&str, &str) = ("bench-client", "bench-secret-0123456789abcdef");
 const RESOURCE_SERVER: (&str, &str) = ("bench-rs", "bench-rs-secret-0123456789abcdef");
 const SCOPE: &str = "api:read";
 
-/// The peer's scenarios, with the signing algorithm of the process each runs against.
-pub const SCENARIOS: &[(&str, &str)] = &[
-    ("client_credentials_rs256", "RS256"),
-    ("client_credentials_es256", "ES256"),
-    ("client_credentials_eddsa", "EdDSA"),
-    ("introspection", "RS256"),
-    ("discovery", "RS256"),
-    ("jwks", "RS256"),
+/// The peer processes: `SIGN_ALG`, `AT_FORMAT`.
+const PROCESSES: &[(&str, &str)] = &[
+    ("RS256", "jwt"),
+    ("ES256", "jwt"),
+    ("EdDSA", "jwt"),
+    ("RS256", "opaque"),
+];
+
+/// The peer's scenarios, with the process (`SIGN_ALG`, `AT_FORMAT`) each runs against.
+pub const SCENARIOS: &[(&str, (&str, &str))] = &[
+    ("client_credentials_rs256", ("RS256", "jwt")),
+    ("client_credentials_es256", ("ES256", "jwt")),
+    ("client_credentials_eddsa", ("EdDSA", "jwt")),
+    ("discovery", ("RS256", "jwt")),
+    ("jwks", ("RS256", "jwt")),
+    ("introspection", ("RS256", "opaque")),
 ];
 
 /// The installed peer (a temp copy with its node_modules).
@@ -140,8 +153,8 @@ impl Peer {
         tokens: usize,
     ) -> Result<Vec<ScenarioResult>> {
         let mut out = Vec::new();
-        for alg in ["RS256", "ES256", "EdDSA"] {
-            let process = PeerProcess::start(&self.path(), alg)?;
+        for &(alg, format) in PROCESSES {
+            let process = PeerProcess::start(&self.path(), alg, format)?;
             let http = http_client(connections)?;
             let routes = Routes::single(&process.base);
             let discovery: Value = http
@@ -164,8 +177,8 @@ impl Peer {
             };
             let cc = client_credentials(&client, SCOPE, &token_path);
             let pids = [process.pid()];
-            for (scenario, for_alg) in SCENARIOS {
-                if *for_alg != alg {
+            for (scenario, on) in SCENARIOS {
+                if *on != (alg, format) {
                     continue;
                 }
                 let plan = match *scenario {
@@ -214,13 +227,13 @@ struct PeerProcess {
 }
 
 impl PeerProcess {
-    fn start(dir: &Path, alg: &str) -> Result<PeerProcess> {
+    fn start(dir: &Path, alg: &str, format: &str) -> Result<PeerProcess> {
         let mut last = None;
         for _ in 0..5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")?
                 .local_addr()?
                 .port();
-            match PeerProcess::start_on(dir, alg, port) {
+            match PeerProcess::start_on(dir, alg, format, port) {
                 Ok(p) => return Ok(p),
                 Err(e) => last = Some(e),
             }
@@ -228,13 +241,13 @@ impl PeerProcess {
         Err(last.unwrap_or_else(|| anyhow!("the peer did not start")))
     }
 
-    fn start_on(dir: &Path, alg: &str, port: u16) -> Result<PeerProcess> {
+    fn start_on(dir: &Path, alg: &str, format: &str, port: u16) -> Result<PeerProcess> {
         let mut child = Command::new("node")
             .arg("server.mjs")
             .current_dir(dir)
             .env("PORT", port.to_string())
             .env("WORKERS", "1")
-            .env("AT_FORMAT", "jwt")
+            .env("AT_FORMAT", format)
             .env("SIGN_ALG", alg)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -263,7 +276,7 @@ impl PeerProcess {
                 Err(_) => {
                     let _ = child.kill();
                     let status = child.wait().ok();
-                    bail!("the peer ({alg}) did not start listening (exit: {status:?})");
+                    bail!("the peer ({alg}, {format}) did not start listening (exit: {status:?})");
                 }
             }
         }
