@@ -107,6 +107,7 @@ pub async fn closed_loop(
 /// concurrent connections. Latency is measured from when a request was
 /// sent; how late each one started after its slot is recorded apart
 /// (large values mean the connections could not keep up with the schedule).
+/// Bounded: no request starts after twice `duration`.
 pub async fn open_loop(
     http: &reqwest::Client,
     routes: &Routes,
@@ -119,6 +120,7 @@ pub async fn open_loop(
     let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
     let next = Arc::new(AtomicU64::new(0));
     let start = tokio::time::Instant::now();
+    let give_up = start + duration * 2;
     let mut tasks = Vec::new();
     for c in 0..connections {
         let (http, routes, plan, next) = (http.clone(), routes.clone(), plan.clone(), next.clone());
@@ -126,7 +128,7 @@ pub async fn open_loop(
             let mut out = Outcome::default();
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= total {
+                if k >= total || tokio::time::Instant::now() > give_up {
                     break;
                 }
                 let due = start + interval.mul_f64(k as f64);

@@ -1,5 +1,6 @@
 //! Runs every scenario for a fraction of a second against an embedded
-//! `inkan`, and a few against `inkan serve` on the real backends, checking
+//! `inkan`, and a few against `inkan serve` on the real backends and
+//! against the four roles as separate processes (two token replicas), checking
 //! correctness only (requests completed, none failed, CPU was measured, the
 //! backends' namespace is gone afterwards), never timing. The inkan binary
 //! belongs to another package, so it is taken from the same target
@@ -29,12 +30,12 @@ fn config(scenarios: &[&str]) -> Config {
     }
 }
 
-async fn run_and_check(shape: Shape, scenarios: &[&str]) -> Deployment {
+async fn run_and_check(shape: Shape, token_replicas: usize, scenarios: &[&str]) -> Deployment {
     let bin = inkan_binary().expect("checked by the caller");
     let deployment = Deployment::start(&StartOptions {
         shape,
         bin,
-        token_replicas: 1,
+        token_replicas,
         backends: BackendUrls::default(),
     })
     .await
@@ -74,7 +75,7 @@ async fn every_scenario_runs_without_errors_on_embedded_inkan() {
         println!("SKIPPED: no inkan binary next to the test's target dir; run `cargo build -p inkan` first");
         return;
     }
-    let deployment = run_and_check(Shape::Embedded, ALL_SCENARIOS).await;
+    let deployment = run_and_check(Shape::Embedded, 1, ALL_SCENARIOS).await;
     deployment.stop().await.expect("stop");
 }
 
@@ -86,6 +87,7 @@ async fn the_backends_shape_runs_and_leaves_nothing_behind() {
     }
     let deployment = run_and_check(
         Shape::Backends,
+        1,
         &[
             "client_credentials_es256",
             "introspection",
@@ -100,6 +102,32 @@ async fn the_backends_shape_runs_and_leaves_nothing_behind() {
         !namespace.leftovers().await.unwrap().is_empty(),
         "the run used the namespace"
     );
+    deployment.stop().await.expect("stop and clean up");
+    assert_eq!(namespace.leftovers().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_microservices_shape_with_two_token_replicas_runs_every_role() {
+    if inkan_binary().is_none() {
+        println!("SKIPPED: no inkan binary next to the test's target dir; run `cargo build -p inkan` first");
+        return;
+    }
+    let deployment = run_and_check(
+        Shape::Microservices,
+        2,
+        &[
+            "client_credentials_es256",
+            "authorization_code_sso",
+            "userinfo",
+        ],
+    )
+    .await;
+    let names: Vec<String> = deployment.measured().into_iter().map(|m| m.name).collect();
+    assert_eq!(
+        names,
+        ["admin", "authorize", "token-1", "token-2", "userinfo"]
+    );
+    let namespace = deployment.namespace().expect("a backend namespace").clone();
     deployment.stop().await.expect("stop and clean up");
     assert_eq!(namespace.leftovers().await.unwrap(), Vec::<String>::new());
 }
