@@ -267,6 +267,11 @@ async fn main() -> Result<()> {
     }
     print!("{}", report::table(&judged));
     println!();
+    let by_process = report::cpu_by_process(&results, &measured);
+    if !by_process.is_empty() {
+        print!("{by_process}");
+        println!();
+    }
     print!("{}", report::memory(&memory, deployment_shape));
     let rows = report::peer_rows(&results, &peer_results);
     if let Some(note) = &peer_note {

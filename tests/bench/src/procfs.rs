@@ -39,11 +39,6 @@ pub fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(utime + stime)
 }
 
-/// The sum of [`cpu_ticks`] over several processes.
-pub fn cpu_ticks_sum(pids: &[u32]) -> Result<u64> {
-    pids.iter().map(|&p| cpu_ticks(p)).sum()
-}
-
 /// Resident memory of one process, in KiB.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Memory {

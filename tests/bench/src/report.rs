@@ -287,3 +287,29 @@ pub fn peer_table(rows: &[PeerRow], peer: &[ScenarioResult]) -> String {
     }
     out
 }
+
+/// CPU ms per request of each process, per scenario (shapes with several processes).
+pub fn cpu_by_process(results: &[ScenarioResult], measured: &[Measured]) -> String {
+    if measured.len() < 2 {
+        return String::new();
+    }
+    let mut out = format!("{:<36}", "cpu ms/req by process");
+    for m in measured {
+        let _ = write!(out, " {:>10}", m.name);
+    }
+    out.push('\n');
+    for r in results {
+        let _ = write!(out, "{:<36}", r.scenario);
+        for m in measured {
+            let v = r
+                .server_cpu_ms_per_request_by_pid
+                .iter()
+                .find(|(pid, _)| *pid == m.pid)
+                .map(|(_, ms)| format!("{ms:.3}"))
+                .unwrap_or_else(|| "n/a".into());
+            let _ = write!(out, " {v:>10}");
+        }
+        out.push('\n');
+    }
+    out
+}

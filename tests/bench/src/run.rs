@@ -49,6 +49,8 @@ pub struct ScenarioResult {
     /// Server CPU (user + system, every measured process) per request, ms.
     pub server_cpu_ms_per_request: Option<f64>,
     pub server_cpu_seconds: Option<f64>,
+    /// The same per measured process: (pid, CPU ms per request).
+    pub server_cpu_ms_per_request_by_pid: Vec<(u32, f64)>,
     pub latency_ms: Latency,
     /// Open loop: p99 of how late requests started after their slot, ms.
     pub start_lag_p99_ms: Option<f64>,
@@ -65,7 +67,7 @@ pub fn http_client(connections: usize) -> Result<reqwest::Client> {
         .build()?)
 }
 
-/// Runs `plan` once (warm-up, then measured) and sums the CPU of `pids` over the measured part.
+/// Runs `plan` once (warm-up, then measured) and reads the CPU of each of `pids` over the measured part.
 #[allow(clippy::too_many_arguments)]
 pub async fn measure(
     http: &reqwest::Client,
@@ -93,9 +95,8 @@ pub async fn measure(
     go(warm).await;
 
     let (ticks_per_s, _) = procfs::clock_ticks();
-    let cpu0 = (!pids.is_empty())
-        .then(|| procfs::cpu_ticks_sum(pids))
-        .transpose()?;
+    let per_pid = || -> Result<Vec<u64>> { pids.iter().map(|&p| procfs::cpu_ticks(p)).collect() };
+    let cpu0 = per_pid()?;
     let start = Instant::now();
     let Outcome {
         mut latencies_us,
@@ -104,18 +105,25 @@ pub async fn measure(
         mut start_lag_us,
     } = go(duration).await;
     let seconds = start.elapsed().as_secs_f64();
-    let cpu1 = (!pids.is_empty())
-        .then(|| procfs::cpu_ticks_sum(pids))
-        .transpose()?;
+    let cpu1 = per_pid()?;
 
     let requests = latencies_us.len() as u64;
-    let server_cpu_seconds = match (cpu0, cpu1) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / ticks_per_s as f64),
-        _ => None,
-    };
+    let seconds_of = |ticks: u64| ticks as f64 / ticks_per_s as f64;
+    let used: Vec<u64> = cpu0
+        .iter()
+        .zip(&cpu1)
+        .map(|(a, b)| b.saturating_sub(*a))
+        .collect();
+    let server_cpu_seconds = (!pids.is_empty()).then(|| seconds_of(used.iter().sum()));
+    let per_request = |s: f64| s * 1000.0 / (requests + errors).max(1) as f64;
     let server_cpu_ms_per_request = server_cpu_seconds
         .filter(|_| requests + errors > 0)
-        .map(|s| s * 1000.0 / (requests + errors) as f64);
+        .map(per_request);
+    let server_cpu_ms_per_request_by_pid = pids
+        .iter()
+        .zip(&used)
+        .map(|(&pid, &t)| (pid, per_request(seconds_of(t))))
+        .collect();
     let start_lag_p99_ms = match mode {
         Mode::OpenLoop { .. } => Some(Latency::from_micros(&mut start_lag_us).p99),
         Mode::ClosedLoop => None,
@@ -129,6 +137,7 @@ pub async fn measure(
         requests_per_second: requests as f64 / seconds,
         server_cpu_ms_per_request,
         server_cpu_seconds,
+        server_cpu_ms_per_request_by_pid,
         latency_ms: Latency::from_micros(&mut latencies_us),
         start_lag_p99_ms,
         first_error,
