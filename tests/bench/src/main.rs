@@ -225,7 +225,7 @@ async fn main() -> Result<()> {
         &deployment.pids(),
     )
     .await?;
-    let memory = deployment.memory();
+    let memory = deployment.memory(&results);
     let deployment_shape = deployment.shape;
     let namespace = deployment.namespace().map(|n| n.schema.clone());
     deployment

@@ -65,6 +65,13 @@ pub fn memory(pid: u32) -> Result<Memory> {
     })
 }
 
+/// Resets `VmHWM` of `pid` to its current resident size (writes 5 to
+/// `/proc/<pid>/clear_refs`, Linux 4.0+; the bench's own children only),
+/// so a later [`memory`] gives the peak since now. False if refused.
+pub fn reset_peak(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,8 +149,14 @@ fn mib(kib: Option<u64>) -> String {
 /// Idle and peak resident memory per process; targets for embedded.
 pub fn memory(mem: &[ProcessMemory], shape: Option<Shape>) -> String {
     let mut out = format!(
-        "{:<16} {:>8} {:>15} {:>15}  {}\n",
-        "process", "pid", "idle RSS MiB", "peak RSS MiB", "targets (issue #6, embedded monolith)"
+        "{:<12} {:>8} {:>9} {:>14} {:>9}  {:<28}  {}\n",
+        "process",
+        "pid",
+        "idle MiB",
+        "cc-load peak",
+        "peak MiB",
+        "peak during",
+        "targets (issue #6, embedded monolith)"
     );
     for m in mem {
         let verdicts = if shape == Some(Shape::Embedded) {
@@ -158,21 +164,23 @@ pub fn memory(mem: &[ProcessMemory], shape: Option<Shape>) -> String {
                 .idle_rss_kib
                 .map(|k| targets::verdict(k as f64, targets::EMBEDDED_IDLE_KIB as f64))
                 .unwrap_or_else(|| "n/a".into());
-            let peak = m
-                .peak_kib
+            let load = m
+                .token_load_peak_kib
                 .map(|k| targets::verdict(k as f64, targets::EMBEDDED_LOAD_KIB as f64))
                 .unwrap_or_else(|| "n/a".into());
-            format!("idle < 30 MiB: {idle}; under load < 100 MiB: {peak}")
+            format!("idle < 30 MiB: {idle}; token load < 100 MiB: {load}")
         } else {
             "-".into()
         };
         let _ = writeln!(
             out,
-            "{:<16} {:>8} {:>15} {:>15}  {}",
+            "{:<12} {:>8} {:>9} {:>14} {:>9}  {:<28}  {}",
             m.name,
             m.pid,
             mib(m.idle_rss_kib),
+            mib(m.token_load_peak_kib),
             mib(m.peak_kib),
+            m.peak_scenario.as_deref().unwrap_or("-"),
             verdicts
         );
     }

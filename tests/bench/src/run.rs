@@ -51,6 +51,11 @@ pub struct ScenarioResult {
     pub server_cpu_seconds: Option<f64>,
     /// The same per measured process: (pid, CPU ms per request).
     pub server_cpu_ms_per_request_by_pid: Vec<(u32, f64)>,
+    /// Peak resident memory (`VmHWM`, KiB) of each measured process during
+    /// this scenario (warm-up included); since the process started if the
+    /// peak could not be reset (`peaks_reset` false).
+    pub peak_rss_kib_by_pid: Vec<(u32, u64)>,
+    pub peaks_reset: bool,
     pub latency_ms: Latency,
     /// Open loop: p99 of how late requests started after their slot, ms.
     pub start_lag_p99_ms: Option<f64>,
@@ -92,6 +97,8 @@ pub async fn measure(
             }
         }
     };
+    // Peak memory per scenario: VmHWM restarts from the current size here.
+    let peaks_reset = pids.iter().all(|&p| procfs::reset_peak(p));
     go(warm).await;
 
     let (ticks_per_s, _) = procfs::clock_ticks();
@@ -106,6 +113,10 @@ pub async fn measure(
     } = go(duration).await;
     let seconds = start.elapsed().as_secs_f64();
     let cpu1 = per_pid()?;
+    let peak_rss_kib_by_pid = pids
+        .iter()
+        .filter_map(|&p| procfs::memory(p).ok().map(|m| (p, m.peak_kib)))
+        .collect();
 
     let requests = latencies_us.len() as u64;
     let seconds_of = |ticks: u64| ticks as f64 / ticks_per_s as f64;
@@ -138,6 +149,8 @@ pub async fn measure(
         server_cpu_ms_per_request,
         server_cpu_seconds,
         server_cpu_ms_per_request_by_pid,
+        peak_rss_kib_by_pid,
+        peaks_reset,
         latency_ms: Latency::from_micros(&mut latencies_us),
         start_lag_p99_ms,
         first_error,

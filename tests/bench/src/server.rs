@@ -26,6 +26,7 @@ use serde::Serialize;
 use crate::backends::{BackendUrls, Namespace};
 use crate::procfs::{self, Memory};
 use crate::routes::Routes;
+use crate::run::ScenarioResult;
 
 /// Bootstrap admin credentials of the servers the bench starts.
 pub const ADMIN_ID: &str = "bench-admin";
@@ -184,8 +185,11 @@ pub struct ProcessMemory {
     pub pid: u32,
     /// `VmRSS` right after start, before any load.
     pub idle_rss_kib: Option<u64>,
-    /// `VmHWM` after the load.
+    /// The highest peak during a client_credentials scenario (the "token load").
+    pub token_load_peak_kib: Option<u64>,
+    /// The highest peak during any scenario, and that scenario.
     pub peak_kib: Option<u64>,
+    pub peak_scenario: Option<String>,
 }
 
 /// The servers of one run; dropping it kills the processes, then removes the namespace.
@@ -351,19 +355,38 @@ impl Deployment {
         self.measured().iter().map(|m| m.pid).collect()
     }
 
-    /// Idle memory (recorded at start) and the peak so far, per process.
-    pub fn memory(&self) -> Vec<ProcessMemory> {
+    /// Idle memory (recorded at start) and the peaks the scenarios of `results` reached, per process.
+    pub fn memory(&self, results: &[ScenarioResult]) -> Vec<ProcessMemory> {
         self.measured()
             .into_iter()
-            .map(|m| ProcessMemory {
-                idle_rss_kib: self
-                    .idle
+            .map(|m| {
+                let peak_of = |r: &ScenarioResult| {
+                    r.peak_rss_kib_by_pid
+                        .iter()
+                        .find(|(pid, _)| *pid == m.pid)
+                        .map(|(_, k)| *k)
+                };
+                let token_load_peak_kib = results
                     .iter()
-                    .find(|(pid, _)| *pid == m.pid)
-                    .map(|(_, mem)| mem.rss_kib),
-                peak_kib: procfs::memory(m.pid).ok().map(|mem| mem.peak_kib),
-                name: m.name,
-                pid: m.pid,
+                    .filter(|r| r.scenario.starts_with("client_credentials"))
+                    .filter_map(peak_of)
+                    .max();
+                let top = results
+                    .iter()
+                    .filter_map(|r| peak_of(r).map(|k| (k, r.scenario.clone())))
+                    .max_by_key(|(k, _)| *k);
+                ProcessMemory {
+                    idle_rss_kib: self
+                        .idle
+                        .iter()
+                        .find(|(pid, _)| *pid == m.pid)
+                        .map(|(_, mem)| mem.rss_kib),
+                    token_load_peak_kib,
+                    peak_kib: top.as_ref().map(|(k, _)| *k),
+                    peak_scenario: top.map(|(_, s)| s),
+                    name: m.name,
+                    pid: m.pid,
+                }
             })
             .collect()
     }
