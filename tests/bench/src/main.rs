@@ -273,6 +273,9 @@ async fn main() -> Result<()> {
         println!();
     }
     print!("{}", report::memory(&memory, deployment_shape));
+    if results.iter().any(|r| !r.peaks_reset) {
+        println!("note: /proc/<pid>/clear_refs refused a peak reset: peaks are since the process started");
+    }
     let rows = report::peer_rows(&results, &peer_results);
     if let Some(note) = &peer_note {
         println!();

@@ -66,10 +66,6 @@ async fn run_and_check(shape: Shape, token_replicas: usize, scenarios: &[&str]) 
     for m in deployment.memory(&results) {
         assert!(m.idle_rss_kib.is_some() && m.peak_kib.is_some(), "{m:?}");
     }
-    assert!(
-        results.iter().all(|r| r.peaks_reset),
-        "VmHWM could not be reset"
-    );
     deployment
 }
 
