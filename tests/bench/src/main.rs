@@ -1,38 +1,46 @@
-//! `inkan-bench`: load-tests an Inkan server, one scenario after another.
-//! See docs/benchmarks.md.
+//! `inkan-bench`: load-tests Inkan, one scenario after another, in one
+//! deployment shape, optionally beside node-oidc-provider. See docs/benchmarks.md.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use inkan_bench::backends::BackendUrls;
+use inkan_bench::procfs::clock_ticks;
 use inkan_bench::{
-    clock_ticks, run, table, Config, Embedded, ALL_SCENARIOS, EMBEDDED_ADMIN_ID,
-    EMBEDDED_ADMIN_SECRET,
+    peer, reference, report, run, Config, Deployment, Shape, StartOptions, ALL_SCENARIOS,
 };
 use serde_json::json;
 
 #[derive(Parser, Debug)]
 #[command(name = "inkan-bench", about = "A load generator for Inkan")]
 struct Cli {
-    /// Base URL of a running server (its bootstrap admin credentials come
-    /// from --admin-client-id/--admin-client-secret).
+    /// Base URL of a running server (its admin credentials from
+    /// --admin-client-id/--admin-client-secret; --pid to measure its CPU).
     #[arg(long, conflicts_with = "start")]
     target: Option<String>,
 
-    /// `embedded`: start target/release/inkan (see --inkan-bin) with a temp
-    /// data dir, rate limits off, and measure its CPU.
-    #[arg(long, value_parser = ["embedded"])]
+    /// Start Inkan: `embedded` (one `inkan serve`, embedded stores),
+    /// `backends` (one `inkan serve` on PostgreSQL/Redis/NATS), or
+    /// `microservices` (admin, authorize, token, userinfo as separate processes
+    /// on PostgreSQL/Redis/NATS).
+    #[arg(long, value_parser = ["embedded", "backends", "microservices"])]
     start: Option<String>,
 
-    /// The inkan binary for --start embedded [default: target/release/inkan,
-    /// under CARGO_TARGET_DIR if set].
+    /// Token processes in the microservices shape; token-endpoint requests
+    /// go round robin across them.
+    #[arg(long, default_value_t = 1)]
+    token_replicas: usize,
+
+    /// The inkan binary for --start [default: the inkan next to this binary,
+    /// else target/release/inkan under CARGO_TARGET_DIR if set].
     #[arg(long)]
     inkan_bin: Option<PathBuf>,
 
-    /// PID of the --target server, to measure its CPU per request.
+    /// PID(s) of the --target server's processes, to measure their CPU (repeatable).
     #[arg(long)]
-    pid: Option<u32>,
+    pid: Vec<u32>,
 
     #[arg(long, env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_ID")]
     admin_client_id: Option<String>,
@@ -56,11 +64,54 @@ struct Cli {
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
 
-    /// Distinct access tokens the introspection scenario cycles through.
-    #[arg(long, default_value_t = 1000)]
-    introspection_tokens: usize,
+    /// Distinct tokens the introspection and userinfo scenarios cycle through.
+    #[arg(long, alias = "introspection-tokens", default_value_t = 1000)]
+    tokens: usize,
 
-    /// Also write the results as JSON to this file.
+    /// Signing algorithm of the web project the code-flow, refresh and userinfo scenarios use.
+    #[arg(long, default_value = "ES256", value_parser = ["RS256", "ES256", "EdDSA"])]
+    flow_alg: String,
+
+    /// Seconds per bare-cost reference (signatures, argon2id) measured in
+    /// the bench process before the load; 0 skips them.
+    #[arg(long, default_value_t = 1.0)]
+    reference_seconds: f64,
+
+    /// Also run node-oidc-provider side by side (client_credentials per
+    /// algorithm, introspection, discovery, JWKS); skipped with a message
+    /// when node/npm is missing or `npm ci` fails.
+    #[arg(long)]
+    peer: bool,
+
+    /// The peer's setup to copy (server.mjs, package-lock.json).
+    #[arg(long, default_value = peer::DEFAULT_DIR)]
+    peer_dir: PathBuf,
+
+    /// PostgreSQL for --start backends/microservices (a fresh schema is created and dropped).
+    #[arg(
+        long,
+        env = "INKAN_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+
+    /// Redis for --start backends/microservices (a fresh key prefix, deleted after).
+    #[arg(
+        long,
+        env = "INKAN_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
+
+    /// NATS JetStream for --start backends/microservices (a fresh stream, deleted after).
+    #[arg(
+        long,
+        env = "INKAN_BENCH_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    nats_url: String,
+
+    /// Also write everything as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
 }
@@ -85,6 +136,9 @@ async fn main() -> Result<()> {
     if !(cli.duration > 0.0 && cli.duration <= 3600.0) {
         bail!("--duration must be in (0, 3600] seconds");
     }
+    if !(0.0..=60.0).contains(&cli.reference_seconds) {
+        bail!("--reference-seconds must be in [0, 60]");
+    }
     let scenarios = cli
         .scenarios
         .clone()
@@ -97,64 +151,139 @@ async fn main() -> Result<()> {
             );
         }
     }
+    let shape = cli.start.as_deref().map(Shape::parse).transpose()?;
+    if cli.token_replicas == 0 || (cli.token_replicas > 1 && shape != Some(Shape::Microservices)) {
+        bail!("--token-replicas N (N >= 1) needs --start microservices for N > 1");
+    }
+    let (ticks, assumed) = clock_ticks();
 
-    let mut _embedded = None;
-    let (base, pid, admin_id, admin_secret, bin) = match (&cli.target, &cli.start) {
+    // Bare costs first, while the machine is not loaded by the bench itself.
+    let refs = if cli.reference_seconds > 0.0 {
+        Some(reference::measure(Duration::from_secs_f64(cli.reference_seconds)).await?)
+    } else {
+        None
+    };
+
+    let bin = cli.inkan_bin.clone().unwrap_or_else(default_inkan_bin);
+    let deployment = match (&cli.target, shape) {
         (Some(target), None) => {
             let (Some(id), Some(secret)) = (&cli.admin_client_id, &cli.admin_client_secret) else {
                 bail!("--target needs --admin-client-id and --admin-client-secret (or INKAN_BOOTSTRAP_ADMIN_CLIENT_ID/SECRET)");
             };
-            (
-                target.trim_end_matches('/').to_string(),
-                cli.pid,
-                id.clone(),
-                secret.clone(),
-                None,
-            )
+            Deployment::external(target, &cli.pid, id, secret)
         }
-        (None, Some(_)) => {
-            let bin = cli.inkan_bin.clone().unwrap_or_else(default_inkan_bin);
-            let e = Embedded::start(&bin)?;
-            let out = (
-                e.base.clone(),
-                Some(e.pid()),
-                EMBEDDED_ADMIN_ID.to_string(),
-                EMBEDDED_ADMIN_SECRET.to_string(),
-                Some(bin),
-            );
-            _embedded = Some(e);
-            out
+        (None, Some(shape)) => {
+            Deployment::start(&StartOptions {
+                shape,
+                bin: bin.clone(),
+                token_replicas: cli.token_replicas,
+                backends: BackendUrls {
+                    postgres: cli.database_url.clone(),
+                    redis: cli.redis_url.clone(),
+                    nats: cli.nats_url.clone(),
+                },
+            })
+            .await?
         }
-        _ => bail!("give exactly one of --target URL or --start embedded"),
+        _ => bail!("give exactly one of --target URL or --start SHAPE"),
     };
-
     let cfg = Config {
-        base: base.clone(),
-        admin_id,
-        admin_secret,
         duration: Duration::from_secs_f64(cli.duration),
         connections: cli.connections.max(1),
         scenarios,
-        server_pid: pid,
-        introspection_tokens: cli.introspection_tokens,
+        tokens: cli.tokens,
+        flow_alg: cli.flow_alg.clone(),
     };
-    let (ticks, assumed) = clock_ticks();
+    let what = match (shape, &cli.target) {
+        (Some(s), _) => format!(
+            "--start {}{} ({})",
+            s.as_str(),
+            if cli.token_replicas > 1 {
+                format!(" --token-replicas {}", cli.token_replicas)
+            } else {
+                String::new()
+            },
+            bin.display()
+        ),
+        (None, Some(t)) => format!("--target {t}"),
+        _ => String::new(),
+    };
     eprintln!(
-        "inkan-bench: {} ({}), {} connections, {} s per scenario, pid {}, CLK_TCK {}{}",
-        base,
-        bin.as_ref()
-            .map(|b| format!("embedded {}", b.display()))
-            .unwrap_or_else(|| "external".into()),
+        "inkan-bench: {what}, {} connections, {} s per scenario, CLK_TCK {}{}",
         cfg.connections,
         cli.duration,
-        pid.map(|p| p.to_string())
-            .unwrap_or_else(|| "unknown: no CPU figures".into()),
         ticks,
         if assumed { " (assumed)" } else { "" }
     );
 
-    let results = run(&cfg).await?;
-    print!("{}", table(&results));
+    let measured = deployment.measured();
+    let results = run(
+        &cfg,
+        &deployment.routes,
+        &deployment.admin_id,
+        &deployment.admin_secret,
+        &deployment.pids(),
+    )
+    .await?;
+    let memory = deployment.memory(&results);
+    let deployment_shape = deployment.shape;
+    let namespace = deployment.namespace().map(|n| n.schema.clone());
+    deployment
+        .stop()
+        .await
+        .context("stop the servers and clean up")?;
+
+    let mut peer_results = Vec::new();
+    let mut peer_note = None;
+    if cli.peer {
+        match peer::unavailable_reason(&cli.peer_dir) {
+            Some(reason) => peer_note = Some(format!("peer skipped: {reason}")),
+            None => match peer::Peer::install(&cli.peer_dir) {
+                Err(e) => peer_note = Some(format!("peer skipped: {e:#}")),
+                Ok(p) => {
+                    eprintln!(
+                        "inkan-bench: peer node-oidc-provider {} installed",
+                        p.version
+                    );
+                    match p.run(cfg.connections, cfg.duration, cfg.tokens).await {
+                        Ok(r) => {
+                            peer_results = r;
+                            peer_note = Some(format!(
+                                "peer: node-oidc-provider {} (node server.mjs, WORKERS=1; AT_FORMAT=jwt, one process per SIGN_ALG; introspection on AT_FORMAT=opaque, since the peer cannot introspect JWTs)",
+                                p.version
+                            ));
+                        }
+                        Err(e) => peer_note = Some(format!("peer failed: {e:#}")),
+                    }
+                }
+            },
+        }
+    }
+
+    let judged = report::judge(&results, refs.as_ref(), &peer_results, &cfg.flow_alg);
+    print!("{}", report::processes(&measured));
+    if let Some(r) = &refs {
+        print!("{}", report::references(r));
+    }
+    print!("{}", report::table(&judged));
+    println!();
+    let by_process = report::cpu_by_process(&results, &measured);
+    if !by_process.is_empty() {
+        print!("{by_process}");
+        println!();
+    }
+    print!("{}", report::memory(&memory, deployment_shape));
+    if results.iter().any(|r| !r.peaks_reset) {
+        println!("note: /proc/<pid>/clear_refs refused a peak reset: peaks are since the process started");
+    }
+    let rows = report::peer_rows(&results, &peer_results);
+    if let Some(note) = &peer_note {
+        println!();
+        println!("{note}");
+    }
+    if !peer_results.is_empty() {
+        print!("{}", report::peer_table(&rows, &peer_results));
+    }
     for r in &results {
         if let Some(e) = &r.first_error {
             eprintln!("{}: {} errors; first: {e}", r.scenario, r.errors);
@@ -162,14 +291,25 @@ async fn main() -> Result<()> {
     }
     if let Some(path) = &cli.json {
         let doc = json!({
-            "target": base,
-            "embedded": bin.map(|b| b.display().to_string()),
+            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "shape": deployment_shape,
+            "target": cli.target,
+            "inkan_bin": shape.map(|_| bin.display().to_string()),
+            "token_replicas": cli.token_replicas,
+            "backend_schema": namespace,
             "connections": cfg.connections,
             "duration_seconds": cli.duration,
             "clock_ticks_per_second": ticks,
             "clock_ticks_assumed": assumed,
-            "server_pid": pid,
-            "results": results,
+            "measured_processes": measured,
+            "references": refs,
+            "results": judged,
+            "memory": memory,
+            "peer": {
+                "note": peer_note,
+                "results": peer_results,
+                "comparison": rows,
+            },
         });
         std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
             .with_context(|| format!("write {}", path.display()))?;
