@@ -11,10 +11,10 @@
 //! - [`safety`]: refuses settings that are only safe on a developer's machine.
 //! - [`serve`]: composes the services of a role and runs them until SIGTERM.
 
-// mimalloc instead of glibc malloc: allocation was about a tenth of the
-// CPU of a token request under load (perf, docs/benchmarks.md).
+// mimalloc, tuned (see libs/alloc): less CPU per request than glibc malloc,
+// and freed memory goes back to the OS.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: inkan_alloc::Allocator = inkan_alloc::Allocator;
 
 mod backends;
 mod projects;
@@ -61,6 +61,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists (the tokio runtime is built below).
+    inkan_alloc::tune();
     let args: Vec<String> = std::env::args().collect();
     let mut command = Cli::command();
     if let Some(path) = inkan_config::config_file_from(&args) {

@@ -92,9 +92,11 @@ pub async fn end_session(
 /// fine, RP-Initiated Logout §2) and returns the client it was issued to,
 /// `None` if its audience names no single client.
 fn hint_client(state: &AuthorizeState, hint: &str) -> Result<Option<String>, AuthorizeError> {
-    let claims = state.verify_id_token_hint(hint).ok_or_else(|| {
-        AuthorizeError::InvalidLogout("the id_token_hint is not a valid ID token from this server")
-    })?;
+    let claims = state
+        .verify_id_token_hint(hint)
+        .ok_or(AuthorizeError::InvalidLogout(
+            "the id_token_hint is not a valid ID token from this server",
+        ))?;
     Ok(audience(&claims))
 }
 
