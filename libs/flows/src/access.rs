@@ -6,7 +6,7 @@ use inkan_keys::signing::{Verifier, VerifyOptions};
 use inkan_kv::KvStore;
 use serde_json::Value;
 
-use crate::revocation::{is_family_revoked, is_jti_revoked};
+use crate::revocation::is_access_revoked;
 use crate::Result;
 
 /// The token's claims if it is active; `None` if it is not (for any reason:
@@ -27,15 +27,9 @@ pub async fn check(
     let Ok(claims) = verifier.verify(token, &options) else {
         return Ok(None);
     };
-    if let Some(jti) = claims["jti"].as_str() {
-        if is_jti_revoked(kv, jti).await? {
-            return Ok(None);
-        }
-    }
-    if let Some(family) = claims["fid"].as_str() {
-        if is_family_revoked(kv, family).await? {
-            return Ok(None);
-        }
+    // One round trip for both revocation checks.
+    if is_access_revoked(kv, claims["jti"].as_str(), claims["fid"].as_str()).await? {
+        return Ok(None);
     }
     Ok(Some(claims))
 }

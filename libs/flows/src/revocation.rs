@@ -28,3 +28,22 @@ pub async fn revoke_jti(kv: &dyn KvStore, jti: &str, seconds_left: i64) -> Resul
 pub async fn is_jti_revoked(kv: &dyn KvStore, jti: &str) -> Result<bool> {
     Ok(kv.get(&format!("jtirev:{jti}")).await?.is_some())
 }
+
+/// Whether an access token is revoked, by its own `jti` or through its
+/// refresh-token family, in one store call (one round trip on Redis).
+pub async fn is_access_revoked(
+    kv: &dyn KvStore,
+    jti: Option<&str>,
+    family: Option<&str>,
+) -> Result<bool> {
+    let keys: Vec<String> = jti
+        .map(|j| format!("jtirev:{j}"))
+        .into_iter()
+        .chain(family.map(|f| format!("famrev:{f}")))
+        .collect();
+    if keys.is_empty() {
+        return Ok(false);
+    }
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Ok(kv.get_many(&refs).await?.iter().any(Option::is_some))
+}

@@ -82,6 +82,16 @@ pub trait KvStore: Send + Sync + 'static {
     /// Reads a value without consuming it.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
 
+    /// [`KvStore::get`] of each of `keys`, in order. Stores that talk over a
+    /// network do it in one round trip (`MGET`).
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
+
     /// Atomically reads and deletes a value: a one-time value is handed to at
     /// most one caller, even when several processes race.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>>;

@@ -287,6 +287,17 @@ impl KvStore for RedisKv {
         .await
     }
 
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        self.run("get_many", |mut conn| async move {
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await
+        })
+        .await
+    }
+
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let key = self.key(key);
         self.run("take", |mut conn| async move {

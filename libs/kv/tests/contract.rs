@@ -300,6 +300,23 @@ async fn set_add_members_remove_round_trip(kv: Kv) {
     assert_eq!(members(&kv, "t").await, set_of(&["a", "b", "c"]));
 }
 
+contract!(get_many_reads_each_key_in_order);
+async fn get_many_reads_each_key_in_order(kv: Kv) {
+    let minute = Duration::from_secs(60);
+    assert!(kv.get_many(&[]).await.unwrap().is_empty());
+    kv.put("one", b"1", minute).await.unwrap();
+    kv.put("three", b"3", minute).await.unwrap();
+    assert_eq!(
+        kv.get_many(&["one", "two", "three", "one"]).await.unwrap(),
+        vec![
+            Some(b"1".to_vec()),
+            None,
+            Some(b"3".to_vec()),
+            Some(b"1".to_vec())
+        ]
+    );
+}
+
 contract!(incr_many_counts_each_key_in_one_call);
 async fn incr_many_counts_each_key_in_one_call(kv: Kv) {
     let minute = Duration::from_secs(60);
