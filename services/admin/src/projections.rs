@@ -202,21 +202,24 @@ impl Projections {
             };
             let fold = self.fold(&events).await?;
             let changes = fold.changes();
-            // A full batch means more follow: read the next one while this
-            // one is written (a rebuild's two halves then overlap).
-            let (committed, next) = if events.len() == self.batch {
-                let (c, n) = tokio::join!(
-                    self.tables.commit(after, to, &changes),
-                    self.store.read_all(to, self.batch)
-                );
-                (c?, Some(n))
-            } else {
-                (self.tables.commit(after, to, &changes).await?, None)
-            };
+            // A full batch means more follow: read (and decode, on another
+            // worker thread) the next one while this one is written, so a
+            // rebuild's two halves overlap.
+            let next = (events.len() == self.batch).then(|| {
+                let store = self.store.clone();
+                let batch = self.batch;
+                tokio::spawn(async move { store.read_all(to, batch).await })
+            });
+            let committed = self.tables.commit(after, to, &changes).await?;
             match committed {
                 Committed::Done => {
                     self.install(fold, to);
-                    prefetched = next.transpose()?;
+                    if let Some(next) = next {
+                        let read = next.await.map_err(|e| {
+                            StoreError::Unavailable(format!("reading the log: {e}"))
+                        })?;
+                        prefetched = Some(read?);
+                    }
                 }
                 Committed::Moved { checkpoint } if checkpoint > after => {
                     // Another replica wrote these events: follow it in memory.

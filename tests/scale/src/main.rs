@@ -62,6 +62,11 @@ enum Command {
         identities: usize,
         #[arg(long, default_value_t = 10_000)]
         projects: usize,
+        /// Afterwards, move the relay's cursor to the log's head, as if every
+        /// event had been published to the bus when it was appended (what a
+        /// long-running deployment looks like at a restart).
+        #[arg(long)]
+        mark_published: bool,
     },
     /// Log seeded identities in over the admin's gRPC API.
     Logins {
@@ -160,6 +165,7 @@ async fn seed(
     kek: &str,
     identities: usize,
     projects: usize,
+    mark_published: bool,
 ) -> anyhow::Result<()> {
     let store = Arc::new(
         PgEventStore::connect(url, schema, 2)
@@ -309,6 +315,7 @@ async fn main() -> anyhow::Result<()> {
             key_encryption_key,
             identities,
             projects,
+            mark_published,
         } => {
             seed(
                 &database_url,
@@ -316,6 +323,7 @@ async fn main() -> anyhow::Result<()> {
                 &key_encryption_key,
                 identities,
                 projects,
+                mark_published,
             )
             .await
         }
