@@ -226,6 +226,11 @@ async fn seed(
     println!(
         "inkan-scale: every identity's password is {PASSWORD:?}; emails are user<N>@scale.example"
     );
+    if mark_published {
+        let head = store.head().await?;
+        store.set_cursor(inkan_relay::CURSOR, head).await?;
+        println!("inkan-scale: relay cursor set to the log head ({head})");
+    }
     Ok(())
 }
 
