@@ -9,6 +9,7 @@ mod conformance;
 mod helpers;
 mod operations;
 mod outages;
+mod projections;
 mod provider;
 mod relying_party;
 mod safety;

@@ -185,8 +185,10 @@ pub enum IdentityCommand {
 
 // ---- state ----
 
-/// An identity as folded from its events; also the admin API's read model.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// An identity as folded from its events; also the admin API's read model
+/// (stored as JSON in the read-model tables; the password hash, skipped here,
+/// has a column of its own there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     pub id: Uuid,
     pub profile: Option<Profile>,

@@ -452,8 +452,10 @@ pub enum ProjectCommand {
 
 // ---- state ----
 
-/// A project as folded from its events; also the read model the admin API serves.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A project as folded from its events; also the read model the admin API
+/// serves (stored as JSON in the read-model tables; the secret hash, skipped
+/// here, has a column of its own there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: Uuid,
     pub client_id: String,

@@ -79,13 +79,16 @@ pub enum SigningKeyCommand {
     },
 }
 
-/// A key as folded from its events; also the read model.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A key as folded from its events; also the read model (stored as JSON in
+/// the read-model tables; the private key in it is sealed, as in the event).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKey {
     pub id: Uuid,
     pub key: Option<KeyGenerated>,
     pub status: Option<KeyStatus>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub activated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub publish_until: Option<OffsetDateTime>,
 }
 

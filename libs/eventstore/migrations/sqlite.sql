@@ -36,3 +36,51 @@ CREATE TABLE IF NOT EXISTS cursors (
     name     TEXT    PRIMARY KEY,
     position INTEGER NOT NULL
 ) STRICT;
+
+-- Read models: the admin's projections, checkpointed (src/readmodel). One row
+-- per live aggregate: its state as JSON (`state`), the credential hash the
+-- JSON leaves out (`secret`), the lookup column (`lookup_key`: the client id
+-- of a project, the normalised email of an identity), its version, and its
+-- first and last event times as Unix nanoseconds. They may be emptied and
+-- rebuilt from the log at any time (`inkan projections rebuild`).
+CREATE TABLE IF NOT EXISTS rm_projects (
+    id         TEXT    PRIMARY KEY,
+    lookup_key TEXT,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    secret     TEXT
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS rm_identities (
+    id         TEXT    PRIMARY KEY,
+    lookup_key TEXT,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    secret     TEXT
+) STRICT;
+
+-- Not unique: within one batch an email may move from one identity to
+-- another, and the log's unique_keys already enforce uniqueness.
+CREATE INDEX IF NOT EXISTS rm_identities_lookup_key_idx ON rm_identities (lookup_key);
+CREATE INDEX IF NOT EXISTS rm_identities_created_idx ON rm_identities (created_at, id);
+
+CREATE TABLE IF NOT EXISTS rm_signing_keys (
+    id         TEXT    PRIMARY KEY,
+    lookup_key TEXT,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    secret     TEXT
+) STRICT;
+
+-- The log position the read-model tables reflect (exactly one row).
+CREATE TABLE IF NOT EXISTS rm_checkpoint (
+    one      INTEGER PRIMARY KEY CHECK (one = 1),
+    position INTEGER NOT NULL CHECK (position >= 0)
+) STRICT;
+INSERT OR IGNORE INTO rm_checkpoint (one, position) VALUES (1, 0);

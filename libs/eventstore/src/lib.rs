@@ -11,7 +11,11 @@
 //! - [`EventStore`]: the trait every caller uses.
 //! - [`postgres`]: the real implementation (sqlx, one schema per deployment or test).
 //! - [`sqlite`]: the embedded implementation (a file in the data folder).
+//! - [`readmodel`]: the checkpointed read models (the admin's projections),
+//!   stored beside the log in the same database ([`EventStore::read_models`]).
 //! - `migrations/`: the schema of each backend, applied by [`EventStore::migrate`].
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use inkan_domain::envelope::{NewEvent, RecordedEvent};
@@ -20,6 +24,7 @@ use uuid::Uuid;
 /// Rules and conversions both backends share.
 mod common;
 pub mod postgres;
+pub mod readmodel;
 pub mod sqlite;
 
 pub use postgres::PgEventStore;
@@ -146,4 +151,8 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;
+
+    /// The read-model tables beside this log (same database, same pool);
+    /// [`EventStore::migrate`] creates them.
+    fn read_models(&self) -> Arc<dyn readmodel::ReadModelStore>;
 }

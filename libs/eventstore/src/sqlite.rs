@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -70,7 +71,7 @@ pub struct SqliteEventStore {
     /// for the write lock inside SQLite's busy handler, which polls with
     /// sleeps and can give up after [`BUSY_TIMEOUT`] under a burst; a fair
     /// async queue gives the lock to each in turn without spinning.
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
 }
 
 impl SqliteEventStore {
@@ -122,7 +123,7 @@ impl SqliteEventStore {
     fn with_pool(pool: SqlitePool) -> Self {
         SqliteEventStore {
             pool,
-            writer: Mutex::new(()),
+            writer: Arc::new(Mutex::new(())),
         }
     }
 
@@ -344,5 +345,12 @@ impl EventStore for SqliteEventStore {
             .await
             .map_err(common::map_err)?;
         Ok(())
+    }
+
+    fn read_models(&self) -> Arc<dyn crate::readmodel::ReadModelStore> {
+        Arc::new(crate::readmodel::SqliteReadModels::new(
+            self.pool.clone(),
+            self.writer.clone(),
+        ))
     }
 }

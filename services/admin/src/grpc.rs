@@ -201,7 +201,10 @@ impl AdminInternal for AdminGrpc {
         self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
-        let entry = projections.identity_by_email(&req.email);
+        let entry = projections
+            .identity_by_email(&req.email)
+            .await
+            .map_err(|e| Status::from(crate::error::ApiError::from(e)))?;
         let stored = entry.as_ref().and_then(|e| e.state.password_hash.clone());
         // argon2id is CPU-bound: run it on the blocking pool, within the
         // concurrency cap. An unknown email (or one without a password) is
@@ -240,9 +243,14 @@ impl AdminInternal for AdminGrpc {
         self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
-        let identity = uuid::Uuid::parse_str(&req.id)
-            .ok()
-            .and_then(|id| projections.identity(id))
+        let entry = match uuid::Uuid::parse_str(&req.id) {
+            Ok(id) => projections
+                .identity(id)
+                .await
+                .map_err(|e| Status::from(crate::error::ApiError::from(e)))?,
+            Err(_) => None,
+        };
+        let identity = entry
             .and_then(|e| identity_message(&e))
             .ok_or_else(|| Status::not_found("unknown identity"))?;
         Ok(Response::new(pb::IdentityReply {

@@ -7,7 +7,8 @@
 //! - [`router`]: the `/admin/v1` HTTP routes; [`grpc::service`]: the gRPC service.
 //! - `routes/`: one file per resource (`projects`, `identities`, `events`).
 //! - [`commands`]: the write path (load → decide → append → wait for the read model).
-//! - [`projections`]: the in-memory read models, rebuilt from the log at start.
+//! - [`projections`]: the read models, checkpointed in tables beside the log
+//!   (projects and keys in memory, identities read through a cache); [`projections::rebuild`].
 //! - [`keys`]: signing keys — first keys, rotation, activation schedule, JWKS.
 //! - [`auth`]: who may call the admin API; [`bootstrap`]: the first admin client.
 //! - [`error`]: every admin error mapped to HTTP and gRPC in one place.

@@ -2,7 +2,9 @@
 //!
 //! - `inkan serve` runs all four services in one process (monolithic mode).
 //! - `inkan serve --role admin` (etc.) runs one (microservices mode).
-//! - `inkan migrate` creates or upgrades the event store's schema.
+//! - `inkan migrate` creates or upgrades the event store's schema (the log
+//!   and the read-model tables beside it).
+//! - `inkan projections rebuild` rebuilds the read-model tables from the whole log.
 //! - `inkan projects show <id>` prints a project's relying-party configuration.
 //!
 //! # Layout
@@ -58,6 +60,19 @@ enum Command {
     /// Inspect projects through a running Inkan's admin API.
     #[command(subcommand)]
     Projects(projects::ProjectsCommand),
+    /// Maintain the read-model tables (the admin's checkpointed projections).
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Empty the read-model tables and project the whole event log into them
+    /// again, then print how many events per second that took.
+    Rebuild {
+        #[command(flatten)]
+        settings: Settings,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,13 +95,17 @@ fn main() -> ExitCode {
     };
     // Kept alive until exit: dropping it flushes the spans still buffered.
     let mut _telemetry = None;
-    if let Command::Serve { settings, .. } | Command::Migrate { settings } = &cli.command {
+    if let Command::Serve { settings, .. }
+    | Command::Migrate { settings }
+    | Command::Projections(ProjectionsCommand::Rebuild { settings }) = &cli.command
+    {
         let format = match settings.log_format {
             LogFormat::Pretty => inkan_telemetry::Format::Pretty,
             LogFormat::Json => inkan_telemetry::Format::Json,
         };
         let service = match &cli.command {
             Command::Serve { role, .. } => format!("inkan-{}", format!("{role:?}").to_lowercase()),
+            Command::Projections(_) => "inkan-projections".to_string(),
             _ => "inkan-migrate".to_string(),
         };
         let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
@@ -110,6 +129,9 @@ fn main() -> ExitCode {
             Command::Serve { role, settings } => serve::run(role, settings).await,
             Command::Migrate { settings } => serve::migrate(settings).await,
             Command::Projects(command) => projects::run(command).await,
+            Command::Projections(ProjectionsCommand::Rebuild { settings }) => {
+                serve::rebuild_projections(settings).await
+            }
         }
     });
     match result {

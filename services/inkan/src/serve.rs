@@ -33,6 +33,29 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `inkan projections rebuild`: migrate, then rebuild the read-model tables
+/// from the whole log and report the throughput.
+pub async fn rebuild_projections(settings: Settings) -> anyhow::Result<()> {
+    let store = backends::event_store(&settings).await?;
+    store.migrate().await.context("migrating the event store")?;
+    let head = store.head().await.context("reading the log's head")?;
+    println!("inkan: rebuilding the read models from {head} events");
+    let report = inkan_admin::projections::rebuild(store)
+        .await
+        .context("rebuilding the read models")?;
+    println!(
+        "inkan: rebuilt the read models from {} events in {:.2} s ({:.0} events/s): \
+         {} projects, {} identities, {} signing keys",
+        report.events,
+        report.elapsed.as_secs_f64(),
+        report.events_per_second(),
+        report.projects,
+        report.identities,
+        report.signing_keys,
+    );
+    Ok(())
+}
+
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
     crate::safety::refuse_unsafe_settings(&settings)?;
     let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{page, parse_id};
+use super::{page, page_limit, parse_id};
 use crate::auth::AdminCaller;
 use crate::commands::execute;
 use crate::error::ApiError;
@@ -72,7 +72,11 @@ pub async fn create(
         password_hash,
     };
     execute::<Identity>(&state, &caller.client_id, id, command).await?;
-    let entry = state.projections.identity(id).ok_or(ApiError::NotFound)?;
+    let entry = state
+        .projections
+        .identity(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, Json(view(&entry))))
 }
 
@@ -87,16 +91,23 @@ pub async fn list(
     State(state): State<AdminState>,
     _caller: AdminCaller,
     Query(q): Query<ListQuery>,
-) -> Json<Value> {
-    let all = match &q.email {
-        Some(email) => state
+) -> Result<Json<Value>, ApiError> {
+    if let Some(email) = &q.email {
+        let found: Vec<_> = state
             .projections
             .identity_by_email(email)
+            .await?
             .into_iter()
-            .collect(),
-        None => state.projections.identities(),
-    };
-    page(&all, q.offset, q.limit, view)
+            .collect();
+        return Ok(page(&found, q.offset, q.limit, view));
+    }
+    // Identities live in the read-model tables (there may be millions): the
+    // page is read from there, not filtered from memory.
+    let offset = q.offset.unwrap_or(0) as u64;
+    let limit = page_limit(q.limit) as u64;
+    let (items, total) = state.projections.identities_page(offset, limit).await?;
+    let items: Vec<Value> = items.iter().map(view).collect();
+    Ok(Json(json!({ "items": items, "total": total })))
 }
 
 pub async fn get(
@@ -107,6 +118,7 @@ pub async fn get(
     let entry = state
         .projections
         .identity(parse_id(&id)?)
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(view(&entry)))
 }
@@ -125,7 +137,11 @@ pub async fn update(
         IdentityCommand::UpdateProfile { input },
     )
     .await?;
-    let entry = state.projections.identity(id).ok_or(ApiError::NotFound)?;
+    let entry = state
+        .projections
+        .identity(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(view(&entry)))
 }
 
@@ -142,7 +158,7 @@ pub async fn set_password(
     JsonBody(body): JsonBody<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let Some(identity) = state.projections.identity(id) else {
+    let Some(identity) = state.projections.identity(id).await? else {
         return Err(ApiError::NotFound);
     };
     let email = identity.state.profile.as_ref().map(|p| p.email.as_str());
