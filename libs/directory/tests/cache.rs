@@ -67,15 +67,16 @@ fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEve
     }
 }
 
-#[tokio::test]
-async fn repeat_lookups_are_served_from_memory_until_an_event_invalidates_them() {
-    let fake = FakeDirectory::new();
-    fake.add_project(
-        project("shop", "web", &["https://shop.example.com/cb"]),
-        Some("s"),
-    );
-    let user = identity("ada@example.com");
-    fake.add_identity(user.clone(), None);
+/// A counting directory over `fake`, a cache in front of it, and the cache
+/// following an in-memory bus (connected before this returns).
+async fn following(
+    fake: FakeDirectory,
+) -> (
+    Arc<Counting>,
+    Arc<CachedDirectory>,
+    Arc<MemoryBus>,
+    CancellationToken,
+) {
     let counting = Arc::new(Counting {
         inner: fake,
         calls: AtomicUsize::new(0),
@@ -97,6 +98,19 @@ async fn repeat_lookups_are_served_from_memory_until_an_event_invalidates_them()
     })
     .await
     .expect("the cache follows the bus");
+    (counting, cache, bus, stop)
+}
+
+#[tokio::test]
+async fn repeat_lookups_are_served_from_memory_until_an_event_invalidates_them() {
+    let fake = FakeDirectory::new();
+    fake.add_project(
+        project("shop", "web", &["https://shop.example.com/cb"]),
+        Some("s"),
+    );
+    let user = identity("ada@example.com");
+    fake.add_identity(user.clone(), None);
+    let (counting, cache, bus, stop) = following(fake).await;
 
     cache.resolve_project("shop").await.unwrap().unwrap();
     cache.resolve_project("shop").await.unwrap().unwrap();
@@ -176,27 +190,7 @@ async fn without_a_bus_entries_live_only_briefly_and_health_says_so() {
 async fn a_successful_client_authentication_is_remembered_until_the_project_changes() {
     let fake = FakeDirectory::new();
     fake.add_project(project("svc", "service", &[]), Some("first-secret"));
-    let counting = Arc::new(Counting {
-        inner: fake,
-        calls: AtomicUsize::new(0),
-        auth_calls: AtomicUsize::new(0),
-    });
-    let cache = Arc::new(CachedDirectory::new(
-        counting.clone(),
-        CacheLifetimes::default(),
-    ));
-    let bus = Arc::new(MemoryBus::new());
-    let stop = CancellationToken::new();
-    tokio::spawn(
-        cache
-            .clone()
-            .follow(bus.clone() as Arc<dyn EventBus>, stop.clone()),
-    );
-    inkan_testkit::wait_for(Duration::from_secs(5), || async {
-        (cache.health()["event_bus"] == "connected").then_some(())
-    })
-    .await
-    .expect("the cache follows the bus");
+    let (counting, cache, bus, stop) = following(fake).await;
     let auth_calls = || counting.auth_calls.load(Ordering::SeqCst);
 
     for _ in 0..3 {
