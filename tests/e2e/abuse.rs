@@ -42,12 +42,14 @@ async fn hostile_requests_get_clean_errors_and_never_an_echo_of_a_secret() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let cases: Vec<(
+    // (method, path, body as ("form" or JSON, text), headers)
+    type Case<'a> = (
         reqwest::Method,
         String,
-        Option<(&str, String)>,
-        Vec<(&str, String)>,
-    )> = vec![
+        Option<(&'a str, String)>,
+        Vec<(&'a str, String)>,
+    );
+    let cases: Vec<Case> = vec![
         (
             reqwest::Method::POST,
             "/token".into(),
