@@ -25,10 +25,6 @@ pub async fn revoke_jti(kv: &dyn KvStore, jti: &str, seconds_left: i64) -> Resul
     Ok(())
 }
 
-pub async fn is_jti_revoked(kv: &dyn KvStore, jti: &str) -> Result<bool> {
-    Ok(kv.get(&format!("jtirev:{jti}")).await?.is_some())
-}
-
 /// Whether an access token is revoked, by its own `jti` or through its
 /// refresh-token family, in one store call (one round trip on Redis).
 pub async fn is_access_revoked(

@@ -174,25 +174,18 @@ pub async fn rate_limit(
             Ok(Decision::Allowed) => response,
             Ok(Decision::Limited {
                 retry_after_seconds,
-            }) => {
-                tracing::info!(group = group.name(), "rate limit reached");
-                too_many_requests(group, retry_after_seconds)
-            }
+            }) => over_limit(group, retry_after_seconds),
             Err(e) => {
                 tracing::warn!(error = %e, "rate limit not counted: store unavailable");
                 response
             }
         };
     }
-    let decision = limits::hit(&*limiter.kv, &key, limit).await;
-    match decision {
+    match limits::hit(&*limiter.kv, &key, limit).await {
         Ok(Decision::Allowed) => next.run(request).await,
         Ok(Decision::Limited {
             retry_after_seconds,
-        }) => {
-            tracing::info!(group = group.name(), "rate limit reached");
-            too_many_requests(group, retry_after_seconds)
-        }
+        }) => over_limit(group, retry_after_seconds),
         Err(e) => {
             tracing::warn!(error = %e, "rate limit not checked: store unavailable; letting the request through");
             next.run(request).await
@@ -204,6 +197,11 @@ const HTML_429: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\
 <title>Too many requests</title></head><body><main><h1>Too many requests</h1>\
 <p>Too many requests came from your network. Please wait a moment and try again.</p>\
 </main></body></html>\n";
+
+fn over_limit(group: Group, retry_after_seconds: u32) -> Response {
+    tracing::info!(group = group.name(), "rate limit reached");
+    too_many_requests(group, retry_after_seconds)
+}
 
 fn too_many_requests(group: Group, retry_after_seconds: u32) -> Response {
     let mut response = match group {
