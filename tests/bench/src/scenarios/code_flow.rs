@@ -151,6 +151,44 @@ async fn login(
     code_of(status, resp, &request.state).await
 }
 
+/// POSTs a token request with the client's Basic credentials; returns the
+/// JSON answer once it carries every member of `required`. `what` names
+/// the step in errors.
+pub async fn token_request(
+    http: &reqwest::Client,
+    routes: &Routes,
+    rp: &RelyingParty,
+    fields: &[(&str, &str)],
+    required: &[&str],
+    what: &str,
+) -> Result<Value, String> {
+    let resp = http
+        .post(routes.url("/token"))
+        .header("authorization", &rp.authorization)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(fields))
+        .send()
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("{what} body: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{what}: HTTP {status}: {}", excerpt(&body)));
+    }
+    let tokens: Value =
+        serde_json::from_slice(&body).map_err(|e| format!("{what} response: {e}"))?;
+    if required.iter().any(|m| tokens[*m].as_str().is_none()) {
+        return Err(format!(
+            "{what} response without tokens: {}",
+            excerpt(&body)
+        ));
+    }
+    Ok(tokens)
+}
+
 /// Redeems a code; returns the token response (which has an ID token).
 async fn redeem(
     http: &reqwest::Client,
@@ -159,30 +197,21 @@ async fn redeem(
     code: &str,
     request: &Request,
 ) -> Result<Value, String> {
-    let resp = http
-        .post(routes.url("/token"))
-        .header("authorization", &rp.authorization)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", &request.verifier),
-        ]))
-        .send()
-        .await
-        .map_err(|e| format!("token: {e}"))?;
-    let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| format!("token body: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("token: HTTP {status}: {}", excerpt(&body)));
-    }
-    let tokens: Value =
-        serde_json::from_slice(&body).map_err(|e| format!("token response: {e}"))?;
-    if tokens["id_token"].as_str().is_none() || tokens["access_token"].as_str().is_none() {
-        return Err(format!("token response without tokens: {}", excerpt(&body)));
-    }
-    Ok(tokens)
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", &request.verifier),
+    ];
+    token_request(
+        http,
+        routes,
+        rp,
+        &fields,
+        &["id_token", "access_token"],
+        "token",
+    )
+    .await
 }
 
 /// One whole flow with `jar`'s cookies, logging in with `credentials` if
