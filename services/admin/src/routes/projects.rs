@@ -4,7 +4,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use inkan_domain::project::{Project, ProjectCommand, ProjectInput};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use inkan_domain::project::{AppType, GrantType, Project, ProjectCommand, ProjectInput};
 use inkan_keys::secret::{generate_secret, generate_token};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,6 +19,37 @@ use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::projections::Entry;
 use crate::state::AdminState;
+
+/// Random bytes in a generated client_id: 128, of which one is fixed (below).
+const CLIENT_ID_BYTES: usize = 16;
+
+/// A new client_id: 16 random bytes as base64url without padding (22
+/// characters). A client_id is an identifier, not a secret (RFC 6749 §2.2),
+/// but it must not be guessable in advance and must be safe to paste into a
+/// shell: see [`client_id_from`] for why it never starts with `-`.
+pub fn generate_client_id() -> String {
+    let token = generate_token(CLIENT_ID_BYTES);
+    let mut bytes = [0u8; CLIENT_ID_BYTES];
+    // Invariant: `generate_token(n)` is the unpadded base64url encoding of
+    // exactly `n` bytes, so decoding it back fills `bytes` exactly.
+    let decoded = URL_SAFE_NO_PAD
+        .decode_slice(&token, &mut bytes)
+        .expect("generate_token returns base64url of CLIENT_ID_BYTES bytes");
+    debug_assert_eq!(decoded, CLIENT_ID_BYTES);
+    client_id_from(bytes)
+}
+
+/// Encodes random bytes as a client_id that always starts with a letter.
+///
+/// The first base64url character encodes the top six bits of the first
+/// byte; values 62 and 63 are `-` and `_`, so about 1 id in 64 would start
+/// with `-` and a command line (`inkan projects show -x...`) would take it
+/// for a flag. Clearing the first byte's top bit keeps that character in
+/// 0..=31, i.e. `A`..=`Z` or `a`..=`f`, by construction; 127 random bits remain.
+pub fn client_id_from(mut bytes: [u8; CLIENT_ID_BYTES]) -> String {
+    bytes[0] &= 0x7f;
+    URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// The API view of a project (never its secret hash).
 pub fn view(entry: &Entry<Project>) -> Value {
@@ -49,7 +82,7 @@ pub async fn create(
         .filter(|t| t.is_confidential())
         .map(|_| generate_secret());
     let command = ProjectCommand::Register {
-        client_id: generate_token(16),
+        client_id: generate_client_id(),
         input,
         secret_hash: secret.as_deref().map(|s| state.secrets.hash(s)),
     };
@@ -136,41 +169,56 @@ pub async fn rotate_secret(
     Ok(Json(body))
 }
 
-/// Everything a relying party's developer needs to configure an OIDC client
-/// library for this project: the issuer and endpoints, the client id, how it
-/// authenticates, what it may request, and whether PKCE is required.
+/// Everything a relying party's developer needs to configure an OAuth or
+/// OIDC client library for this project: the issuer and endpoints, the
+/// client id, how it authenticates, what it may request, and whether PKCE is
+/// required. `{id}` is the project's UUID or its client_id (what a relying
+/// party's developer has at hand).
 pub async fn client_configuration(
     State(state): State<AdminState>,
     _caller: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let entry = state
-        .projections
-        .project(parse_id(&id)?)
+    let by_uuid = Uuid::parse_str(&id)
+        .ok()
+        .and_then(|uuid| state.projections.project(uuid));
+    let entry = by_uuid
+        .or_else(|| state.projections.project_by_client_id(&id))
         .ok_or(ApiError::NotFound)?;
     let settings = entry.state.settings.as_ref().ok_or(ApiError::NotFound)?;
     Ok(Json(client_configuration_of(
         &state.issuer,
+        entry.state.id,
         &entry.state.client_id,
         settings,
     )))
 }
 
+/// The client configuration of one project (see [`client_configuration`]).
+///
+/// Endpoint names are those of the provider metadata (OIDC Discovery 1.0
+/// §3, RFC 8414 §2). A project without the authorization code grant (a
+/// `service` project: client credentials only, RFC 6749 §4.4) has no
+/// browser flow, so the browser-only settings are left out rather than
+/// shown empty: the authorization, userinfo and end-session endpoints,
+/// redirect URIs, response type, PKCE and the ID-token algorithm (its
+/// tokens carry no end user, so there is no ID token and no userinfo).
 pub fn client_configuration_of(
     issuer: &str,
+    project_id: Uuid,
     client_id: &str,
     s: &inkan_domain::project::ProjectSettings,
 ) -> Value {
     use inkan_oauth::discovery::endpoint_url;
     let confidential = s.app_type.is_confidential();
-    json!({
+    let mut config = json!({
+        "project_id": project_id,
         "issuer": inkan_oauth::discovery::normalize_issuer(issuer),
         "discovery_url": endpoint_url(issuer, "/.well-known/openid-configuration"),
-        "authorization_endpoint": endpoint_url(issuer, "/authorize"),
         "token_endpoint": endpoint_url(issuer, "/token"),
-        "userinfo_endpoint": endpoint_url(issuer, "/userinfo"),
+        "introspection_endpoint": endpoint_url(issuer, "/introspect"),
+        "revocation_endpoint": endpoint_url(issuer, "/revoke"),
         "jwks_uri": endpoint_url(issuer, "/jwks"),
-        "end_session_endpoint": endpoint_url(issuer, "/end_session"),
         "client_id": client_id,
         "client_type": if confidential { "confidential" } else { "public" },
         "client_secret": if confidential {
@@ -179,17 +227,91 @@ pub fn client_configuration_of(
             "none: this is a public client"
         },
         "token_endpoint_auth_method": s.token_endpoint_auth_method.as_str(),
-        "response_type": if s.app_type == inkan_domain::project::AppType::Service { Value::Null } else { json!("code") },
         "grant_types": s.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scopes": s.scopes,
-        "redirect_uris": s.redirect_uris,
-        "post_logout_redirect_uris": s.post_logout_redirect_uris,
-        "pkce": {
-            "required": s.requires_pkce(),
-            "code_challenge_method": "S256",
-        },
-        "id_token_signed_response_alg": s.id_token_signed_response_alg,
         "access_token_lifetime_seconds": s.access_token_ttl_seconds,
-        "refresh_token_lifetime_seconds": s.refresh_token_ttl_seconds,
-    })
+    });
+    let browser = s.app_type != AppType::Service && s.allows_grant(GrantType::AuthorizationCode);
+    if let (true, Some(obj)) = (browser, config.as_object_mut()) {
+        obj.extend([
+            (
+                "authorization_endpoint".into(),
+                json!(endpoint_url(issuer, "/authorize")),
+            ),
+            (
+                "userinfo_endpoint".into(),
+                json!(endpoint_url(issuer, "/userinfo")),
+            ),
+            (
+                "end_session_endpoint".into(),
+                json!(endpoint_url(issuer, "/end_session")),
+            ),
+            // OIDC Core §3.1.2.1: the code flow only.
+            ("response_type".into(), json!("code")),
+            ("redirect_uris".into(), json!(s.redirect_uris)),
+            (
+                "post_logout_redirect_uris".into(),
+                json!(s.post_logout_redirect_uris),
+            ),
+            // RFC 7636; RFC 9700 §2.1.1: S256 only, mandatory for public clients.
+            (
+                "pkce".into(),
+                json!({
+                    "required": s.requires_pkce(),
+                    "code_challenge_method": "S256",
+                }),
+            ),
+            (
+                "id_token_signed_response_alg".into(),
+                json!(s.id_token_signed_response_alg),
+            ),
+        ]);
+    }
+    if let (true, Some(obj)) = (
+        s.allows_grant(GrantType::RefreshToken),
+        config.as_object_mut(),
+    ) {
+        obj.insert(
+            "refresh_token_lifetime_seconds".into(),
+            json!(s.refresh_token_ttl_seconds),
+        );
+    }
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_never_start_with_a_hyphen_whatever_the_first_random_byte() {
+        // Every value of the first byte (the only one that decides the first
+        // character), with the other bytes at both extremes.
+        for first in 0..=u8::MAX {
+            for fill in [0x00, 0xff] {
+                let mut bytes = [fill; CLIENT_ID_BYTES];
+                bytes[0] = first;
+                let id = client_id_from(bytes);
+                let c = id.chars().next().unwrap();
+                assert!(c.is_ascii_alphabetic(), "{id} starts with {c:?}");
+                assert_eq!(id.len(), 22, "{id}");
+            }
+        }
+    }
+
+    #[test]
+    fn generated_client_ids_are_distinct_url_safe_and_start_with_a_letter() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20_000 {
+            let id = generate_client_id();
+            assert_eq!(id.len(), 22, "{id}");
+            assert!(id.starts_with(|c: char| c.is_ascii_alphabetic()), "{id}");
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{id}"
+            );
+            assert!(seen.insert(id), "a client_id was generated twice");
+        }
+    }
 }
