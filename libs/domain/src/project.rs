@@ -15,6 +15,12 @@ use crate::validation::{check_name, check_redirect_uri, is_scope_token};
 /// Unique scope for client ids in the event store.
 pub const CLIENT_ID_SCOPE: &str = "project.client_id";
 
+/// The OAuth scope that grants use of the admin API. Only `service`
+/// projects may hold it, and only through the client credentials grant: a
+/// scope an end user's login could carry would let any user who signs in
+/// through an app administer the provider.
+pub const ADMIN_SCOPE: &str = "admin";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppType {
@@ -296,6 +302,11 @@ impl ProjectSettings {
                 problems.push(
                     format!("scopes[{i}]"),
                     "must be a scope token (RFC 6749 §3.3)",
+                );
+            } else if scope == ADMIN_SCOPE && self.app_type != AppType::Service {
+                problems.push(
+                    format!("scopes[{i}]"),
+                    "the admin scope is only allowed on service projects (client credentials)",
                 );
             }
         }

@@ -34,6 +34,12 @@ pub fn check_redirect_uri(uri: &str, allow_custom_scheme: bool) -> Result<(), St
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("must not contain user information".into());
     }
+    // Redirect URIs are compared exactly (RFC 9700 §4.1.3, OAuth 2.1 §2.3.1):
+    // a wildcard host would match an attacker's subdomain, so one is
+    // refused at registration rather than treated as a literal.
+    if parsed.host_str().is_some_and(|h| h.contains('*')) {
+        return Err("must not use a wildcard host; register each redirect URI exactly".into());
+    }
     match parsed.scheme() {
         "https" => {
             if parsed.host().is_none() {
@@ -189,6 +195,22 @@ mod tests {
         assert!(check_redirect_uri("com.example.app:/cb", false).is_err());
         assert!(check_redirect_uri("myapp:/cb", true).is_err());
         assert!(check_redirect_uri("javascript:alert(1)", true).is_err());
+    }
+
+    #[test]
+    fn wildcard_redirect_hosts_are_refused() {
+        for uri in [
+            "https://*.example.com/cb",
+            "https://app.*.example.com/cb",
+            "https://*/cb",
+            "https://%2A.example.com/cb",
+            "http://*.localhost/cb",
+        ] {
+            let err = check_redirect_uri(uri, true).unwrap_err();
+            assert!(err.contains("wildcard"), "{uri}: {err}");
+        }
+        // A `*` outside the host is just a character of the path or query.
+        assert!(check_redirect_uri("https://app.example.com/cb*", false).is_ok());
     }
 
     #[test]

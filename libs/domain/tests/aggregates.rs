@@ -112,6 +112,50 @@ fn a_service_project_only_gets_client_credentials_and_no_redirects() {
 }
 
 #[test]
+fn only_service_projects_may_hold_the_admin_scope() {
+    for app_type in [AppType::Web, AppType::Spa, AppType::Native] {
+        let err = Project::new(Uuid::new_v4())
+            .decide(ProjectCommand::Register {
+                client_id: "app".into(),
+                input: ProjectInput {
+                    name: Some("App".into()),
+                    app_type: Some(app_type),
+                    redirect_uris: Some(vec!["https://app.example.com/cb".into()]),
+                    scopes: Some(vec!["openid".into(), ADMIN_SCOPE.into()]),
+                    ..Default::default()
+                },
+                secret_hash: app_type.is_confidential().then(|| "h".into()),
+            })
+            .unwrap_err();
+        assert_eq!(fields(err), vec!["scopes[1]".to_string()], "{app_type:?}");
+    }
+    // Nor can an update add it to an app.
+    let err = registered_web()
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                scopes: Some(vec![ADMIN_SCOPE.into()]),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["scopes[0]".to_string()]);
+
+    let events = Project::new(Uuid::new_v4())
+        .decide(ProjectCommand::Register {
+            client_id: "ops".into(),
+            input: ProjectInput {
+                name: Some("Ops".into()),
+                app_type: Some(AppType::Service),
+                scopes: Some(vec![ADMIN_SCOPE.into()]),
+                ..Default::default()
+            },
+            secret_hash: Some("h".into()),
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
 fn invalid_project_input_reports_every_field() {
     let p = Project::new(Uuid::new_v4());
     let err = p

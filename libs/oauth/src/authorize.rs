@@ -298,12 +298,15 @@ fn parse_scopes(scope: Option<&str>, policy: &ClientPolicy) -> Result<Scopes, OA
     if !requested.contains("openid") {
         return Err(OAuthError::invalid_scope("scope must include openid"));
     }
-    let granted = requested.intersect(&policy.allowed_scopes);
+    let allowed: Vec<&str> = policy
+        .allowed_scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !crate::scope::is_machine_only(s))
+        .collect();
+    let granted = requested.intersect(&allowed);
     if !policy.drop_unknown_scopes {
-        if let Some(unknown) = requested
-            .iter()
-            .find(|t| !policy.allowed_scopes.iter().any(|a| a == t))
-        {
+        if let Some(unknown) = requested.iter().find(|t| !allowed.contains(t)) {
             return Err(OAuthError::invalid_scope(format!(
                 "scope {} is not allowed for this client",
                 quoted(unknown)
@@ -549,6 +552,34 @@ mod tests {
         };
         let err = parse_with("", &no_openid).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn the_admin_scope_is_never_granted_in_a_user_flow() {
+        // A project registered before the admin scope was limited to
+        // service projects may still list it.
+        let legacy = ClientPolicy {
+            allowed_scopes: vec!["openid".into(), "admin".into()],
+            drop_unknown_scopes: true,
+            ..policy()
+        };
+        let params = Params::parse(
+            format!(
+                "client_id=shop&response_type=code&scope=openid+admin&code_challenge={CHALLENGE}\
+                 &code_challenge_method=S256"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let r = AuthorizationRequest::parse(&params, &legacy).unwrap();
+        assert_eq!(r.scopes.to_string(), "openid");
+        let strict = ClientPolicy {
+            drop_unknown_scopes: false,
+            ..legacy
+        };
+        let err = AuthorizationRequest::parse(&params, &strict).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidScope);
+        assert!(err.description.contains("admin"), "{}", err.description);
     }
 
     #[test]

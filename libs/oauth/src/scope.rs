@@ -16,6 +16,18 @@ use std::fmt;
 
 use crate::error::{quoted, OAuthError};
 
+/// Scopes a user flow (authorization code, and the refresh tokens it leads
+/// to) never grants, whatever the client registered: `admin` opens the admin
+/// API and belongs to machine clients alone (client credentials of a
+/// `service` project). Kept here as well as in the domain's registration
+/// rules so a project registered before those rules cannot hand it to a user.
+pub const MACHINE_ONLY_SCOPES: [&str; 1] = ["admin"];
+
+/// Whether `token` is in [`MACHINE_ONLY_SCOPES`].
+pub fn is_machine_only(token: &str) -> bool {
+    MACHINE_ONLY_SCOPES.contains(&token)
+}
+
 /// An ordered set of scope tokens, each satisfying [`is_scope_token`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scopes(Vec<String>);

@@ -1,8 +1,12 @@
-//! Who may call the admin API: a confidential client whose project carries
-//! the `admin` scope, presenting either an access token it obtained with the
-//! client credentials grant (`Authorization: Bearer`, RFC 6750 — the normal
-//! shape) or its client credentials directly (HTTP Basic, RFC 6749 §2.3.1 —
-//! kept for bootstrapping and scripts).
+//! Who may call the admin API: a `service` project (a machine client) that
+//! still holds the `admin` scope, presenting either an access token it
+//! obtained with the client credentials grant (`Authorization: Bearer`,
+//! RFC 6750 — the normal shape) or its client credentials directly (HTTP
+//! Basic, RFC 6749 §2.3.1 — kept for bootstrapping and scripts).
+//!
+//! A token that speaks for an end user (its `sub` is not the client itself,
+//! RFC 9068 §2.2) is never accepted, whatever its scope: a user who signs in
+//! through an app must not become an administrator.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,8 +14,8 @@ use axum::http::request::Parts;
 use crate::error::ApiError;
 use crate::state::AdminState;
 
-/// The scope a client needs to use the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
+pub use inkan_domain::project::ADMIN_SCOPE;
+use inkan_domain::project::{AppType, Project};
 
 /// An authenticated admin caller.
 #[derive(Debug, Clone)]
@@ -47,12 +51,7 @@ impl FromRequestParts<AdminState> for AdminCaller {
         if !state.secrets.verify(&secret, stored) {
             return Err(ApiError::Unauthenticated);
         }
-        let has_scope = project
-            .state
-            .settings
-            .as_ref()
-            .is_some_and(|s| s.scopes.iter().any(|s| s == ADMIN_SCOPE));
-        if !has_scope {
+        if !holds_admin_scope(&project.state) {
             return Err(ApiError::Forbidden);
         }
         Ok(AdminCaller { client_id })
@@ -76,24 +75,42 @@ fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
     let client_id = claims["client_id"]
         .as_str()
         .ok_or(ApiError::Unauthenticated)?;
-    let token_has_scope = claims["scope"]
-        .as_str()
-        .is_some_and(|s| s.split(' ').any(|s| s == ADMIN_SCOPE));
     let project = state
         .projections
         .project_by_client_id(client_id)
         .ok_or(ApiError::Unauthenticated)?;
-    let project_has_scope = project
-        .state
-        .settings
-        .as_ref()
-        .is_some_and(|s| s.scopes.iter().any(|s| s == ADMIN_SCOPE));
-    if !token_has_scope || !project_has_scope {
-        return Err(ApiError::Forbidden);
-    }
+    admit_token(&claims, &project.state)?;
     Ok(AdminCaller {
         client_id: client_id.to_string(),
     })
+}
+
+/// Whether `project` is a live `service` project that holds the admin scope
+/// now (a scope removed since a token was minted counts as gone).
+fn holds_admin_scope(project: &Project) -> bool {
+    project.settings.as_ref().is_some_and(|s| {
+        !project.deleted
+            && s.app_type == AppType::Service
+            && s.scopes.iter().any(|s| s == ADMIN_SCOPE)
+    })
+}
+
+/// The policy for a verified access token: a client-credentials token (its
+/// subject is the client itself, RFC 9068 §2.2; no `auth_time`, which only
+/// an end user's login sets) carrying the admin scope, from a project that
+/// still holds it.
+fn admit_token(claims: &serde_json::Value, project: &Project) -> Result<(), ApiError> {
+    let client_id = claims["client_id"].as_str();
+    let for_the_client_itself = client_id.is_some()
+        && claims["sub"].as_str() == client_id
+        && claims.get("auth_time").is_none();
+    let token_has_scope = claims["scope"]
+        .as_str()
+        .is_some_and(|s| s.split(' ').any(|s| s == ADMIN_SCOPE));
+    if !for_the_client_itself || !token_has_scope || !holds_admin_scope(project) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(())
 }
 
 /// Decodes `Basic base64(urlencode(client_id):urlencode(secret))` (RFC 6749
@@ -112,6 +129,65 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use base64::Engine;
+    use inkan_domain::project::ProjectSettings;
+    use serde_json::json;
+
+    fn project(app_type: AppType, scopes: &[&str]) -> Project {
+        let mut settings = ProjectSettings::defaults("P".into(), app_type);
+        settings.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        Project {
+            client_id: "ops".into(),
+            settings: Some(settings),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_client_credentials_tokens_of_admin_service_projects_are_admitted() {
+        let machine = json!({"sub": "ops", "client_id": "ops", "scope": "admin"});
+        let ops = project(AppType::Service, &["admin"]);
+        assert!(admit_token(&machine, &ops).is_ok());
+
+        // A token for an end user, even with the admin scope and from a
+        // client that holds it, is refused.
+        let user = json!({"sub": "0199-user", "client_id": "ops", "scope": "openid admin", "auth_time": 1});
+        assert!(matches!(admit_token(&user, &ops), Err(ApiError::Forbidden)));
+        let user_no_auth_time = json!({"sub": "0199-user", "client_id": "ops", "scope": "admin"});
+        assert!(matches!(
+            admit_token(&user_no_auth_time, &ops),
+            Err(ApiError::Forbidden)
+        ));
+        let with_auth_time =
+            json!({"sub": "ops", "client_id": "ops", "scope": "admin", "auth_time": 1});
+        assert!(matches!(
+            admit_token(&with_auth_time, &ops),
+            Err(ApiError::Forbidden)
+        ));
+
+        // The scope must be in the token and still on the project.
+        let no_scope = json!({"sub": "ops", "client_id": "ops", "scope": "reports"});
+        assert!(matches!(
+            admit_token(&no_scope, &ops),
+            Err(ApiError::Forbidden)
+        ));
+        let lost = project(AppType::Service, &["reports"]);
+        assert!(matches!(
+            admit_token(&machine, &lost),
+            Err(ApiError::Forbidden)
+        ));
+        // A web project that holds it from before the registration rule is no admin.
+        let legacy_web = project(AppType::Web, &["openid", "admin"]);
+        assert!(matches!(
+            admit_token(&machine, &legacy_web),
+            Err(ApiError::Forbidden)
+        ));
+        let mut deleted = project(AppType::Service, &["admin"]);
+        deleted.deleted = true;
+        assert!(matches!(
+            admit_token(&machine, &deleted),
+            Err(ApiError::Forbidden)
+        ));
+    }
 
     fn basic(s: &str) -> String {
         format!(

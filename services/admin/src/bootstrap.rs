@@ -5,10 +5,10 @@ use inkan_domain::project::{AppType, Project, ProjectCommand, ProjectInput};
 use inkan_eventstore::StoreError;
 use uuid::Uuid;
 
-use crate::auth::ADMIN_SCOPE;
 use crate::commands::execute;
 use crate::error::ApiError;
 use crate::state::AdminState;
+use inkan_domain::project::ADMIN_SCOPE;
 
 /// Creates the admin client `client_id` with `secret` if the event log is
 /// empty. Returns whether this call created it. Safe when several admin
@@ -33,7 +33,7 @@ pub async fn ensure_admin_client(
     };
     match execute::<Project>(state, "bootstrap", Uuid::now_v7(), command).await {
         Ok(_) => Ok(true),
-        Err(ApiError::Conflict(_)) => Ok(false),
+        Err(ApiError::Conflict(_) | ApiError::Taken { .. }) => Ok(false),
         Err(e) => Err(e),
     }
 }
