@@ -10,8 +10,15 @@ use crate::auth::AdminCaller;
 use crate::error::ApiError;
 use crate::state::AdminState;
 
-/// Payload fields that hold credential hashes: shown as redacted in the audit log.
-const REDACTED: [&str; 2] = ["secret_hash", "password_hash"];
+/// Whether a payload field holds credential material: credential hashes
+/// (`secret_hash`, `password_hash`) and private keys, sealed or not
+/// (`sealed_private_key`). Matched by shape as well as by name, so a field a
+/// later event revision adds (`*_hash`, `sealed_*`, `*private_key*`) is
+/// redacted without anyone remembering this list: no key material, sealed
+/// or not, leaves through the API.
+fn is_credential_field(name: &str) -> bool {
+    name.ends_with("_hash") || name.starts_with("sealed_") || name.contains("private_key")
+}
 
 #[derive(Debug, Deserialize)]
 pub struct EventsQuery {
@@ -43,7 +50,7 @@ fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                if REDACTED.contains(&key.as_str()) && !v.is_null() {
+                if is_credential_field(key) && !v.is_null() {
                     *v = json!("[redacted]");
                 } else {
                     redact(v);
