@@ -17,11 +17,16 @@ use inkan_oauth::discovery::{discovery_document, DiscoveryConfig};
 /// delay is longer, so a new key is known before it signs.
 pub const MAX_AGE_SECONDS: u64 = 300;
 
-/// Scopes Inkan understands.
-pub const SCOPES_SUPPORTED: [&str; 5] = ["openid", "profile", "email", "offline_access", "admin"];
+/// Scopes a relying party may request. `admin` is left out: it is no
+/// OpenID scope, only `service` projects hold it, and no user flow grants it.
+pub const SCOPES_SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-/// Claims Inkan can put in ID tokens and userinfo answers.
-pub const CLAIMS_SUPPORTED: [&str; 18] = [
+/// The claims Inkan puts in ID tokens and userinfo answers — exactly those,
+/// so a relying party can trust the list (OIDC Discovery §3). The legacy
+/// names (`user_id`, `first_name`, `last_name`, `verified`) are emitted
+/// unless a project sets `compat_claims: false`; an identity's custom claims
+/// are the operator's own and not listed.
+pub const CLAIMS_SUPPORTED: [&str; 20] = [
     "iss",
     "sub",
     "aud",
@@ -33,13 +38,15 @@ pub const CLAIMS_SUPPORTED: [&str; 18] = [
     "amr",
     "azp",
     "rat",
-    "sid",
     "email",
     "email_verified",
     "name",
     "given_name",
     "family_name",
-    "updated_at",
+    "user_id",
+    "first_name",
+    "last_name",
+    "verified",
 ];
 
 #[derive(Clone)]

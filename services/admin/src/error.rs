@@ -14,6 +14,16 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A unique value (an identity's email, a client id) is already taken:
+    /// 409 with the field named, like a validation error.
+    #[error("{field} is already taken")]
+    Taken { field: String, message: String },
+    /// The body is larger than the admin API reads (413).
+    #[error("the request body is too large")]
+    TooLarge { limit: usize },
+    /// The body is not `application/json` (415).
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
     #[error("authentication required")]
     Unauthenticated,
     #[error("the caller lacks the admin scope")]
@@ -47,15 +57,21 @@ impl From<StoreError> for ApiError {
             StoreError::VersionConflict { .. } => ApiError::Conflict(
                 "the resource was changed concurrently; read it again and retry".into(),
             ),
-            StoreError::UniqueViolation { scope, .. } => ApiError::Conflict(match scope.as_str() {
-                inkan_domain::identity::EMAIL_SCOPE => {
-                    "an identity with this email already exists".into()
+            StoreError::UniqueViolation { scope, .. } => {
+                let (field, message) = match scope.as_str() {
+                    inkan_domain::identity::EMAIL_SCOPE => {
+                        ("email", "an identity with this email already exists")
+                    }
+                    inkan_domain::project::CLIENT_ID_SCOPE => {
+                        ("client_id", "a project with this client_id already exists")
+                    }
+                    _ => ("body", "a unique value is already taken"),
+                };
+                ApiError::Taken {
+                    field: field.into(),
+                    message: message.into(),
                 }
-                inkan_domain::project::CLIENT_ID_SCOPE => {
-                    "a project with this client_id already exists".into()
-                }
-                other => format!("{other} is already taken"),
-            }),
+            }
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             e @ (StoreError::EmptyAppend | StoreError::Corrupt(_)) => {
                 ApiError::Internal(e.to_string())
@@ -78,6 +94,17 @@ impl IntoResponse for ApiError {
                 "no such resource".to_string(),
             ),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            ApiError::Taken { message, .. } => (StatusCode::CONFLICT, "conflict", message.clone()),
+            ApiError::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                format!("the request body is larger than {limit} bytes"),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                "the request body must be JSON (Content-Type: application/json)".to_string(),
+            ),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -107,8 +134,12 @@ impl IntoResponse for ApiError {
             }
         };
         let mut body = json!({ "error": code, "message": message });
-        if let ApiError::Invalid(fields) = &self {
-            body["fields"] = json!(fields);
+        match &self {
+            ApiError::Invalid(fields) => body["fields"] = json!(fields),
+            ApiError::Taken { field, message } => {
+                body["fields"] = json!([FieldError::new(field, message.clone())])
+            }
+            _ => {}
         }
         let mut response = (status, axum::Json(body)).into_response();
         match self {
@@ -141,7 +172,12 @@ impl From<ApiError> for tonic::Status {
                     .join("; "),
             ),
             ApiError::NotFound => tonic::Status::not_found("not found"),
-            ApiError::Conflict(m) => tonic::Status::already_exists(m),
+            ApiError::Conflict(m) | ApiError::Taken { message: m, .. } => {
+                tonic::Status::already_exists(m)
+            }
+            ApiError::TooLarge { .. } | ApiError::UnsupportedMediaType => {
+                tonic::Status::invalid_argument(e.to_string())
+            }
             ApiError::Unauthenticated | ApiError::Forbidden => {
                 tonic::Status::unauthenticated("unauthenticated")
             }

@@ -233,9 +233,42 @@ async fn malformed_bodies_are_clear_json_errors() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
-    let (status, body) = app.raw("/admin/v1/projects", "text/plain", "{}").await;
+    assert_eq!(
+        field_names(&body),
+        vec!["body"],
+        "malformed JSON is no field's fault"
+    );
+    let (status, body) = app
+        .raw(
+            "/admin/v1/projects",
+            "application/json",
+            r#"{"name": "x", "app_type": "#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(field_names(&body), vec!["body"], "{body}");
+    let (status, body) = app
+        .raw("/admin/v1/projects", "application/json", "[]")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(field_names(&body), vec!["body"]);
+    assert_eq!(body["fields"][0]["message"], "must be a JSON object");
+    assert!(!body.to_string().contains("ProjectInput"), "{body}");
+    let (status, body) = app.raw("/admin/v1/projects", "text/plain", "{}").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["error"], "invalid_request");
+    let big: &'static str = Box::leak(
+        format!(
+            r#"{{"name": "{}", "app_type": "service"}}"#,
+            "x".repeat(300 * 1024)
+        )
+        .into_boxed_str(),
+    );
+    let before = app.head().await;
+    let (status, body) = app.raw("/admin/v1/projects", "application/json", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(app.head().await, before);
     let (status, body) = app
         .raw(
             "/admin/v1/identities",
@@ -453,6 +486,7 @@ async fn a_duplicate_email_is_a_conflict_even_in_another_case() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["error"], "conflict");
+    assert_eq!(field_names(&err), vec!["email"], "{err}");
     assert_eq!(app.head().await, before);
 }
 
@@ -908,7 +942,10 @@ async fn a_web_projects_client_configuration_lists_every_endpoint_it_uses() {
         ),
         ("authorization_endpoint", "https://id.example.com/authorize"),
         ("token_endpoint", "https://id.example.com/token"),
-        ("introspection_endpoint", "https://id.example.com/introspect"),
+        (
+            "introspection_endpoint",
+            "https://id.example.com/introspect",
+        ),
         ("revocation_endpoint", "https://id.example.com/revoke"),
         ("userinfo_endpoint", "https://id.example.com/userinfo"),
         ("end_session_endpoint", "https://id.example.com/end_session"),
@@ -918,14 +955,20 @@ async fn a_web_projects_client_configuration_lists_every_endpoint_it_uses() {
     }
     assert_eq!(config["client_type"], "confidential");
     assert_eq!(config["response_type"], "code");
-    assert_eq!(config["redirect_uris"], json!(["https://shop.example.com/cb"]));
+    assert_eq!(
+        config["redirect_uris"],
+        json!(["https://shop.example.com/cb"])
+    );
     assert_eq!(config["pkce"]["code_challenge_method"], "S256");
     assert_eq!(config["id_token_signed_response_alg"], "RS256");
     assert_eq!(
         config["grant_types"],
         json!(["authorization_code", "refresh_token"])
     );
-    assert!(config["refresh_token_lifetime_seconds"].is_u64(), "{config}");
+    assert!(
+        config["refresh_token_lifetime_seconds"].is_u64(),
+        "{config}"
+    );
 }
 
 #[tokio::test]
@@ -1075,7 +1118,10 @@ async fn the_audit_log_never_shows_private_key_material() {
         .iter()
         .filter(|e| e.to_string().contains("sealed_private_key"))
         .collect();
-    assert!(!generated.is_empty(), "the rotation generated keys: {events}");
+    assert!(
+        !generated.is_empty(),
+        "the rotation generated keys: {events}"
+    );
     for event in generated {
         let text = event.to_string();
         let sealed = text
@@ -1089,9 +1135,11 @@ async fn the_audit_log_never_shows_private_key_material() {
 #[tokio::test]
 async fn a_key_rotation_needs_no_body() {
     let app = spawn_app().await;
-    let (status, rotated) = app
-        .admin(Method::POST, "/admin/v1/keys/rotate", None)
-        .await;
+    let (status, rotated) = app.admin(Method::POST, "/admin/v1/keys/rotate", None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{rotated}");
-    assert_eq!(rotated["items"].as_array().unwrap().len(), 3, "one key per algorithm");
+    assert_eq!(
+        rotated["items"].as_array().unwrap().len(),
+        3,
+        "one key per algorithm"
+    );
 }
