@@ -7,8 +7,9 @@
 //! against the routes the services declare in their source).
 //!
 //! # Layout
-//! - [`PUBLIC_ROUTES`], [`INTERNAL_PATHS`]: the routing table.
-//! - [`ROLES`], [`SERVE_ROLES`], [`HTTP_PORT`], [`GRPC_PORT`]: processes and ports.
+//! - [`PUBLIC_ROUTES`], [`INTERNAL_PATHS`], [`ADMIN_API_PATH`]: the routing table.
+//! - [`ROLES`], [`SERVE_ROLES`], [`HTTP_PORT`], [`GRPC_PORT`], [`METRICS_PORT`]:
+//!   processes and ports.
 //! - [`required_env`], [`ADMIN_ONLY_ENV`]: the environment of each role.
 
 use std::path::PathBuf;
@@ -127,8 +128,13 @@ pub const PUBLIC_ROUTES: &[Route] = &[
     },
 ];
 
+/// The admin API's prefix: public in the compose stack (a loopback issuer), and on
+/// the Helm chart's Ingress only when `ingress.exposeAdminApi` asks for it.
+pub const ADMIN_API_PATH: &str = "/admin/v1";
+
 /// Paths a process may serve that must not be public: the probes, and Prometheus
-/// metrics (`libs/telemetry`'s router) wherever a process serves them.
+/// metrics (`libs/telemetry`'s router), which every process serves on its metrics
+/// listener only ([`METRICS_PORT`]).
 pub const INTERNAL_PATHS: &[&str] = &[LIVENESS_PATH, READINESS_PATH, METRICS_PATH];
 /// Liveness: 200 while the process runs.
 pub const LIVENESS_PATH: &str = "/healthz";
@@ -151,11 +157,15 @@ pub const SERVE_ROLES: [&str; 5] = ["all", "admin", "authorize", "token", "useri
 pub const HTTP_PORT: u16 = 8080;
 /// Admin's internal gRPC port (`INKAN_GRPC_ADDR=0.0.0.0:8081`).
 pub const GRPC_PORT: u16 = 8081;
+/// Every process's metrics listener: `/metrics`, `/healthz`, `/readyz`
+/// (`INKAN_METRICS_ADDR=0.0.0.0:9464` in containers; Prometheus's exporter port).
+pub const METRICS_PORT: u16 = 9464;
 
 /// Variables every role needs.
 const COMMON_ENV: &[&str] = &[
     "INKAN_ISSUER",
     "INKAN_HTTP_ADDR",
+    "INKAN_METRICS_ADDR",
     "INKAN_KEY_ENCRYPTION_KEY",
     "REDIS_URL",
     "NATS_URL",
@@ -221,6 +231,9 @@ mod tests {
         for path in INTERNAL_PATHS {
             assert!(public_route(path).is_none(), "{path} must stay internal");
         }
+        let admin = public_route(&format!("{ADMIN_API_PATH}/projects")).expect("the admin API");
+        assert_eq!(admin.path, ADMIN_API_PATH);
+        assert_eq!(admin.server, Server::Role("admin"));
     }
 
     #[test]

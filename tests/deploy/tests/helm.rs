@@ -1,25 +1,56 @@
 //! The Helm chart in deploy/helm/inkan, rendered without Helm (its templates use Go
-//! text/template built-ins only) with values.yaml, and with ci/production-values.yaml
-//! laid on top, then checked against the facts in `inkan_deploy_tests`.
+//! text/template built-ins and the few Helm functions `support::HELM_FUNCS` provides)
+//! with values.yaml, with ci/production-values.yaml laid on top, and with every
+//! option switched on, as a first install and as an upgrade, then checked against the
+//! facts in `inkan_deploy_tests`.
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use inkan_deploy_tests::{
-    required_env, ADMIN_ONLY_ENV, GRPC_PORT, HTTP_PORT, INTERNAL_PATHS, LIVENESS_PATH, MIGRATE_ENV,
-    PUBLIC_ROUTES, READINESS_PATH, ROLES, SERVE_ROLES,
+    read_repo_file, required_env, ADMIN_API_PATH, ADMIN_ONLY_ENV, GRPC_PORT, HTTP_PORT,
+    INTERNAL_PATHS, LIVENESS_PATH, METRICS_PATH, METRICS_PORT, MIGRATE_ENV, PUBLIC_ROUTES,
+    READINESS_PATH, ROLES, SERVE_ROLES,
 };
-use serde_json::Value;
-use support::{array_at, map_at, render_chart, scalar, str_at, Manifest, Rendered, RELEASE};
+use serde_json::{json, Value};
+use support::{
+    array_at, b64decode, b64encode, map_at, render_chart, render_chart_with, scalar, str_at,
+    try_render_chart, Cluster, Manifest, Rendered, NAMESPACE, RELEASE,
+};
 
 const PRODUCTION: &str = "ci/production-values.yaml";
+const ALL_OPTIONS: &str = "every option on";
 
-/// The chart rendered with values.yaml, then with the production override.
+/// Values switching on what values.yaml leaves off, with selectors of other shapes.
+fn all_options() -> Value {
+    json!({
+        "ingress": {"exposeAdminApi": true},
+        "metrics": {
+            "serviceMonitor": {"enabled": true, "labels": {"release": "kube-prometheus-stack"}},
+        },
+        "networkPolicy": {
+            "prometheus": {
+                "namespaceLabels": {"kubernetes.io/metadata.name": "observability"},
+                "podLabels": {"app.kubernetes.io/name": "prometheus", "prometheus": "k8s"},
+            },
+            "adminApiClients": {
+                "namespaceLabels": {},
+                "podLabels": {"inkan.example.com/admin-client": "true"},
+            },
+        },
+    })
+}
+
+/// The chart rendered with values.yaml, with the production override, and with every option.
 fn renderings() -> Vec<(&'static str, Rendered)> {
     vec![
         ("values.yaml", render_chart(&[])),
         (PRODUCTION, render_chart(&[PRODUCTION])),
+        (
+            ALL_OPTIONS,
+            render_chart_with(&[], &all_options(), &Cluster::default()),
+        ),
     ]
 }
 
@@ -278,9 +309,9 @@ fn probes_hit_healthz_and_readyz_on_the_http_port() {
             .map(|p| p["containerPort"].as_u64().unwrap())
             .collect();
         let expected: BTreeSet<u64> = if role == "admin" {
-            [HTTP_PORT as u64, GRPC_PORT as u64].into()
+            [HTTP_PORT as u64, GRPC_PORT as u64, METRICS_PORT as u64].into()
         } else {
-            [HTTP_PORT as u64].into()
+            [HTTP_PORT as u64, METRICS_PORT as u64].into()
         };
         assert_eq!(ports, expected, "{role}: container ports");
     }
@@ -371,10 +402,13 @@ fn the_ingress_routes_every_public_path_to_the_service_that_serves_it_and_nothin
             assert_eq!(str_at(p, "/backend/service/port/name"), "http");
             assert!(routed.insert(path), "{values}: {path} routed twice");
         }
+        let expose_admin = r.values["ingress"]["exposeAdminApi"] == true;
         for route in PUBLIC_ROUTES {
-            assert!(
+            let expected = route.path != ADMIN_API_PATH || expose_admin;
+            assert_eq!(
                 routed.contains(route.path),
-                "{values}: {} is not routed",
+                expected,
+                "{values}: {} routed (ingress.exposeAdminApi: {expose_admin})",
                 route.path
             );
         }
@@ -428,6 +462,11 @@ fn every_deployment_has_the_environment_its_role_needs() {
             };
             assert_eq!(text("INKAN_LOG_FORMAT"), "json");
             assert_eq!(text("INKAN_HTTP_ADDR"), format!("0.0.0.0:{HTTP_PORT}"));
+            assert_eq!(
+                text("INKAN_METRICS_ADDR"),
+                format!("0.0.0.0:{METRICS_PORT}"),
+                "{values}: {role}: metrics on a listener of their own"
+            );
             assert!(text("OTEL_EXPORTER_OTLP_ENDPOINT").starts_with("http"));
             issuers.insert(text("INKAN_ISSUER"));
         }
@@ -519,36 +558,214 @@ fn the_migration_job_is_a_pre_install_and_pre_upgrade_hook_running_inkan_migrate
     }
 }
 
+fn secrets_name() -> String {
+    format!("{RELEASE}-secrets")
+}
+
+/// The value of `key` in the chart's own Secret.
+fn secret(r: &Rendered, key: &str) -> String {
+    r.secret_value(&secrets_name(), key)
+        .unwrap_or_else(|| panic!("the Secret {} has no {key}", secrets_name()))
+}
+
+/// Panics unless `kek` is what inkan accepts: 32 bytes, standard base64.
+fn assert_is_a_key_encryption_key(kek: &str) {
+    let bytes =
+        b64decode(kek).unwrap_or_else(|| panic!("the key-encryption key {kek:?} is not base64"));
+    assert_eq!(
+        bytes.len(),
+        32,
+        "the key-encryption key is 32 bytes, base64"
+    );
+}
+
+/// The Secret a release installed earlier left in the cluster, as the API server
+/// returns it (values base64-encoded under `data`).
+fn live_secret(namespace: &str, kek: &str, bootstrap_secret: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secrets_name(), "namespace": namespace},
+        "type": "Opaque",
+        "data": {
+            "INKAN_KEY_ENCRYPTION_KEY": b64encode(kek.as_bytes()),
+            "INKAN_BOOTSTRAP_ADMIN_CLIENT_ID": b64encode(b"inkan-admin"),
+            "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET": b64encode(bootstrap_secret.as_bytes()),
+            "REDIS_URL": b64encode(b"redis://redis.old:6379"),
+        },
+    })
+}
+
+/// The key-encryption keys inkan refuses outside a loopback issuer (its
+/// `PUBLISHED_KEKS`, in services/inkan/src/safety.rs).
+fn published_keks() -> Vec<String> {
+    let source = read_repo_file("services/inkan/src/safety.rs");
+    let start = source
+        .find("const PUBLISHED_KEKS")
+        .expect("inkan's list of published key-encryption keys, PUBLISHED_KEKS, in services/inkan/src/safety.rs");
+    let list = &source[start..];
+    let list = &list[list.find('=').expect("PUBLISHED_KEKS = [...]")..];
+    let list = &list[..list.find("];").expect("PUBLISHED_KEKS ends with `];`")];
+    let keys: Vec<String> = list
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    assert!(!keys.is_empty(), "PUBLISHED_KEKS lists no key: {list}");
+    for kek in &keys {
+        assert_is_a_key_encryption_key(kek);
+    }
+    keys
+}
+
 #[test]
 fn the_secret_holds_the_key_encryption_key_and_the_bootstrap_admin_client() {
     let r = render_chart(&[]);
-    let secret = r.get("Secret", &format!("{RELEASE}-secrets"));
-    let data = map_at(&secret.doc, "/stringData");
-    let kek = data["INKAN_KEY_ENCRYPTION_KEY"].as_str().unwrap();
-    // 32 bytes in base64: 44 characters ending in one '='.
-    assert_eq!(kek.len(), 44, "the key-encryption key is 32 bytes, base64");
-    assert!(kek.ends_with('=') && !kek.ends_with("=="));
-    assert!(!data["INKAN_BOOTSTRAP_ADMIN_CLIENT_ID"]
-        .as_str()
-        .unwrap()
-        .is_empty());
-    assert!(
-        data["INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET"]
+    let secret_manifest = r.get("Secret", &secrets_name());
+    assert_is_a_key_encryption_key(&secret(&r, "INKAN_KEY_ENCRYPTION_KEY"));
+    assert_eq!(
+        secret(&r, "INKAN_BOOTSTRAP_ADMIN_CLIENT_ID"),
+        r.values["secret"]["bootstrapAdminClientId"]
             .as_str()
             .unwrap()
-            .len()
-            >= 32,
+    );
+    assert!(
+        secret(&r, "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET").len() >= 32,
         "inkan refuses a bootstrap secret shorter than 32 characters"
     );
-    for var in ["DATABASE_URL", "REDIS_URL", "NATS_URL"] {
-        assert!(data.contains_key(var), "the Secret lacks {var}");
+    for (var, value) in [
+        ("DATABASE_URL", "/database/url"),
+        ("REDIS_URL", "/redis/url"),
+        ("NATS_URL", "/nats/url"),
+    ] {
+        assert_eq!(secret(&r, var), str_at(&r.values, value), "{var}");
     }
+    // The event store outlives the release, so the key that opens its signing keys does too.
+    assert_eq!(
+        map_at(&secret_manifest.doc, "/metadata/annotations")["helm.sh/resource-policy"],
+        "keep"
+    );
     // With an external secret manager, the chart renders no secret at all.
     let r = render_chart(&[PRODUCTION]);
     assert!(
         r.of_kind("Secret").is_empty(),
         "existingSecret set, yet a Secret is rendered"
     );
+}
+
+#[test]
+fn values_yaml_ships_no_key_encryption_key_and_no_bootstrap_secret() {
+    let text = read_repo_file("deploy/helm/inkan/values.yaml");
+    let values = support::yaml(&text, "values.yaml");
+    assert_eq!(values["secret"]["keyEncryptionKey"], "");
+    assert_eq!(values["secret"]["bootstrapAdminClientSecret"], "");
+    let published = published_keks();
+    for kek in &published {
+        assert!(
+            !text.contains(kek.as_str()),
+            "values.yaml holds the published key {kek}"
+        );
+    }
+    // Nor does anything the chart renders by default, as text or as Secret data.
+    let r = render_chart(&[]);
+    for (file, out) in &r.outputs {
+        for kek in &published {
+            let encoded = b64encode(kek.as_bytes());
+            assert!(
+                !out.contains(kek.as_str()) && !out.contains(&encoded),
+                "{file} renders the published key {kek}"
+            );
+        }
+    }
+    assert!(!published.contains(&secret(&r, "INKAN_KEY_ENCRYPTION_KEY")));
+}
+
+#[test]
+fn a_first_install_generates_a_new_key_encryption_key_and_bootstrap_secret_each_time() {
+    let first = render_chart(&[]);
+    let second = render_chart(&[]);
+    for r in [&first, &second] {
+        assert_is_a_key_encryption_key(&secret(r, "INKAN_KEY_ENCRYPTION_KEY"));
+        let bootstrap = secret(r, "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET");
+        assert!(bootstrap.len() >= 32, "{bootstrap:?}");
+        // Letters and digits: safe in `curl -u id:secret` and in form encoding.
+        assert!(
+            bootstrap.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{bootstrap:?}"
+        );
+    }
+    for key in [
+        "INKAN_KEY_ENCRYPTION_KEY",
+        "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET",
+    ] {
+        assert_ne!(
+            secret(&first, key),
+            secret(&second, key),
+            "two installs share {key}"
+        );
+    }
+}
+
+#[test]
+fn an_upgrade_keeps_the_key_encryption_key_and_bootstrap_secret_the_live_secret_holds() {
+    // Made at run time: a key written in the repository would be a published one.
+    let kek = b64encode(&[7u8; 32]);
+    let bootstrap = "the-bootstrap-secret-of-the-installed-release";
+    let cluster = Cluster::upgrade(vec![live_secret(NAMESPACE, &kek, bootstrap)]);
+    for _ in 0..2 {
+        let r = render_chart_with(&[], &Value::Null, &cluster);
+        assert_eq!(secret(&r, "INKAN_KEY_ENCRYPTION_KEY"), kek);
+        assert_eq!(secret(&r, "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET"), bootstrap);
+        // What values set still comes from values.
+        assert_eq!(secret(&r, "REDIS_URL"), str_at(&r.values, "/redis/url"));
+    }
+
+    // Only this release's Secret, in its namespace, is kept.
+    let elsewhere = Cluster::upgrade(vec![live_secret("elsewhere", &kek, bootstrap)]);
+    let r = render_chart_with(&[], &Value::Null, &elsewhere);
+    assert_ne!(secret(&r, "INKAN_KEY_ENCRYPTION_KEY"), kek);
+    assert_is_a_key_encryption_key(&secret(&r, "INKAN_KEY_ENCRYPTION_KEY"));
+
+    // A value set explicitly wins over the live one.
+    let chosen = b64encode(&[9u8; 32]);
+    let set = json!({"secret": {"keyEncryptionKey": chosen, "bootstrapAdminClientSecret": "a-bootstrap-secret-chosen-in-values-files"}});
+    let r = render_chart_with(&[], &set, &cluster);
+    assert_eq!(secret(&r, "INKAN_KEY_ENCRYPTION_KEY"), chosen);
+    assert_eq!(
+        secret(&r, "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET"),
+        "a-bootstrap-secret-chosen-in-values-files"
+    );
+}
+
+#[test]
+fn the_chart_refuses_the_key_encryption_keys_inkan_refuses() {
+    for kek in published_keks() {
+        let set = json!({"secret": {"keyEncryptionKey": kek}});
+        let err = try_render_chart(&[], &set, &Cluster::default())
+            .err()
+            .unwrap_or_else(|| panic!("the chart installs with the published key {kek}"));
+        assert!(
+            err.contains("published") && err.contains("secret.keyEncryptionKey"),
+            "{err}"
+        );
+        // Also when an earlier release stored it (the old default of values.yaml).
+        let cluster = Cluster::upgrade(vec![live_secret(NAMESPACE, &kek, "x".repeat(40).as_str())]);
+        let err = try_render_chart(&[], &Value::Null, &cluster)
+            .err()
+            .unwrap_or_else(|| panic!("the chart upgrades keeping the published key {kek}"));
+        assert!(err.contains("published"), "{err}");
+    }
+    // The error names the problem, never the key.
+    let kek = &published_keks()[0];
+    let err = try_render_chart(
+        &[],
+        &json!({"secret": {"keyEncryptionKey": kek}}),
+        &Cluster::default(),
+    )
+    .err()
+    .expect("refused");
+    assert!(!err.contains(kek.as_str()), "{err}");
 }
 
 /// The NetworkPolicy selecting the pods of `component`.
@@ -578,41 +795,86 @@ fn rule_ports(rule: &Value, c: Option<&Value>) -> BTreeSet<u64> {
         .collect()
 }
 
+/// The peer (`from` entry) a NetworkPolicy rule should hold for a selector in values
+/// (`namespaceLabels`, `podLabels`); None when both are empty (no rule at all).
+fn expected_peer(selector: &Value) -> Option<Value> {
+    let namespaces = map_at(selector, "/namespaceLabels");
+    let pods = map_at(selector, "/podLabels");
+    if namespaces.is_empty() && pods.is_empty() {
+        return None;
+    }
+    let mut peer = serde_json::Map::new();
+    if !namespaces.is_empty() {
+        peer.insert(
+            "namespaceSelector".into(),
+            json!({ "matchLabels": namespaces }),
+        );
+    }
+    peer.insert(
+        "podSelector".into(),
+        if pods.is_empty() {
+            json!({})
+        } else {
+            json!({ "matchLabels": pods })
+        },
+    );
+    Some(Value::Object(peer))
+}
+
+/// Port → every peer an ingress rule of the policy admits on it.
+fn admitted(r: &Rendered, role: &str, values: &str) -> BTreeMap<u64, Vec<Value>> {
+    let c = container(r.get("Deployment", &name_of(role)));
+    let policy = policy_for(r, role);
+    let types = array_at(&policy.doc, "/spec/policyTypes");
+    assert!(types.contains(&"Ingress".into()) && types.contains(&"Egress".into()));
+    let mut open: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+    for rule in array_at(&policy.doc, "/spec/ingress") {
+        let from = array_at(rule, "/from");
+        assert!(
+            !from.is_empty(),
+            "{values}: {role}: an ingress rule open to everyone"
+        );
+        for port in rule_ports(rule, Some(c)) {
+            open.entry(port).or_default().extend(from.iter().cloned());
+        }
+    }
+    open
+}
+
 #[test]
-fn only_the_ingress_controller_reaches_the_public_services_and_only_inkan_reaches_admins_grpc() {
+fn each_port_of_each_pod_admits_only_the_peers_that_need_it() {
     for (values, r) in renderings() {
-        let controller = &r.values["networkPolicy"]["ingressController"];
+        let np = &r.values["networkPolicy"];
+        let expose_admin = r.values["ingress"]["exposeAdminApi"] == true;
+        let controller = expected_peer(&np["ingressController"]).expect("an ingress controller");
         for role in ROLES {
-            let c = container(r.get("Deployment", &name_of(role)));
-            let policy = policy_for(&r, role);
-            let types = array_at(&policy.doc, "/spec/policyTypes");
-            assert!(types.contains(&"Ingress".into()) && types.contains(&"Egress".into()));
-            let mut open = BTreeMap::new();
-            for rule in array_at(&policy.doc, "/spec/ingress") {
-                let from = array_at(rule, "/from");
-                assert!(
-                    !from.is_empty(),
-                    "{values}: {role}: an ingress rule open to everyone"
-                );
-                for port in rule_ports(rule, Some(c)) {
-                    open.insert(port, from.to_vec());
-                }
+            let open = admitted(&r, role, values);
+            // HTTP: the ingress controller where the Ingress routes to; admin's API
+            // also from its configured in-cluster clients.
+            let mut http = Vec::new();
+            if role != "admin" || expose_admin {
+                http.push(controller.clone());
             }
-            // HTTP from the ingress controller only.
-            let http = &open[&(HTTP_PORT as u64)];
-            assert_eq!(http.len(), 1);
+            if role == "admin" {
+                http.extend(expected_peer(&np["adminApiClients"]));
+            }
             assert_eq!(
-                Value::Object(map_at(&http[0], "/namespaceSelector/matchLabels")),
-                controller["namespaceLabels"],
-                "{values}: {role}"
+                open.get(&(HTTP_PORT as u64)).cloned().unwrap_or_default(),
+                http,
+                "{values}: {role}: who reaches the HTTP port"
             );
+            // Metrics: Prometheus only.
             assert_eq!(
-                Value::Object(map_at(&http[0], "/podSelector/matchLabels")),
-                controller["podLabels"]
+                open.get(&(METRICS_PORT as u64))
+                    .cloned()
+                    .unwrap_or_default(),
+                Vec::from_iter(expected_peer(&np["prometheus"])),
+                "{values}: {role}: who reaches the metrics port"
             );
             // gRPC: admin only, from this release's other Inkan pods.
             if role == "admin" {
                 let grpc = &open[&(GRPC_PORT as u64)];
+                assert!(!grpc.is_empty());
                 for peer in grpc {
                     assert!(
                         peer.get("namespaceSelector").is_none() && peer.get("ipBlock").is_none()
@@ -631,15 +893,63 @@ fn only_the_ingress_controller_reaches_the_public_services_and_only_inkan_reache
                             .collect();
                     assert_eq!(components, ["authorize", "token", "userinfo"].into());
                 }
-                assert_eq!(open.len(), 2, "{values}: admin opens HTTP and gRPC only");
-            } else {
-                assert_eq!(open.len(), 1, "{values}: {role} opens HTTP only");
             }
+            let ports: BTreeSet<u64> = open.keys().copied().collect();
+            let mut expected: BTreeSet<u64> = [METRICS_PORT as u64].into();
+            if !http.is_empty() {
+                expected.insert(HTTP_PORT as u64);
+            }
+            if role == "admin" {
+                expected.insert(GRPC_PORT as u64);
+            }
+            assert_eq!(ports, expected, "{values}: {role}: the ports open at all");
         }
         // The migration accepts nothing.
         let migrate = policy_for(&r, "migrate");
         assert!(array_at(&migrate.doc, "/spec/ingress").is_empty());
         assert!(array_at(&migrate.doc, "/spec/policyTypes").contains(&"Ingress".into()));
+    }
+}
+
+#[test]
+fn prometheus_reaches_the_metrics_port_as_its_selector_in_values_says() {
+    // Its own namespace's pods with a label: a pod selector alone (`null` deletes a
+    // default, as in Helm).
+    let set = json!({"networkPolicy": {"prometheus": {
+        "namespaceLabels": null,
+        "podLabels": {"app.kubernetes.io/name": null, "app": "prometheus"},
+    }}});
+    let r = render_chart_with(&[], &set, &Cluster::default());
+    for role in ROLES {
+        let open = admitted(&r, role, "pod selector only");
+        assert_eq!(
+            open[&(METRICS_PORT as u64)],
+            [json!({"podSelector": {"matchLabels": {"app": "prometheus"}}})]
+        );
+    }
+    // Every pod of a namespace.
+    let set = json!({"networkPolicy": {"prometheus": {
+        "namespaceLabels": {"kubernetes.io/metadata.name": "monitoring"},
+        "podLabels": null,
+    }}});
+    let r = render_chart_with(&[], &set, &Cluster::default());
+    for role in ROLES {
+        let open = admitted(&r, role, "namespace selector only");
+        assert_eq!(
+            open[&(METRICS_PORT as u64)],
+            [json!({
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                "podSelector": {},
+            })]
+        );
+    }
+    // No selector: no one, rather than everyone.
+    let set =
+        json!({"networkPolicy": {"prometheus": {"namespaceLabels": null, "podLabels": null}}});
+    let r = render_chart_with(&[], &set, &Cluster::default());
+    for role in ROLES {
+        let open = admitted(&r, role, "no selector");
+        assert!(!open.contains_key(&(METRICS_PORT as u64)), "{role}");
     }
 }
 
@@ -683,4 +993,165 @@ fn only_admin_and_the_migration_job_may_reach_postgres() {
             }
         }
     }
+}
+
+#[test]
+fn every_pod_serves_metrics_on_a_port_of_its_own_and_tells_prometheus_where() {
+    for (values, r) in renderings() {
+        for role in ROLES {
+            let d = r.get("Deployment", &name_of(role));
+            let c = container(d);
+            assert_eq!(
+                resolve_port(c, &"metrics".into()),
+                METRICS_PORT as u64,
+                "{values}: {role}: the metrics container port"
+            );
+            let env = environment(&r, c);
+            assert!(
+                matches!(&env["INKAN_METRICS_ADDR"], Source::ConfigMap { value, .. } if *value == format!("0.0.0.0:{METRICS_PORT}")),
+                "{values}: {role}: {:?}",
+                env["INKAN_METRICS_ADDR"]
+            );
+            let annotations = map_at(&d.doc, "/spec/template/metadata/annotations");
+            if r.values["metrics"]["podAnnotations"] == true {
+                assert_eq!(
+                    annotations["prometheus.io/scrape"], "true",
+                    "{values}: {role}"
+                );
+                assert_eq!(
+                    annotations["prometheus.io/port"],
+                    METRICS_PORT.to_string(),
+                    "{values}: {role}"
+                );
+                assert_eq!(annotations["prometheus.io/path"], METRICS_PATH);
+            } else {
+                assert!(!annotations.keys().any(|k| k.starts_with("prometheus.io/")));
+            }
+            // The role's Service offers the metrics port too (for a ServiceMonitor),
+            // after the HTTP port the Ingress uses.
+            let service = r.get("Service", &name_of(role));
+            let ports = array_at(&service.doc, "/spec/ports");
+            assert_eq!(str_at(&ports[0], "/name"), "http");
+            let metrics = ports
+                .iter()
+                .find(|p| str_at(p, "/name") == "metrics")
+                .unwrap_or_else(|| {
+                    panic!("{values}: Service {} has no metrics port", service.name)
+                });
+            assert_eq!(metrics["port"], METRICS_PORT);
+            assert_eq!(resolve_port(c, &metrics["targetPort"]), METRICS_PORT as u64);
+        }
+    }
+    let r = render_chart_with(
+        &[],
+        &json!({"metrics": {"podAnnotations": false}}),
+        &Cluster::default(),
+    );
+    for role in ROLES {
+        let d = r.get("Deployment", &name_of(role));
+        let annotations = map_at(&d.doc, "/spec/template/metadata/annotations");
+        assert!(
+            !annotations.keys().any(|k| k.starts_with("prometheus.io/")),
+            "{role}: {annotations:?}"
+        );
+    }
+}
+
+#[test]
+fn a_service_monitor_scrapes_the_metrics_port_of_the_four_services_only_when_enabled() {
+    assert!(render_chart(&[]).of_kind("ServiceMonitor").is_empty());
+    assert!(render_chart(&[PRODUCTION])
+        .of_kind("ServiceMonitor")
+        .is_empty());
+
+    let r = render_chart_with(&[], &all_options(), &Cluster::default());
+    let monitors = r.of_kind("ServiceMonitor");
+    assert_eq!(monitors.len(), 1);
+    let m = &monitors[0].doc;
+    assert_eq!(str_at(m, "/apiVersion"), "monitoring.coreos.com/v1");
+    // The labels the operator's Prometheus selects monitors by.
+    assert_eq!(
+        str_at(m, "/metadata/labels/release"),
+        "kube-prometheus-stack"
+    );
+    assert_eq!(
+        array_at(m, "/spec/namespaceSelector/matchNames"),
+        [NAMESPACE]
+    );
+    let endpoints = array_at(m, "/spec/endpoints");
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(str_at(&endpoints[0], "/port"), "metrics");
+    assert_eq!(str_at(&endpoints[0], "/path"), METRICS_PATH);
+    let selector = map_at(m, "/spec/selector/matchLabels");
+    for role in ROLES {
+        let service = r.get("Service", &name_of(role));
+        assert!(
+            selects(&selector, &map_at(&service.doc, "/metadata/labels")),
+            "the ServiceMonitor selects Service {}",
+            service.name
+        );
+    }
+    // Whatever else it selects has no metrics port, so adds no target.
+    for service in r.of_kind("Service") {
+        if selects(&selector, &map_at(&service.doc, "/metadata/labels"))
+            && !ROLES.iter().any(|role| name_of(role) == service.name)
+        {
+            assert!(
+                array_at(&service.doc, "/spec/ports")
+                    .iter()
+                    .all(|p| str_at(p, "/name") != "metrics"),
+                "{}",
+                service.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_public_ingress_routes_the_admin_api_only_when_asked() {
+    let admin_paths = |r: &Rendered| -> Vec<(String, String)> {
+        let ing = &r.of_kind("Ingress")[0].doc;
+        array_at(ing, "/spec/rules")
+            .iter()
+            .flat_map(|rule| array_at(rule, "/http/paths"))
+            .filter(|p| {
+                str_at(p, "/path").starts_with("/admin")
+                    || str_at(p, "/backend/service/name") == name_of("admin")
+            })
+            .map(|p| {
+                (
+                    str_at(p, "/path").to_string(),
+                    str_at(p, "/pathType").to_string(),
+                )
+            })
+            .collect()
+    };
+    for overrides in [&[][..], &[PRODUCTION][..]] {
+        let r = render_chart(overrides);
+        assert_eq!(r.values["ingress"]["exposeAdminApi"], false);
+        assert_eq!(
+            admin_paths(&r),
+            [],
+            "{overrides:?}: the admin API is public"
+        );
+        let notes = &r.outputs.iter().find(|(f, _)| f == "NOTES.txt").unwrap().1;
+        assert!(notes.contains("port-forward"), "{notes}");
+    }
+    let r = render_chart_with(
+        &[],
+        &json!({"ingress": {"exposeAdminApi": true}}),
+        &Cluster::default(),
+    );
+    assert_eq!(
+        admin_paths(&r),
+        [(ADMIN_API_PATH.to_string(), "Prefix".to_string())]
+    );
+    // And the ingress controller may then reach admin's HTTP port.
+    let open = admitted(&r, "admin", "exposeAdminApi");
+    assert_eq!(
+        open[&(HTTP_PORT as u64)],
+        Vec::from_iter(expected_peer(
+            &r.values["networkPolicy"]["ingressController"]
+        ))
+    );
 }
