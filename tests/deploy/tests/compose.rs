@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use inkan_deploy_tests::{
     read_repo_file, required_env, ADMIN_ONLY_ENV, GRPC_PORT, HTTP_PORT, INTERNAL_PATHS,
-    MIGRATE_ENV, PUBLIC_ROUTES, READINESS_PATH, ROLES, SERVE_ROLES,
+    METRICS_PATH, METRICS_PORT, MIGRATE_ENV, PUBLIC_ROUTES, READINESS_PATH, ROLES, SERVE_ROLES,
 };
 use serde_json::{Map, Value};
 use support::{array_at, scalar, str_at};
@@ -170,6 +170,11 @@ fn every_inkan_service_has_the_environment_its_role_needs() {
             "{role}"
         );
         assert_eq!(env["INKAN_ISSUER"], ISSUER, "{role}");
+        assert_eq!(
+            env["INKAN_METRICS_ADDR"],
+            format!("0.0.0.0:{METRICS_PORT}"),
+            "{role}: metrics on a listener of their own"
+        );
         if role == "admin" {
             assert_eq!(env["INKAN_GRPC_ADDR"], format!("0.0.0.0:{GRPC_PORT}"));
             assert!(unset_default(&env["INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET"]).len() >= 32);
@@ -202,6 +207,39 @@ fn every_inkan_service_has_the_environment_its_role_needs() {
         44,
         "the default key-encryption key is 32 bytes, base64"
     );
+}
+
+#[test]
+fn the_published_default_key_encryption_key_is_said_to_be_for_the_loopback_issuer_only() {
+    let text = read_repo_file("docker-compose.yml");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("INKAN_KEY_ENCRYPTION_KEY:"))
+        .expect("docker-compose.yml sets INKAN_KEY_ENCRYPTION_KEY");
+    // The comment right above the setting.
+    let comment: String = lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .map(|l| l.trim_start().trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in ["published", "loopback", "refuses"] {
+        assert!(
+            comment.contains(word),
+            "the comment lacks {word:?}: {comment}"
+        );
+    }
+    // And the issuer it is good for is loopback.
+    let c = compose();
+    for role in ROLES {
+        let issuer = &environment(&services(&c)[role])["INKAN_ISSUER"];
+        assert!(issuer.starts_with("http://127.0.0.1:"), "{role}: {issuer}");
+    }
 }
 
 #[test]
@@ -461,6 +499,7 @@ fn the_proxy_routes_every_public_path_to_the_service_that_serves_it_and_nothing_
     // Upstream host → the role its compose service runs.
     let role_at = |upstream: &str| -> String {
         let (host, port) = upstream.rsplit_once(':').expect("upstream host:port");
+        // Never the metrics listener (METRICS_PORT), nor any port but HTTP.
         assert_eq!(port, HTTP_PORT.to_string(), "{upstream}: not the HTTP port");
         role_of(&s[host]).unwrap_or_else(|| panic!("{host} is not an Inkan role"))
     };
@@ -478,6 +517,7 @@ fn the_proxy_routes_every_public_path_to_the_service_that_serves_it_and_nothing_
             r.server
         );
     }
+    assert!(INTERNAL_PATHS.contains(&METRICS_PATH));
     for path in INTERNAL_PATHS
         .iter()
         .copied()
