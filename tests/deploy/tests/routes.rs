@@ -23,13 +23,30 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The paths given to axum's `.route(` in the sources under `dir`.
+/// `source` up to its `#[cfg(test)] mod ...` (all of it when it has none).
+fn without_test_module(source: &str) -> &str {
+    let mut from = 0;
+    while let Some(at) = source[from..].find("#[cfg(test)]") {
+        let start = from + at;
+        let after = source[start + "#[cfg(test)]".len()..].trim_start();
+        if after.starts_with("mod ") {
+            return &source[..start];
+        }
+        from = start + 1;
+    }
+    source
+}
+
+/// The paths given to axum's `.route(` in the sources under `dir`, leaving out unit
+/// tests (a file's `#[cfg(test)]` module, at its end by convention: the routers they
+/// build are never served).
 fn declared_routes(dir: &str) -> BTreeSet<String> {
     let mut files = Vec::new();
     rust_files(&repo_root().join(dir), &mut files);
     let mut paths = BTreeSet::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let source = std::fs::read_to_string(&file).unwrap();
+        let text = without_test_module(&source);
         for (at, _) in text.match_indices(".route(") {
             let rest = text[at + ".route(".len()..].trim_start();
             let literal = rest
