@@ -3,7 +3,7 @@
 
 mod support;
 
-use inkan_deploy_tests::{read_repo_file, GRPC_PORT, HTTP_PORT};
+use inkan_deploy_tests::{read_repo_file, GRPC_PORT, HTTP_PORT, METRICS_PORT};
 
 /// The Dockerfile's instructions, continuation lines joined, comments dropped.
 fn instructions() -> Vec<(String, String)> {
@@ -86,7 +86,7 @@ fn the_image_is_built_in_stages_with_a_release_build_of_inkan() {
 }
 
 #[test]
-fn the_image_runs_as_a_numeric_non_root_user_and_exposes_http_and_grpc() {
+fn the_image_runs_as_a_numeric_non_root_user_and_exposes_http_grpc_and_metrics() {
     let all = instructions();
     let runtime = final_stage(&all);
     let user = runtime
@@ -117,7 +117,9 @@ fn the_image_runs_as_a_numeric_non_root_user_and_exposes_http_and_grpc() {
         })
         .collect();
     assert!(
-        exposed.contains(&HTTP_PORT) && exposed.contains(&GRPC_PORT),
+        exposed.contains(&HTTP_PORT)
+            && exposed.contains(&GRPC_PORT)
+            && exposed.contains(&METRICS_PORT),
         "EXPOSE {exposed:?}"
     );
     let env = runtime
@@ -132,6 +134,11 @@ fn the_image_runs_as_a_numeric_non_root_user_and_exposes_http_and_grpc() {
     );
     assert!(
         env.contains(&format!("INKAN_GRPC_ADDR=0.0.0.0:{GRPC_PORT}")),
+        "{env}"
+    );
+    // inkan's default metrics address is loopback: unreachable from outside a container.
+    assert!(
+        env.contains(&format!("INKAN_METRICS_ADDR=0.0.0.0:{METRICS_PORT}")),
         "{env}"
     );
 }
