@@ -1,7 +1,10 @@
 //! The routing table in `inkan_deploy_tests` against the routes the services
 //! declare (`.route("<path>", ...)` in their sources): a path added to a service
 //! must be added to the table, as public or internal, before it can be deployed.
-//! Likewise the roles `inkan serve --role` accepts (`inkan_config::Role`).
+//! Likewise the roles `inkan serve --role` accepts (`inkan_config::Role`), and the
+//! settings the deployment files pass (`inkan_config::Settings`' variables).
+
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -126,5 +129,83 @@ fn the_roles_the_deployments_use_are_the_ones_inkan_serve_accepts() {
     assert_eq!(variants, expected, "SERVE_ROLES is out of date");
     for role in ROLES {
         assert!(SERVE_ROLES.contains(&role));
+    }
+}
+
+/// The environment variables `inkan_config` reads (`env = "NAME"` in its clap arguments).
+fn settings_variables() -> BTreeSet<String> {
+    let mut files = Vec::new();
+    rust_files(&repo_root().join("libs/config/src"), &mut files);
+    let mut names = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in text.match_indices("env = \"") {
+            let rest = &text[at + "env = \"".len()..];
+            names.insert(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_variable_the_deployment_files_set_is_a_setting_inkan_reads() {
+    let settings = settings_variables();
+    assert!(
+        settings.contains("INKAN_ISSUER"),
+        "no settings found in libs/config/src"
+    );
+    // Where each variable is set.
+    let mut set: BTreeMap<String, String> = BTreeMap::new();
+    let compose = support::yaml(&read_repo_file("docker-compose.yml"), "docker-compose.yml");
+    for (name, service) in compose["services"].as_object().unwrap() {
+        if service["image"] != "inkan:local" {
+            continue;
+        }
+        for var in service["environment"].as_object().unwrap().keys() {
+            set.insert(var.clone(), format!("docker-compose.yml ({name})"));
+        }
+    }
+    for line in read_repo_file("deploy/Dockerfile").lines() {
+        let line = line
+            .trim()
+            .trim_start_matches("ENV ")
+            .trim_end_matches('\\');
+        if let Some((var, _)) = line.trim().split_once('=') {
+            if var.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                set.insert(var.to_string(), "deploy/Dockerfile".into());
+            }
+        }
+    }
+    for overrides in [&[][..], &["ci/production-values.yaml"][..]] {
+        let r = support::render_chart(overrides);
+        for m in &r.manifests {
+            let origin = format!("the chart's {} {} ({overrides:?})", m.kind, m.name);
+            match m.kind.as_str() {
+                "ConfigMap" => {
+                    for var in support::map_at(&m.doc, "/data").keys() {
+                        set.insert(var.clone(), origin.clone());
+                    }
+                }
+                "Deployment" | "Job" => {
+                    for c in support::array_at(&m.doc, "/spec/template/spec/containers") {
+                        for var in support::array_at(c, "/env") {
+                            set.insert(support::str_at(var, "/name").into(), origin.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(set.contains_key("INKAN_METRICS_ADDR"));
+    for (var, origin) in &set {
+        // OpenTelemetry's own variables are read by its exporter.
+        if var.starts_with("OTEL_") {
+            continue;
+        }
+        assert!(
+            settings.contains(var),
+            "{origin} sets {var}, which inkan does not read (libs/config)"
+        );
     }
 }
