@@ -11,6 +11,7 @@ mod operations;
 mod outages;
 mod projections;
 mod provider;
+mod readme;
 mod relying_party;
 mod safety;
 mod settings;
