@@ -99,17 +99,40 @@ async fn forward(
         .unwrap()
 }
 
-struct Cluster {
-    issuer: String,
+pub(crate) struct Cluster {
+    pub(crate) issuer: String,
     routes: Arc<Routes>,
     replicas: HashMap<String, Inkan>,
     backends: RealBackends,
     dir: tempfile::TempDir,
     admin_grpc: Vec<String>,
+    /// The port the admin replicas reach PostgreSQL on instead of its own
+    /// (a test's proxy in front of it).
+    database_port: Option<u16>,
 }
 
 impl Cluster {
     async fn start() -> Cluster {
+        Cluster::start_replicas(
+            &[
+                "admin-a",
+                "admin-b",
+                "authorize-a",
+                "authorize-b",
+                "token-a",
+                "token-b",
+                "userinfo-a",
+                "userinfo-b",
+            ],
+            None,
+        )
+        .await
+    }
+
+    /// The replicas named `<role>-<x>`, admins first (a rolling start: the
+    /// first creates the bootstrap client and keys), on fresh backends;
+    /// with `database_port`, the admins reach PostgreSQL through that port.
+    pub(crate) async fn start_replicas(names: &[&str], database_port: Option<u16>) -> Cluster {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let mut routes = Routes::default();
@@ -129,23 +152,11 @@ impl Cluster {
             backends: RealBackends::new().await,
             dir: tempfile::tempdir().unwrap(),
             admin_grpc: vec![],
+            database_port,
         };
-        // Admins one after the other (a rolling start): the first creates the bootstrap client and keys.
-        for name in ["admin-a", "admin-b"] {
-            cluster.launch(name);
-        }
-        for (i, name) in [
-            "authorize-a",
-            "authorize-b",
-            "token-a",
-            "token-b",
-            "userinfo-a",
-            "userinfo-b",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let _ = i;
+        let (admins, others): (Vec<&str>, Vec<&str>) =
+            names.iter().partition(|n| n.starts_with("admin-"));
+        for name in admins.into_iter().chain(others) {
             cluster.launch(name);
         }
         cluster
@@ -160,7 +171,17 @@ impl Cluster {
         options
             .env
             .push(("INKAN_ISSUER".into(), self.issuer.clone()));
-        if role != "admin" {
+        if role == "admin" {
+            if let Some(port) = self.database_port {
+                for (key, value) in options.env.iter_mut() {
+                    if key == "DATABASE_URL" {
+                        let mut url = url::Url::parse(value).unwrap();
+                        url.set_port(Some(port)).unwrap();
+                        *value = url.to_string();
+                    }
+                }
+            }
+        } else {
             // Every replica knows both admins, starting with a different one.
             let mut admins: Vec<String> = self
                 .admin_grpc
@@ -212,7 +233,7 @@ impl Cluster {
         self.routes.served.lock().unwrap().clone()
     }
 
-    async fn admin(
+    pub(crate) async fn admin(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -232,7 +253,7 @@ impl Cluster {
     }
 
     /// Registers a web project with `scopes` and the user ada@example.com; returns the project.
-    async fn shop(&self, scopes: &[&str]) -> (Rp, serde_json::Value) {
+    pub(crate) async fn shop(&self, scopes: &[&str]) -> (Rp, serde_json::Value) {
         let (status, created) = self
             .admin(
                 reqwest::Method::POST,
@@ -256,7 +277,7 @@ impl Cluster {
         (rp, created)
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         for (_, inkan) in self.replicas.drain() {
             inkan.stop();
         }
@@ -265,13 +286,13 @@ impl Cluster {
 }
 
 /// The front as a [`Provider`]-like target for the flow helpers.
-fn as_provider(c: &Cluster) -> FrontProvider {
+pub(crate) fn as_provider(c: &Cluster) -> FrontProvider {
     FrontProvider {
         issuer: c.issuer.clone(),
     }
 }
 
-struct FrontProvider {
+pub(crate) struct FrontProvider {
     issuer: String,
 }
 
@@ -281,7 +302,7 @@ impl FrontProvider {
     }
 }
 
-async fn login(agent: &Agent, p: &FrontProvider, params: &[(&str, &str)]) -> Redirect {
+pub(crate) async fn login(agent: &Agent, p: &FrontProvider, params: &[(&str, &str)]) -> Redirect {
     let resp = agent
         .http
         .get(p.url("/authorize"))
@@ -306,7 +327,11 @@ async fn login(agent: &Agent, p: &FrontProvider, params: &[(&str, &str)]) -> Red
     redirect(resp)
 }
 
-async fn token(p: &FrontProvider, rp: &Rp, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+pub(crate) async fn token(
+    p: &FrontProvider,
+    rp: &Rp,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
     let resp = reqwest::Client::new()
         .post(p.url("/token"))
         .basic_auth(&rp.client_id, rp.secret.as_deref())
@@ -321,7 +346,7 @@ async fn token(p: &FrontProvider, rp: &Rp, form: &[(&str, &str)]) -> (u16, serde
 }
 
 /// Redeems a code (with the suite's PKCE verifier) through the front.
-async fn redeem(p: &FrontProvider, rp: &Rp, code: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn redeem(p: &FrontProvider, rp: &Rp, code: &str) -> (u16, serde_json::Value) {
     token(
         p,
         rp,

@@ -61,42 +61,46 @@ fn readme_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")
 }
 
+/// A fence being read: the block so far, and the indentation of its opening line.
+struct OpenFence<'a> {
+    fence: Fence,
+    indent: usize,
+    lines: Vec<&'a str>,
+}
+
 fn fences(markdown: &str) -> Vec<Fence> {
     let mut out = Vec::new();
-    let mut open: Option<(usize, String, String, usize, Vec<&str>, bool)> = None;
+    let mut open: Option<OpenFence> = None;
     let mut before = String::new();
     let mut blank_since_fence = true;
     for (i, line) in markdown.lines().enumerate() {
         let trimmed = line.trim_start();
-        match open.as_mut() {
-            Some((start, lang, prev, indent, body, follows)) => {
-                if trimmed.starts_with("```") && trimmed.trim() == "```" {
-                    out.push(Fence {
-                        line: *start,
-                        lang: lang.clone(),
-                        body: body.join("\n"),
-                        before: prev.clone(),
-                        follows_previous: *follows,
-                    });
-                    open = None;
+        let indent = line.len() - trimmed.len();
+        match open.take() {
+            Some(mut o) => {
+                if trimmed.trim_end() == "```" {
+                    o.fence.body = o.lines.join("\n");
+                    out.push(o.fence);
                     blank_since_fence = true;
                     before.clear();
                 } else {
-                    let strip = line.len() - line.trim_start().len();
-                    body.push(&line[strip.min(*indent)..]);
+                    o.lines.push(&line[indent.min(o.indent)..]);
+                    open = Some(o);
                 }
             }
             None => {
                 if let Some(info) = trimmed.strip_prefix("```") {
-                    let indent = line.len() - trimmed.len();
-                    open = Some((
-                        i + 1,
-                        info.trim().to_string(),
-                        before.clone(),
+                    open = Some(OpenFence {
+                        fence: Fence {
+                            line: i + 1,
+                            lang: info.trim().to_string(),
+                            body: String::new(),
+                            before: before.clone(),
+                            follows_previous: blank_since_fence && !out.is_empty(),
+                        },
                         indent,
-                        Vec::new(),
-                        blank_since_fence && !out.is_empty(),
-                    ));
+                        lines: Vec::new(),
+                    });
                 } else if !trimmed.is_empty() {
                     before = trimmed.to_string();
                     blank_since_fence = false;
@@ -372,6 +376,9 @@ fn projects_show(env: &[(&str, &str)], args: &[&str]) -> Output {
     run_bounded(cmd, Duration::from_secs(60))
 }
 
+/// Environment variables of one `projects show` run.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
@@ -395,7 +402,7 @@ fn projects_show_finds_the_server_the_way_serve_is_configured_or_by_url() {
     let nowhere_url = format!("http://{nowhere}");
     let any_addr = format!("0.0.0.0:{port}");
 
-    let ways: [(&str, Vec<(&str, &str)>, Vec<&str>); 6] = [
+    let ways: [(&str, Env, Vec<&str>); 6] = [
         (
             "INKAN_HTTP_ADDR",
             vec![("INKAN_HTTP_ADDR", addr.as_str())],
@@ -460,7 +467,7 @@ fn projects_show_finds_the_server_the_way_serve_is_configured_or_by_url() {
     );
 
     // Failures are clear, non-zero, and never echo the secret.
-    let failures: [(Vec<(&str, &str)>, Vec<&str>, &str); 3] = [
+    let failures: [(Env, Vec<&str>, &str); 3] = [
         (
             vec![],
             vec![client_id, "--url", nowhere_url.as_str()],

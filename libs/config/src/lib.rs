@@ -109,6 +109,18 @@ pub struct Settings {
     #[arg(long, env = "INKAN_KEY_ENCRYPTION_KEY", hide_env_values = true)]
     pub key_encryption_key: Option<String>,
 
+    /// Milliseconds an internal (gRPC) read of the admin waits on the event
+    /// store — catching up with the log, an identity missing from its cache —
+    /// before answering from its read models (or failing `unavailable`).
+    /// Keep it well under the callers' 5 s deadline.
+    #[arg(
+        long,
+        env = "INKAN_ADMIN_STORE_READ_TIMEOUT_MS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(10..=4000)
+    )]
+    pub admin_store_read_timeout_ms: u64,
+
     /// client_id of the admin client created on first start with an empty store.
     #[arg(long, env = "INKAN_BOOTSTRAP_ADMIN_CLIENT_ID")]
     pub bootstrap_admin_client_id: Option<String>,

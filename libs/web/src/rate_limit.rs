@@ -24,8 +24,10 @@
 //! client is not authenticated, so a per-client limit would let anyone
 //! exhaust a real client's budget by sending its `client_id`.
 //!
-//! If the store is down the request passes (fail open, logged): the
-//! endpoint itself will answer 503 when it needs the store.
+//! If the store is down the request passes (fail open, logged as a
+//! warning): the endpoint itself will answer
+//! 503 when it needs the store. The token endpoints' per-client budget fails
+//! open the same way ([`unchecked`]), so both limiters behave alike.
 //!
 //! One round trip per token request: the token endpoints also count a
 //! per-client budget once the client has authenticated. So that both
@@ -176,7 +178,7 @@ pub async fn rate_limit(
                 retry_after_seconds,
             }) => over_limit(group, retry_after_seconds),
             Err(e) => {
-                tracing::warn!(error = %e, "rate limit not counted: store unavailable");
+                unchecked(&e);
                 response
             }
         };
@@ -187,10 +189,17 @@ pub async fn rate_limit(
             retry_after_seconds,
         }) => over_limit(group, retry_after_seconds),
         Err(e) => {
-            tracing::warn!(error = %e, "rate limit not checked: store unavailable; letting the request through");
+            unchecked(&e);
             next.run(request).await
         }
     }
+}
+
+/// A rate limit that could not be counted because the key-value store is
+/// unreachable: the request passes (fail open), logged so an operator sees
+/// that limits are not being enforced (`/readyz` already reports the store).
+pub fn unchecked(error: &dyn std::fmt::Display) {
+    tracing::warn!(error = %error, "rate limit not checked: key-value store unavailable; letting the request through");
 }
 
 const HTML_429: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

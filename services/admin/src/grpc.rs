@@ -1,6 +1,10 @@
 //! The internal gRPC API (`inkan.admin.v1.AdminInternal`) served from the
 //! admin's read models to the authorize, token and userinfo services.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use inkan_domain::identity::{Identity, IdentityCommand};
 use inkan_domain::project::Project;
 use inkan_proto::admin::v1 as pb;
@@ -12,22 +16,34 @@ use crate::state::AdminState;
 
 pub struct AdminGrpc {
     state: AdminState,
-    /// When catching up last failed: reads skip the store for a while after,
-    /// so a database outage does not add a timeout to every answer.
-    failed_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether the last catch-up with the log failed or ran past the bound.
+    freshness: Arc<Freshness>,
     /// Whether reads first catch up with the log (see [`AdminGrpc::fresh`]).
     catch_up_on_read: bool,
 }
 
-/// How long reads answer from the read models alone after the store failed.
-const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+/// How reads learn that the event store is slow or down, shared with the
+/// catch-ups running in the background.
+#[derive(Default)]
+struct Freshness {
+    /// Set when a catch-up failed or outlived the read bound; cleared by
+    /// the next one that succeeds. While set, reads do not wait at all.
+    degraded: AtomicBool,
+    /// A background catch-up (a probe) is running; at most one at a time.
+    probing: AtomicBool,
+    /// When the last probe started, so a refused store is not hammered.
+    last_probe: std::sync::Mutex<Option<Instant>>,
+}
+
+/// While degraded, at most one probe of the store per this interval.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl AdminGrpc {
     /// The service as remote replicas call it: every read first catches up with the log.
     pub fn new(state: AdminState) -> AdminGrpc {
         AdminGrpc {
             state,
-            failed_at: std::sync::Mutex::new(None),
+            freshness: Arc::default(),
             catch_up_on_read: true,
         }
     }
@@ -80,24 +96,107 @@ impl AdminGrpc {
 
     /// Brings the read models up to the log before answering, so a caller
     /// that saw an event on the bus never gets an answer older than it from a
-    /// lagging admin replica. If the event store is down, the read models
-    /// answer as they are (reads keep working through a database outage).
+    /// lagging admin replica.
+    ///
+    /// Never waits on the store longer than `state.store_read_timeout`
+    /// (well under the callers' gRPC deadline): a catch-up that fails or
+    /// outlives it marks the store degraded, and while it is, reads answer
+    /// from the read models at once — no request waits on a store that just
+    /// failed — while one background catch-up at a time (a probe, at most one
+    /// per [`PROBE_INTERVAL`]) finds out when the store answers again. A hung
+    /// connection (packets unanswered, nothing refused) is the case this is
+    /// for: without the bound every read would wait for the pool's timeout.
     async fn fresh(&self) {
         if !self.catch_up_on_read {
             return;
         }
-        let recently_failed = self
-            .failed_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|at| at.elapsed() < STORE_RETRY_AFTER);
-        if recently_failed {
+        if self.freshness.degraded.load(Ordering::Acquire) {
+            self.probe();
             return;
         }
-        if let Err(e) = self.state.projections.catch_up().await {
-            *self.failed_at.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(std::time::Instant::now());
-            tracing::warn!(error = %e, "answering from read models that may lag: event store unavailable");
+        let run = tokio::spawn(catch_up(
+            self.state.projections.clone(),
+            self.freshness.clone(),
+        ));
+        match tokio::time::timeout(self.state.store_read_timeout, run).await {
+            Ok(_) => {}
+            Err(_) => {
+                // The catch-up goes on in the background and clears the
+                // mark when it succeeds.
+                self.freshness.degraded.store(true, Ordering::Release);
+                tracing::warn!(
+                    bound_ms = self.state.store_read_timeout.as_millis() as u64,
+                    "event store slower than the read bound; answering from read models that may lag"
+                );
+            }
+        }
+    }
+
+    /// Starts a background catch-up unless one is running or one started
+    /// less than [`PROBE_INTERVAL`] ago.
+    fn probe(&self) {
+        {
+            let mut last = self
+                .freshness
+                .last_probe
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PROBE_INTERVAL) {
+                return;
+            }
+            if self.freshness.probing.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let (projections, freshness) = (self.state.projections.clone(), self.freshness.clone());
+        tokio::spawn(async move {
+            catch_up(projections, freshness.clone()).await;
+            freshness.probing.store(false, Ordering::Release);
+        });
+    }
+
+    /// An identity read from the read models, bounded like the catch-up: a
+    /// store that does not answer in time is `unavailable`, not a hang.
+    async fn bounded<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T, inkan_eventstore::StoreError>>,
+    ) -> Result<T, Status> {
+        match tokio::time::timeout(self.state.store_read_timeout, read).await {
+            Ok(result) => result.map_err(|e| Status::from(crate::error::ApiError::from(e))),
+            Err(_) => {
+                tracing::warn!("identity read timed out: event store slower than the read bound");
+                Err(Status::unavailable("event store unavailable"))
+            }
+        }
+    }
+}
+
+/// The longest one background catch-up may run: a query on a connection
+/// whose peer went silent would otherwise wait for TCP to give up (hours),
+/// holding the catch-up lock and the probe slot all that time.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
+
+/// One catch-up with the log; records in `freshness` whether the store answered.
+async fn catch_up(projections: Arc<crate::projections::Projections>, freshness: Arc<Freshness>) {
+    let result = tokio::time::timeout(CATCH_UP_LIMIT, projections.catch_up())
+        .await
+        .unwrap_or_else(|_| {
+            Err(inkan_eventstore::StoreError::Unavailable(format!(
+                "catching up took longer than {} s",
+                CATCH_UP_LIMIT.as_secs()
+            )))
+        });
+    match result {
+        Ok(_) => {
+            if freshness.degraded.swap(false, Ordering::AcqRel) {
+                tracing::info!("event store answers again; reads catch up with the log");
+            }
+        }
+        Err(e) => {
+            if !freshness.degraded.swap(true, Ordering::AcqRel) {
+                tracing::warn!(error = %e, "answering from read models that may lag: event store unavailable");
+            }
         }
     }
 }
@@ -201,10 +300,9 @@ impl AdminInternal for AdminGrpc {
         self.fresh().await;
         let req = request.into_inner();
         let projections = &self.state.projections;
-        let entry = projections
-            .identity_by_email(&req.email)
-            .await
-            .map_err(|e| Status::from(crate::error::ApiError::from(e)))?;
+        let entry = self
+            .bounded(projections.identity_by_email(&req.email))
+            .await?;
         let stored = entry.as_ref().and_then(|e| e.state.password_hash.clone());
         // argon2id is CPU-bound: run it on the blocking pool, within the
         // concurrency cap. An unknown email (or one without a password) is
@@ -244,10 +342,7 @@ impl AdminInternal for AdminGrpc {
         let req = request.into_inner();
         let projections = &self.state.projections;
         let entry = match uuid::Uuid::parse_str(&req.id) {
-            Ok(id) => projections
-                .identity(id)
-                .await
-                .map_err(|e| Status::from(crate::error::ApiError::from(e)))?,
+            Ok(id) => self.bounded(projections.identity(id)).await?,
             Err(_) => None,
         };
         let identity = entry

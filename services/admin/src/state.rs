@@ -29,7 +29,16 @@ pub struct AdminState {
     pub key_policy: KeyPolicy,
     /// Notified after every append so the relay publishes without waiting for its poll.
     pub appended: Arc<Notify>,
+    /// The longest an internal (gRPC) read waits on the event store — the
+    /// catch-up before answering, an identity missing from the cache —
+    /// before it answers from the read models or fails `unavailable`. Well
+    /// under the callers' deadline (5 s), so a hung database never turns
+    /// into timed-out logins (`INKAN_ADMIN_STORE_READ_TIMEOUT_MS`).
+    pub store_read_timeout: std::time::Duration,
 }
+
+/// The default of [`AdminState::store_read_timeout`].
+pub const DEFAULT_STORE_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl AdminState {
     pub fn new(
@@ -54,6 +63,7 @@ impl AdminState {
             )),
             password_min_length,
             appended: Arc::new(Notify::new()),
+            store_read_timeout: DEFAULT_STORE_READ_TIMEOUT,
         }
     }
 

@@ -10,6 +10,12 @@
 //!   development value from `docker-compose.yml` (or any value containing
 //!   `change-me`) unless the issuer is loopback: a published secret is no
 //!   secret (NIST SP 800-63B-4 §3.1.1.2, "commonly-used, expected values").
+//! - The key-encryption key must not be one published in this repository
+//!   (the compose file's example, test and benchmark keys) unless the issuer
+//!   is loopback: everyone who can read the repository could unseal the
+//!   signing keys and forge client-secret hashes. A unit test scans the
+//!   repository's deployment files, docs and tests for 32-byte base64 keys
+//!   and fails when one is not on [`PUBLISHED_KEKS`].
 //!
 //! The other startup refusals live where their settings are used: a
 //! malformed `INKAN_KEY_ENCRYPTION_KEY` and a missing one with
@@ -23,6 +29,13 @@ use inkan_config::Settings;
 /// The bootstrap admin secret `docker-compose.yml` uses by default.
 const COMPOSE_DEV_SECRET: &str = "change-me-change-me-change-me-change-me";
 
+/// Key-encryption keys that appear in this repository (compose example,
+/// end-to-end tests, benchmarks): refused outside a loopback issuer.
+const PUBLISHED_KEKS: [&str; 2] = [
+    "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=",
+    "YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=",
+];
+
 /// Refuses to start with unsafe settings; the error names the setting.
 pub fn refuse_unsafe_settings(settings: &Settings) -> anyhow::Result<()> {
     check(
@@ -30,7 +43,26 @@ pub fn refuse_unsafe_settings(settings: &Settings) -> anyhow::Result<()> {
         settings.issuer.host_str(),
         settings.bootstrap_admin_client_secret.as_deref(),
     )
+    .and_then(|()| {
+        check_kek(
+            settings.issuer.host_str(),
+            settings.key_encryption_key.as_deref(),
+        )
+    })
     .map_err(anyhow::Error::msg)
+}
+
+/// Refuses a published key-encryption key unless the issuer is loopback.
+fn check_kek(issuer_host: Option<&str>, kek: Option<&str>) -> Result<(), String> {
+    let loopback = issuer_host.is_some_and(is_loopback);
+    match kek.map(str::trim) {
+        Some(kek) if PUBLISHED_KEKS.contains(&kek) && !loopback => Err(
+            "INKAN_KEY_ENCRYPTION_KEY is a key published in Inkan's repository (an example or \
+             test key); generate your own (`openssl rand -base64 32`) and keep it secret"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The pure check behind [`refuse_unsafe_settings`]: the issuer's scheme and
@@ -93,6 +125,69 @@ mod tests {
         }
         for host in ["128.0.0.1", "[::2]", "localhost.example.com", "10.0.0.1"] {
             assert!(check("http", Some(host), None).is_err(), "{host}");
+        }
+    }
+
+    #[test]
+    fn published_key_encryption_keys_are_refused_unless_the_issuer_is_loopback() {
+        for kek in PUBLISHED_KEKS {
+            let err = check_kek(Some("id.example.com"), Some(kek)).unwrap_err();
+            assert!(err.contains("INKAN_KEY_ENCRYPTION_KEY"), "{err}");
+            assert!(check_kek(Some("id.example.com"), Some(&format!(" {kek}\n"))).is_err());
+            assert!(check_kek(Some("127.0.0.1"), Some(kek)).is_ok());
+            assert!(check_kek(Some("localhost"), Some(kek)).is_ok());
+        }
+        let own = "3Jx9y1m2Q8v0VnJ5d8f3pL7mQ2s1Hk4Zt6Wb9Yc0Xe8=";
+        assert!(check_kek(Some("id.example.com"), Some(own)).is_ok());
+        assert!(check_kek(Some("id.example.com"), None).is_ok());
+    }
+
+    /// Every 32-byte base64 key written anywhere a reader could copy it from
+    /// (deployment files, docs, tests) must be on the refusal list.
+    #[test]
+    fn every_key_encryption_key_in_the_repository_is_refused() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut found = std::collections::BTreeSet::new();
+        let mut pending = vec![
+            root.join("docker-compose.yml"),
+            root.join("README.md"),
+            root.join("deploy"),
+            root.join("docs"),
+            root.join("tests"),
+        ];
+        let mut files = 0;
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    let entry = entry.unwrap().path();
+                    if entry
+                        .file_name()
+                        .is_some_and(|n| n != "target" && n != "node_modules")
+                    {
+                        pending.push(entry);
+                    }
+                }
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                files += 1;
+                for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c)))
+                {
+                    let body = token.trim_end_matches('=');
+                    if token.len() == 44 && body.len() == 43 && !body.contains('=') {
+                        found.insert(token.to_string());
+                    }
+                }
+            }
+        }
+        assert!(files > 20, "the scan found the repository ({files} files)");
+        assert!(
+            found.contains(PUBLISHED_KEKS[0]),
+            "the compose example key is found"
+        );
+        for kek in &found {
+            assert!(
+                PUBLISHED_KEKS.contains(&kek.as_str()),
+                "{kek} is written in the repository but not refused by check_kek: add it to PUBLISHED_KEKS"
+            );
         }
     }
 

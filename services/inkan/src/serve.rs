@@ -312,7 +312,7 @@ fn admin_state(
             .then(|| Duration::from_secs(settings.key_rotation_days * 86_400)),
         ..KeyPolicy::default()
     };
-    Ok(AdminState::new(
+    let mut state = AdminState::new(
         issuer.to_string(),
         store,
         kek,
@@ -320,7 +320,9 @@ fn admin_state(
         secrets,
         passwords,
         settings.password_min_length,
-    ))
+    );
+    state.store_read_timeout = Duration::from_millis(settings.admin_store_read_timeout_ms);
+    Ok(state)
 }
 
 /// On first start with an empty store, creates the admin client. In embedded

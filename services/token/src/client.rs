@@ -59,13 +59,16 @@ async fn limit(
     }
     let decisions = match hit_all(state.kv.as_ref(), &budgets, WINDOW_SECONDS).await {
         Ok(decisions) => decisions,
-        // The address limit alone fails open, like the middleware; the
-        // client limit is this endpoint's own and needs the store.
-        Err(e) if client_key.is_none() => {
-            tracing::warn!(error = %e, "rate limit not checked: store unavailable; letting the request through");
+        // Both limiters fail open, the same way (docs/design.md, "Rate
+        // limits when the store is down"): they bound abuse, they guard no
+        // one-time value, and a grant that needs the store (a code, a
+        // refresh token) still answers 503 on its own. Failing closed would
+        // turn a key-value outage into a client_credentials outage, though
+        // that grant needs no short-lived state at all.
+        Err(e) => {
+            inkan_web::rate_limit::unchecked(&e);
             return Ok(());
         }
-        Err(e) => return Err(crate::grants::issue::flow_error(e)),
     };
     for (i, decision) in decisions.into_iter().enumerate() {
         let Decision::Limited {
