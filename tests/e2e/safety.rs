@@ -58,3 +58,24 @@ fn the_compose_development_secret_is_refused_on_a_public_issuer() {
         "stderr: {stderr}"
     );
 }
+
+#[test]
+fn the_repositorys_example_key_encryption_key_is_refused_on_a_public_issuer() {
+    // The value docker-compose.yml ships for the loopback-issuer local stack.
+    let compose_kek = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let out = serve_with(&[
+        ("INKAN_ISSUER", "https://id.example.com"),
+        ("INKAN_KEY_ENCRYPTION_KEY", compose_kek),
+        (
+            "INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET",
+            "r4nd0m-0p3r4t0r-s3cr3t-0f-32-ch4rs-at-least",
+        ),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "inkan started: {stderr}");
+    assert!(
+        stderr.contains("INKAN_KEY_ENCRYPTION_KEY"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("published"), "stderr: {stderr}");
+}
