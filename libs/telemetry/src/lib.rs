@@ -1,6 +1,7 @@
 //! Logs, traces and metrics shared by every Inkan process.
 //!
-//! Logs go to stdout (pretty or JSON lines). Spans also go to an
+//! Logs go to stdout (pretty or JSON lines; pretty lines are coloured only
+//! on a terminal). Spans also go to an
 //! OpenTelemetry collector over OTLP when an endpoint is configured, and the
 //! W3C `traceparent` header carries the trace across HTTP, gRPC and NATS so
 //! one login is one trace across services. Metrics are served in the
@@ -36,6 +37,8 @@ pub mod propagation;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod trace;
+
+use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -108,6 +111,7 @@ pub fn init(
     let logs = match format {
         Format::Pretty => fmt::layer()
             .with_target(true)
+            .with_ansi(colour(std::io::stdout().is_terminal()))
             .with_filter(env_filter)
             .boxed(),
         Format::Json => fmt::layer()
@@ -148,6 +152,13 @@ pub fn init(
     TelemetryGuard { provider }
 }
 
+/// Whether pretty logs are coloured: only on a terminal, so a file, a pipe
+/// or a log collector gets plain text without ANSI escape codes. `NO_COLOR`
+/// (<https://no-color.org>, any non-empty value) turns colour off anywhere.
+fn colour(stdout_is_terminal: bool) -> bool {
+    stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Keeps the span exporter running; dropping it exports the spans still
 /// buffered (waiting at most 5 s) and stops the exporter.
 #[must_use = "dropping the guard at once stops span export"]
@@ -176,6 +187,14 @@ impl Drop for TelemetryGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretty_logs_are_coloured_only_on_a_terminal() {
+        assert!(!colour(false), "a file or pipe never gets ANSI codes");
+        if std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
+            assert!(colour(true));
+        }
+    }
 
     #[test]
     fn an_unusable_otlp_endpoint_leaves_logging_working() {
