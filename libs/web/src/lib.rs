@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`clock`]: the time source (system, or manual in tests).
 //! - [`client_ip`]: the client's address (peer, or a trusted proxy header).
+//! - [`drain`]: `Connection: close` on every answer once shutdown has begun.
 //! - [`oauth_error`]: RFC 6749 §5.2 / RFC 6750 §3 error responses.
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and queries as `Params`.
 //! - [`headers`]: security and cache headers.
@@ -13,6 +14,7 @@
 
 pub mod client_ip;
 pub mod clock;
+pub mod drain;
 pub mod form;
 pub mod headers;
 pub mod oauth_error;
