@@ -25,6 +25,10 @@ pub struct Inkan {
     pub base: String,
     /// The internal gRPC address (admin role only).
     pub grpc: Option<String>,
+    /// The operations listener (`/metrics`, `/healthz`, `/readyz`), as `http://host:port`.
+    pub metrics: String,
+    /// What the process printed up to and including its `http listening` line.
+    pub startup: Vec<String>,
     /// What the process printed after it started listening (its logs).
     lines: mpsc::Receiver<String>,
 }
@@ -61,6 +65,12 @@ impl Inkan {
     }
 
     pub fn try_start(options: &Options) -> Result<Inkan, String> {
+        Inkan::try_start_command(Inkan::command(options))
+    }
+
+    /// The `inkan serve` command [`Inkan::try_start`] runs: every listener on
+    /// a port chosen by the OS, the test admin client, quiet logs.
+    pub fn command(options: &Options) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_inkan"));
         cmd.arg("serve")
             .args(&options.args)
@@ -68,6 +78,7 @@ impl Inkan {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("INKAN_HTTP_ADDR", "127.0.0.1:0")
             .env("INKAN_GRPC_ADDR", "127.0.0.1:0")
+            .env("INKAN_METRICS_ADDR", "127.0.0.1:0")
             .env("INKAN_LOG", "warn")
             .env("INKAN_BOOTSTRAP_ADMIN_CLIENT_ID", ADMIN_ID)
             .env("INKAN_BOOTSTRAP_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
@@ -79,6 +90,11 @@ impl Inkan {
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Starts `cmd` (an `inkan serve` with piped stdout) and waits until it listens.
+    pub fn try_start_command(mut cmd: Command) -> Result<Inkan, String> {
         let mut child = cmd.spawn().expect("start the inkan binary");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
@@ -91,12 +107,18 @@ impl Inkan {
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let mut grpc = None;
+        let mut metrics = None;
+        let mut startup = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    startup.push(line.clone());
                     if let Some(rest) = line.strip_prefix("inkan: grpc listening on ") {
                         grpc = Some(rest.trim().to_string());
+                    }
+                    if let Some(rest) = line.strip_prefix("inkan: metrics listening on ") {
+                        metrics = Some(rest.trim().to_string());
                     }
                     if let Some(rest) = line.strip_prefix("inkan: http listening on ") {
                         let base = rest
@@ -104,10 +126,16 @@ impl Inkan {
                             .next()
                             .unwrap_or_default()
                             .to_string();
+                        let Some(metrics) = metrics else {
+                            let _ = child.kill();
+                            return Err("inkan printed no metrics address".to_string());
+                        };
                         return Ok(Inkan {
                             child,
                             base,
                             grpc,
+                            metrics,
+                            startup,
                             lines: rx,
                         });
                     }

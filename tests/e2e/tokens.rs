@@ -275,7 +275,8 @@ async fn metrics_count_requests_by_route_and_tokens_by_grant_type() {
     )
     .await;
     assert_eq!(status, 200);
-    let resp = reqwest::get(format!("{}/metrics", inkan.base))
+    // Metrics are on the operations listener, not the public port.
+    let resp = reqwest::get(format!("{}/metrics", inkan.metrics))
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);

@@ -52,9 +52,29 @@ pub struct Settings {
     #[arg(long, env = "INKAN_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
 
-    /// Address the internal gRPC server (admin role) listens on.
-    #[arg(long, env = "INKAN_GRPC_ADDR", default_value = "127.0.0.1:8081")]
-    pub grpc_addr: SocketAddr,
+    /// Address the internal gRPC API (admin) listens on. `--role admin`:
+    /// 127.0.0.1:8081 when unset. `--role all`: served only when set (the
+    /// services of one process call each other in-process; set it when other
+    /// processes must reach this admin).
+    #[arg(long, env = "INKAN_GRPC_ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+
+    /// Seconds kept-alive connections may still send a request after SIGTERM
+    /// (answered with `Connection: close`) before they are closed; new
+    /// connections are refused at once. Ends early once all have closed.
+    #[arg(
+        long,
+        env = "INKAN_SHUTDOWN_DRAIN_SECONDS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u64).range(0..=8)
+    )]
+    pub shutdown_drain_seconds: u64,
+
+    /// Address of the operations listener: `/metrics` (Prometheus text),
+    /// `/healthz` and `/readyz`. Keep it off the public network; the public
+    /// listener serves `/healthz` and `/readyz` but never `/metrics`.
+    #[arg(long, env = "INKAN_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: SocketAddr,
 
     /// URL of the admin service's gRPC API, for processes that do not run the admin role.
     #[arg(
@@ -181,7 +201,22 @@ pub struct Settings {
     pub log: String,
 }
 
+/// Where `--role admin` serves its internal gRPC API when `--grpc-addr` is unset.
+pub const DEFAULT_ADMIN_GRPC_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
+
 impl Settings {
+    /// The address this role serves the internal gRPC API on, if any: only
+    /// roles running admin have one, and one process (`--role all`) only
+    /// when asked, so two embedded instances never fight over a port.
+    pub fn grpc_listen_addr(&self, role: Role) -> Option<SocketAddr> {
+        match role {
+            Role::Admin => Some(self.grpc_addr.unwrap_or(DEFAULT_ADMIN_GRPC_ADDR)),
+            Role::All => self.grpc_addr,
+            Role::Authorize | Role::Token | Role::Userinfo => None,
+        }
+    }
+
     /// True when every store is embedded (no backend URL set).
     pub fn is_embedded(&self) -> bool {
         self.database_url.is_none() && self.redis_url.is_none() && self.nats_url.is_none()
@@ -336,6 +371,42 @@ mod tests {
         .unwrap();
         assert_eq!(s.issuer.as_str(), "https://id.example.com/");
         assert_eq!(s.database_max_connections, 5);
+    }
+
+    #[test]
+    fn only_admin_serves_grpc_by_default_and_one_process_only_when_asked() {
+        let s = parse(None, &[]).unwrap();
+        if std::env::var("INKAN_GRPC_ADDR").is_err() {
+            assert_eq!(
+                s.grpc_listen_addr(Role::Admin),
+                Some(DEFAULT_ADMIN_GRPC_ADDR)
+            );
+            assert_eq!(s.grpc_listen_addr(Role::All), None);
+        }
+        assert_eq!(s.grpc_listen_addr(Role::Token), None);
+        let s = parse(None, &["--grpc-addr", "127.0.0.1:0"]).unwrap();
+        let asked: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(s.grpc_listen_addr(Role::All), Some(asked));
+        assert_eq!(s.grpc_listen_addr(Role::Admin), Some(asked));
+        assert_eq!(s.grpc_listen_addr(Role::Userinfo), None);
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_port_9464_unless_configured() {
+        let s = parse(None, &[]).unwrap();
+        if std::env::var("INKAN_METRICS_ADDR").is_err() {
+            assert_eq!(s.metrics_addr.to_string(), "127.0.0.1:9464");
+        }
+        let s = parse(Some("metrics_addr = \"0.0.0.0:9100\"\n"), &[]).unwrap();
+        assert_eq!(s.metrics_addr.to_string(), "0.0.0.0:9100");
+    }
+
+    #[test]
+    fn the_shutdown_drain_stays_within_the_shutdown_grace_period() {
+        let s = parse(None, &["--shutdown-drain-seconds", "8"]).unwrap();
+        assert_eq!(s.shutdown_drain_seconds, 8);
+        let err = parse(None, &["--shutdown-drain-seconds", "9"]).unwrap_err();
+        assert!(err.contains("shutdown-drain-seconds"), "{err}");
     }
 
     #[test]

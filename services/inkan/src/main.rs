@@ -10,6 +10,7 @@
 //! # Layout
 //! - `main.rs`: the command line, and nothing else.
 //! - [`backends`]: picks the real or embedded store for each seam from the settings.
+//! - [`listener`]: the public listener, which drains kept-alive connections on SIGTERM.
 //! - [`safety`]: refuses settings that are only safe on a developer's machine.
 //! - [`serve`]: composes the services of a role and runs them until SIGTERM.
 
@@ -19,6 +20,7 @@
 static ALLOCATOR: inkan_alloc::Allocator = inkan_alloc::Allocator;
 
 mod backends;
+mod listener;
 mod projects;
 mod safety;
 mod serve;

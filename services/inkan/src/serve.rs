@@ -1,6 +1,14 @@
 //! Runs the services of one role until SIGTERM or Ctrl-C, then shuts down
-//! gracefully: stop accepting, finish in-flight requests, exit.
+//! gracefully: stop accepting, tell kept-alive clients to close, finish
+//! in-flight requests, exit.
+//!
+//! Start-up is two steps, so a port that is taken fails the start before
+//! anything is written: [`App::bind`] checks the settings and binds every
+//! listener the role needs (public HTTP, operations, gRPC when served);
+//! [`App::run`] then opens the stores, migrates, creates the bootstrap admin
+//! client and serves until its shutdown token is cancelled.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +16,7 @@ use anyhow::{bail, Context};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use inkan_admin::{AdminState, KeyPolicy};
 use inkan_config::{Role, Settings};
@@ -18,9 +27,11 @@ use inkan_keys::secret::{generate_secret, SecretHasher};
 use inkan_relay::Relay;
 use inkan_web::clock::SystemClock;
 use serde_json::json;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::backends::{self, Backends};
+use crate::listener::DrainingListener;
 
 /// The client id of the bootstrap admin client when none is configured.
 const DEFAULT_ADMIN_CLIENT_ID: &str = "inkan-admin";
@@ -56,243 +67,342 @@ pub async fn rebuild_projections(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `inkan serve`: binds, then runs until SIGTERM or Ctrl-C.
 pub async fn run(role: Role, settings: Settings) -> anyhow::Result<()> {
-    crate::safety::refuse_unsafe_settings(&settings)?;
-    let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
-    let backends = backends::connect(&settings, role.runs(Role::Admin)).await?;
-    let kek = backends::key_encryption_key(&settings)?;
-    if let Some(store) = &backends.store {
-        store.migrate().await.context("migrating the event store")?;
-    }
+    let app = App::bind(role, settings).await?;
     let shutdown = CancellationToken::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut app = Router::new();
-    let directory: Arc<dyn Directory>;
-    let mut cache: Option<Arc<CachedDirectory>> = None;
-    let keys_changed = Arc::new(tokio::sync::Notify::new());
-
-    if role.runs(Role::Admin) {
-        let store = backends
-            .store
-            .clone()
-            .context("the admin role needs an event store")?;
-        let admin = admin_state(&settings, &issuer, store.clone(), kek.clone())?;
-        admin
-            .projections
-            .catch_up()
-            .await
-            .context("loading projections")?;
-        bootstrap(&settings, &admin).await?;
-        inkan_admin::keys::ensure_initial_keys(&admin)
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the first signing keys: {e}"))?;
-
-        // Relay: committed events → bus, resuming from its stored cursor.
-        let relay = Relay::new(store, backends.bus.clone());
-        tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
-
-        // Follow appends made by other admin replicas.
-        let follower = admin.projections.clone();
-        let log = admin.store.clone();
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                        // How far the read models were behind the log, before catching up.
-                        if let Ok(head) = log.head().await {
-                            inkan_telemetry::metrics::event_lag(head - follower.position());
-                        }
-                        if let Err(e) = follower.catch_up().await {
-                            tracing::warn!(error = %e, "projection catch-up failed");
-                        }
-                    }
-                }
-            }
-        });
-
-        // Signing-key schedule: activate published keys when due, rotate old ones.
-        let scheduler = admin.clone();
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                        let now = time::OffsetDateTime::now_utc();
-                        if let Err(e) = inkan_admin::keys::run_schedule(&scheduler, now).await {
-                            tracing::warn!(error = %e, "signing-key schedule failed; retrying");
-                        }
-                    }
-                }
-            }
-        });
-
-        // Internal gRPC API.
-        let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr)
-            .await
-            .with_context(|| format!("binding gRPC address {}", settings.grpc_addr))?;
-        println!("inkan: grpc listening on {}", grpc_listener.local_addr()?);
-        // The standard gRPC health service (grpc.health.v1) beside the admin API.
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<inkan_proto::admin::v1::admin_internal_server::AdminInternalServer<
-                inkan_admin::grpc::AdminGrpc,
-            >>()
-            .await;
-        let grpc = tonic::service::Routes::new(inkan_admin::grpc::service(admin.clone()))
-            .add_service(health_service);
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
-            if let Err(e) = tonic::transport::Server::builder()
-                .layer(inkan_telemetry::trace_layer())
-                .add_routes(grpc)
-                .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-                .await
-            {
-                tracing::error!(error = %e, "gRPC server failed");
-            }
-        });
-
-        directory = Arc::new(InProcess(Arc::new(
-            inkan_admin::grpc::AdminGrpc::in_process(admin.clone()),
-        )));
-        app = app.merge(inkan_admin::router(admin));
-    } else {
-        // Microservices mode: admin over gRPC, cached, kept fresh by the bus.
-        let remote: Arc<dyn Directory> = Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
-        let cached = Arc::new(CachedDirectory::new(remote, CacheLifetimes::default()));
-        tasks.spawn(
-            cached
-                .clone()
-                .follow(backends.bus.clone(), shutdown.clone()),
-        );
-        directory = cached.clone();
-        cache = Some(cached);
-    }
-
-    // Signing keys, parsed once per change, refreshed from the directory.
-    let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
-    if let Err(e) = keyring.refresh().await {
-        tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
-    }
-    tasks.spawn(
-        keyring.clone().run(
-            Duration::from_secs(2),
-            cache
-                .as_ref()
-                .map(|c| c.keys_changed.clone())
-                .unwrap_or(keys_changed),
-            shutdown.clone(),
-        ),
-    );
-
-    if role.runs(Role::Token) {
-        app = app.merge(inkan_token::router(inkan_token::TokenState {
-            issuer: issuer.clone().into(),
-            directory: directory.clone(),
-            keyring: keyring.clone(),
-            kv: backends.kv.clone(),
-            clock: Arc::new(SystemClock),
-            client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
-        }));
-    }
-    if role.runs(Role::Authorize) {
-        app = app.merge(inkan_authorize::router(inkan_authorize::AuthorizeState {
-            issuer: issuer.clone().into(),
-            directory: directory.clone(),
-            keyring: keyring.clone(),
-            kv: backends.kv.clone(),
-            clock: Arc::new(SystemClock),
-            sessions: inkan_flows::session::Lifetimes::default(),
-            // `__Host-` cookies need Secure, which browsers only send over https;
-            // a plain-http issuer is only allowed on loopback for development.
-            secure_cookies: settings.issuer.scheme() == "https",
-            trusted_proxy_header: settings
-                .trusted_proxy_header
-                .as_deref()
-                .map(axum::http::HeaderName::try_from)
-                .transpose()
-                .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
-        }));
-    }
-    if role.runs(Role::Userinfo) {
-        app = app.merge(inkan_userinfo::router(inkan_userinfo::UserinfoState {
-            issuer: issuer.clone().into(),
-            directory: directory.clone(),
-            keyring: keyring.clone(),
-            kv: backends.kv.clone(),
-        }));
-    }
-    // Discovery and JWKS: any service answers them.
-    app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
-
-    // Per-address rate limits (429 + Retry-After) on the public endpoints.
-    app = inkan_web::rate_limit::RateLimiter {
-        kv: backends.kv.clone(),
-        per_minute: settings.rate_limit_per_minute,
-        trusted_proxy_header: settings
-            .trusted_proxy_header
-            .as_deref()
-            .map(axum::http::HeaderName::try_from)
-            .transpose()
-            .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
-    }
-    .apply(app);
-
-    app = app.merge(health_router(Arc::new(Health { backends, cache })));
-    app = app.merge(inkan_telemetry::metrics_router());
-    // After every route is merged, so both layers see the matched route template.
-    let app = app
-        .layer(inkan_telemetry::metrics_layer())
-        .layer(inkan_telemetry::trace_layer());
-
-    let listener = tokio::net::TcpListener::bind(settings.http_addr)
-        .await
-        .with_context(|| format!("binding HTTP address {}", settings.http_addr))?;
-    let addr = listener.local_addr()?;
-    // Tests and operators read this line to learn the port (INKAN_HTTP_ADDR may use port 0).
-    println!(
-        "inkan: http listening on http://{addr} (issuer {})",
-        settings.issuer
-    );
-    tracing::info!(%addr, ?role, embedded = settings.is_embedded(), "inkan started");
-
     let stop = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         stop.cancel();
     });
-    let server =
-        // ConnectInfo: the peer address, which rate limits and login throttling key on.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    app.run(shutdown).await
+}
+
+/// One process of one role, its listeners bound, nothing else created yet.
+pub struct App {
+    role: Role,
+    settings: Settings,
+    http: TcpListener,
+    /// `/metrics`, `/healthz`, `/readyz`: for operators, not the public.
+    metrics: TcpListener,
+    /// The internal gRPC API, when this role serves it
+    /// ([`Settings::grpc_listen_addr`]).
+    grpc: Option<TcpListener>,
+}
+
+impl App {
+    /// Refuses unsafe settings, then binds every listener the role needs —
+    /// before any store is opened, any key generated or the bootstrap admin
+    /// client created, so a start that cannot serve leaves nothing behind
+    /// (no secret printed and stored for a process that then exits).
+    pub async fn bind(role: Role, settings: Settings) -> anyhow::Result<App> {
+        crate::safety::refuse_unsafe_settings(&settings)?;
+        let http = bind("HTTP", "INKAN_HTTP_ADDR", settings.http_addr).await?;
+        let metrics = bind("metrics", "INKAN_METRICS_ADDR", settings.metrics_addr).await?;
+        let grpc = match settings.grpc_listen_addr(role) {
+            Some(addr) => Some(bind("gRPC", "INKAN_GRPC_ADDR", addr).await?),
+            None => None,
+        };
+        Ok(App {
+            role,
+            settings,
+            http,
+            metrics,
+            grpc,
+        })
+    }
+
+    /// Where the public HTTP listener was bound (the OS's port when asked for port 0).
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http.local_addr()
+    }
+
+    /// Where the operations listener (`/metrics`, health) was bound.
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics.local_addr()
+    }
+
+    /// Where the internal gRPC API was bound, if this role serves it.
+    pub fn grpc_addr(&self) -> std::io::Result<Option<SocketAddr>> {
+        self.grpc.as_ref().map(TcpListener::local_addr).transpose()
+    }
+
+    /// Creates everything and serves until `shutdown` is cancelled, then
+    /// drains (bounded by [`SHUTDOWN_GRACE`]).
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let (http_addr, metrics_addr, grpc_addr) =
+            (self.http_addr()?, self.metrics_addr()?, self.grpc_addr()?);
+        let App {
+            role,
+            settings,
+            http: listener,
+            metrics: metrics_listener,
+            grpc: grpc_listener,
+        } = self;
+        // Discovery's `issuer`, exactly (no trailing slash).
+        let issuer = settings.issuer.as_str().trim_end_matches('/').to_string();
+        let backends = backends::connect(&settings, role.runs(Role::Admin)).await?;
+        let kek = backends::key_encryption_key(&settings)?;
+        if let Some(store) = &backends.store {
+            store.migrate().await.context("migrating the event store")?;
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut app = Router::new();
+        let directory: Arc<dyn Directory>;
+        let mut cache: Option<Arc<CachedDirectory>> = None;
+        let keys_changed = Arc::new(tokio::sync::Notify::new());
+
+        if role.runs(Role::Admin) {
+            let store = backends
+                .store
+                .clone()
+                .context("the admin role needs an event store")?;
+            let admin = admin_state(&settings, &issuer, store.clone(), kek.clone())?;
+            admin
+                .projections
+                .catch_up()
+                .await
+                .context("loading projections")?;
+            bootstrap(&settings, &admin).await?;
+            inkan_admin::keys::ensure_initial_keys(&admin)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the first signing keys: {e}"))?;
+
+            // Relay: committed events → bus, resuming from its stored cursor.
+            let relay = Relay::new(store, backends.bus.clone());
+            tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
+
+            // Follow appends made by other admin replicas.
+            let follower = admin.projections.clone();
+            let log = admin.store.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                            // How far the read models were behind the log, before catching up.
+                            if let Ok(head) = log.head().await {
+                                inkan_telemetry::metrics::event_lag(head - follower.position());
+                            }
+                            if let Err(e) = follower.catch_up().await {
+                                tracing::warn!(error = %e, "projection catch-up failed");
+                            }
+                        }
+                    }
+                }
+            });
+
+            // Signing-key schedule: activate published keys when due, rotate old ones.
+            let scheduler = admin.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                            let now = time::OffsetDateTime::now_utc();
+                            if let Err(e) = inkan_admin::keys::run_schedule(&scheduler, now).await {
+                                tracing::warn!(error = %e, "signing-key schedule failed; retrying");
+                            }
+                        }
+                    }
+                }
+            });
+
+            // Internal gRPC API, when this role serves it (bound in `App::bind`).
+            if let Some(grpc_listener) = grpc_listener {
+                // The standard gRPC health service (grpc.health.v1) beside the admin API.
+                let (health, health_service) = tonic_health::server::health_reporter();
+                health
+                .set_serving::<inkan_proto::admin::v1::admin_internal_server::AdminInternalServer<
+                    inkan_admin::grpc::AdminGrpc,
+                >>()
+                .await;
+                let grpc = tonic::service::Routes::new(inkan_admin::grpc::service(admin.clone()))
+                    .add_service(health_service);
+                let stop = shutdown.clone();
+                tasks.spawn(async move {
+                    let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+                    if let Err(e) = tonic::transport::Server::builder()
+                        .layer(inkan_telemetry::trace_layer())
+                        .add_routes(grpc)
+                        .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                        .await
+                    {
+                        tracing::error!(error = %e, "gRPC server failed");
+                    }
+                });
+            }
+
+            directory = Arc::new(InProcess(Arc::new(
+                inkan_admin::grpc::AdminGrpc::in_process(admin.clone()),
+            )));
+            app = app.merge(inkan_admin::router(admin));
+        } else {
+            // Microservices mode: admin over gRPC, cached, kept fresh by the bus.
+            let remote: Arc<dyn Directory> =
+                Arc::new(Grpc::connect_lazy(&settings.admin_grpc_url)?);
+            let cached = Arc::new(CachedDirectory::new(remote, CacheLifetimes::default()));
+            tasks.spawn(
+                cached
+                    .clone()
+                    .follow(backends.bus.clone(), shutdown.clone()),
+            );
+            directory = cached.clone();
+            cache = Some(cached);
+        }
+
+        // Signing keys, parsed once per change, refreshed from the directory.
+        let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
+        if let Err(e) = keyring.refresh().await {
+            tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
+        }
+        tasks.spawn(
+            keyring.clone().run(
+                Duration::from_secs(2),
+                cache
+                    .as_ref()
+                    .map(|c| c.keys_changed.clone())
+                    .unwrap_or(keys_changed),
+                shutdown.clone(),
+            ),
+        );
+
+        if role.runs(Role::Token) {
+            app = app.merge(inkan_token::router(inkan_token::TokenState {
+                issuer: issuer.clone().into(),
+                directory: directory.clone(),
+                keyring: keyring.clone(),
+                kv: backends.kv.clone(),
+                clock: Arc::new(SystemClock),
+                client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
+            }));
+        }
+        if role.runs(Role::Authorize) {
+            app = app.merge(inkan_authorize::router(inkan_authorize::AuthorizeState {
+                issuer: issuer.clone().into(),
+                directory: directory.clone(),
+                keyring: keyring.clone(),
+                kv: backends.kv.clone(),
+                clock: Arc::new(SystemClock),
+                sessions: inkan_flows::session::Lifetimes::default(),
+                // `__Host-` cookies need Secure, which browsers only send over https;
+                // a plain-http issuer is only allowed on loopback for development.
+                secure_cookies: settings.issuer.scheme() == "https",
+                trusted_proxy_header: settings
+                    .trusted_proxy_header
+                    .as_deref()
+                    .map(axum::http::HeaderName::try_from)
+                    .transpose()
+                    .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
+            }));
+        }
+        if role.runs(Role::Userinfo) {
+            app = app.merge(inkan_userinfo::router(inkan_userinfo::UserinfoState {
+                issuer: issuer.clone().into(),
+                directory: directory.clone(),
+                keyring: keyring.clone(),
+                kv: backends.kv.clone(),
+            }));
+        }
+        // Discovery and JWKS: any service answers them.
+        app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
+
+        // Per-address rate limits (429 + Retry-After) on the public endpoints.
+        app = inkan_web::rate_limit::RateLimiter {
+            kv: backends.kv.clone(),
+            per_minute: settings.rate_limit_per_minute,
+            trusted_proxy_header: settings
+                .trusted_proxy_header
+                .as_deref()
+                .map(axum::http::HeaderName::try_from)
+                .transpose()
+                .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
+        }
+        .apply(app);
+
+        let health = health_router(Arc::new(Health {
+            backends,
+            cache,
+            draining: shutdown.clone(),
+        }));
+        app = app.merge(health.clone());
+        // After every route is merged, so both layers see the matched route template.
+        let app = app
+            .layer(inkan_telemetry::metrics_layer())
+            .layer(inkan_telemetry::trace_layer());
+        // Outermost, so every answer (429s and 404s included) says it once draining began.
+        let draining = shutdown.clone();
+        let app = inkan_web::drain::close_when(app, move || draining.is_cancelled());
+
+        // The operations listener: metrics and health, never on the public
+        // port. It outlives the public server's drain, so probes see `/readyz`
+        // answer 503 while it lasts.
+        let operations = health.merge(inkan_telemetry::metrics_router());
+        let operations_stop = CancellationToken::new();
+        let stop = operations_stop.clone();
+        tasks.spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, operations)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        });
+
+        // Tests and operators read these lines to learn the ports (each address
+        // may use port 0); the `http` line comes last: everything is serving then.
+        if let Some(addr) = grpc_addr {
+            println!("inkan: grpc listening on {addr}");
+        }
+        println!("inkan: metrics listening on http://{metrics_addr}");
+        println!("inkan: http listening on http://{http_addr} (issuer {issuer})");
+        tracing::info!(%http_addr, %metrics_addr, ?role, embedded = settings.is_embedded(), "inkan started");
+
+        // On SIGTERM: stop accepting, let kept-alive connections be told to
+        // close (see `listener`), then close what is left and finish in-flight requests.
+        let window = Duration::from_secs(settings.shutdown_drain_seconds);
+        let listener = DrainingListener::new(listener, shutdown.clone(), window)?;
+        let drained = listener.drained();
+        // ConnectInfo: the peer address, which rate limits and login throttling
+        // key on (a no-op `tap_io` gives a custom listener axum's `ConnectInfo<SocketAddr>`).
+        let server = axum::serve(
+            listener.tap_io(|_| {}),
+            app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    // In-flight requests get a bounded grace period: a client that keeps an
-    // idle connection open (a gRPC channel, a keep-alive pool) must not hold
-    // the process past it.
-    let grace = async {
-        shutdown.cancelled().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = server => served.context("HTTP server")?,
-        _ = grace => tracing::warn!("in-flight HTTP requests outlived the shutdown grace period"),
+        .with_graceful_shutdown(drained);
+        // In-flight requests get a bounded grace period: a client that keeps an
+        // idle connection open (a gRPC channel, a keep-alive pool) must not hold
+        // the process past it.
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = server => served.context("HTTP server")?,
+            _ = grace => tracing::warn!("in-flight HTTP requests outlived the shutdown grace period"),
+        }
+        operations_stop.cancel();
+        shutdown.cancel();
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("background tasks outlived the shutdown grace period");
+        }
+        Ok(())
     }
-    shutdown.cancel();
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("background tasks outlived the shutdown grace period");
-    }
-    Ok(())
+}
+
+/// Binds `addr`; the error names the listener and its setting.
+async fn bind(what: &str, setting: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener on {addr} ({setting})"))
 }
 
 /// How long shutdown waits for in-flight work (below Kubernetes' default 30 s grace).
@@ -360,9 +470,12 @@ async fn bootstrap(settings: &Settings, admin: &AdminState) -> anyhow::Result<()
 struct Health {
     backends: Backends,
     cache: Option<Arc<CachedDirectory>>,
+    /// Cancelled on SIGTERM: the process is draining and wants no new traffic.
+    draining: CancellationToken,
 }
 
-/// `/healthz`: the process is alive. `/readyz`: every backend this role uses answers.
+/// `/healthz`: the process is alive. `/readyz`: every backend this role uses
+/// answers and the process is not shutting down.
 fn health_router(health: Arc<Health>) -> Router {
     Router::new()
         .route(
@@ -374,6 +487,13 @@ fn health_router(health: Arc<Health>) -> Router {
 }
 
 async fn readyz(State(h): State<Arc<Health>>) -> (StatusCode, Json<serde_json::Value>) {
+    if h.draining.is_cancelled() {
+        // Shutting down: load balancers should stop sending traffic here.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        );
+    }
     let store = async {
         match &h.backends.store {
             Some(store) => store.ping().await.is_ok(),

@@ -104,6 +104,7 @@ impl Process {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("INKAN_HTTP_ADDR", "127.0.0.1:0")
             .env("INKAN_GRPC_ADDR", "127.0.0.1:0")
+            .env("INKAN_METRICS_ADDR", "127.0.0.1:0")
             .env("INKAN_LOG", "warn")
             .env("INKAN_RATE_LIMIT_PER_MINUTE", "0")
             .env("INKAN_CLIENT_RATE_LIMIT_PER_MINUTE", "0")
