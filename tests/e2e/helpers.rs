@@ -128,6 +128,7 @@ impl Inkan {
                             .to_string();
                         let Some(metrics) = metrics else {
                             let _ = child.kill();
+                            let _ = child.wait();
                             return Err("inkan printed no metrics address".to_string());
                         };
                         return Ok(Inkan {
