@@ -386,7 +386,9 @@ fn closed_port() -> u16 {
 
 #[test]
 fn projects_show_finds_the_server_the_way_serve_is_configured_or_by_url() {
+    let data = tempfile::tempdir().unwrap();
     let (inkan, issuer) = Inkan::start_on_free_port(&Options {
+        data_dir: Some(data.path().to_path_buf()),
         env: vec![("INKAN_METRICS_ADDR".into(), "127.0.0.1:0".into())],
         ..Options::default()
     });
