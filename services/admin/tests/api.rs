@@ -82,6 +82,11 @@ impl TestApp {
         )
     }
 
+    /// POSTs `body` as the admin client.
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin(Method::POST, path, Some(body)).await
+    }
+
     async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         self.call(method, path, Some(basic(ADMIN.0, ADMIN.1)), body)
             .await
@@ -183,14 +188,13 @@ async fn invalid_project_input_gets_field_level_errors_and_changes_nothing() {
     let app = spawn_app().await;
     let before = app.head().await;
     let (status, body) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({
+            json!({
                 "name": "Shop",
                 "app_type": "web",
                 "redirect_uris": ["http://shop.example.com/cb", "https://shop.example.com/cb#frag"],
-            })),
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -201,20 +205,18 @@ async fn invalid_project_input_gets_field_level_errors_and_changes_nothing() {
     );
 
     let (status, body) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({"name": "x", "app_type": "mainframe"})),
+            json!({"name": "x", "app_type": "mainframe"}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(field_names(&body), vec!["app_type"]);
 
     let (status, body) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({"name": "x", "app_type": "web", "colour": "red"})),
+            json!({"name": "x", "app_type": "web", "colour": "red"}),
         )
         .await;
     assert_eq!(
@@ -308,10 +310,9 @@ async fn the_admin_api_requires_an_admin_client() {
 
     // A service client without the admin scope is authenticated but forbidden.
     let (_, svc) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]})),
+            json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]}),
         )
         .await;
     let creds = basic(
@@ -328,10 +329,9 @@ async fn the_admin_api_requires_an_admin_client() {
 async fn rotating_a_secret_retires_the_old_one() {
     let app = spawn_app().await;
     let (_, svc) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({"name": "Ops", "app_type": "service", "scopes": ["admin"]})),
+            json!({"name": "Ops", "app_type": "service", "scopes": ["admin"]}),
         )
         .await;
     let id = svc["id"].as_str().unwrap();
@@ -426,15 +426,14 @@ async fn projects_can_be_updated_listed_and_deleted() {
 async fn identities_are_created_found_by_email_and_never_show_their_password() {
     let app = spawn_app().await;
     let (status, ada) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/identities",
-            Some(json!({
+            json!({
                 "email": "Ada@Example.com",
                 "password": "correct horse battery staple",
                 "first_name": "Ada",
                 "claims": {"tenant": "acme"}
-            })),
+            }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{ada}");
@@ -478,10 +477,9 @@ async fn a_duplicate_email_is_a_conflict_even_in_another_case() {
     );
     let before = app.head().await;
     let (status, err) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/identities",
-            Some(json!({"email": "GRACE@example.com"})),
+            json!({"email": "GRACE@example.com"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -494,11 +492,7 @@ async fn a_duplicate_email_is_a_conflict_even_in_another_case() {
 async fn a_deleted_identity_frees_its_email() {
     let app = spawn_app().await;
     let (_, first) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "alan@example.com"})),
-        )
+        .post("/admin/v1/identities", json!({"email": "alan@example.com"}))
         .await;
     let path = format!("/admin/v1/identities/{}", first["id"].as_str().unwrap());
     assert_eq!(
@@ -510,11 +504,7 @@ async fn a_deleted_identity_frees_its_email() {
         StatusCode::NOT_FOUND
     );
     let (status, _) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "alan@example.com"})),
-        )
+        .post("/admin/v1/identities", json!({"email": "alan@example.com"}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
@@ -523,21 +513,16 @@ async fn a_deleted_identity_frees_its_email() {
 async fn passwords_follow_the_length_policy_and_can_be_set() {
     let app = spawn_app().await;
     let (status, err) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/identities",
-            Some(json!({"email": "a@example.com", "password": "short"})),
+            json!({"email": "a@example.com", "password": "short"}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(field_names(&err), vec!["password"]);
 
     let (_, created) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "a@example.com"})),
-        )
+        .post("/admin/v1/identities", json!({"email": "a@example.com"}))
         .await;
     assert_eq!(created["has_password"], false);
     let path = format!("/admin/v1/identities/{}", created["id"].as_str().unwrap());
@@ -563,10 +548,9 @@ async fn common_passwords_and_the_email_itself_are_rejected() {
         "Ada.Lovelace.1815@example.com",
     ] {
         let (status, err) = app
-            .admin(
-                Method::POST,
+            .post(
                 "/admin/v1/identities",
-                Some(json!({"email": "ada.lovelace.1815@example.com", "password": password})),
+                json!({"email": "ada.lovelace.1815@example.com", "password": password}),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{password}");
@@ -585,10 +569,9 @@ async fn a_login_rehashes_a_password_stored_with_weaker_parameters() {
     let store: Arc<dyn EventStore> = Arc::new(store);
     let before = spawn_app_on(store.clone(), PasswordParams::fast_for_tests()).await;
     let (status, created) = before
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/identities",
-            Some(json!({"email": "ada@example.com", "password": "a long enough passphrase"})),
+            json!({"email": "ada@example.com", "password": "a long enough passphrase"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -640,11 +623,7 @@ async fn a_login_rehashes_a_password_stored_with_weaker_parameters() {
 async fn identity_profile_updates_validate_and_apply() {
     let app = spawn_app().await;
     let (_, created) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": "b@example.com"})),
-        )
+        .post("/admin/v1/identities", json!({"email": "b@example.com"}))
         .await;
     let path = format!("/admin/v1/identities/{}", created["id"].as_str().unwrap());
     let (status, err) = app
@@ -672,12 +651,8 @@ async fn identity_profile_updates_validate_and_apply() {
 async fn the_events_endpoint_pages_through_the_log() {
     let app = spawn_app().await;
     for email in ["1@example.com", "2@example.com", "3@example.com"] {
-        app.admin(
-            Method::POST,
-            "/admin/v1/identities",
-            Some(json!({"email": email})),
-        )
-        .await;
+        app.post("/admin/v1/identities", json!({"email": email}))
+            .await;
     }
     let (_, page) = app
         .admin(Method::GET, "/admin/v1/events?after=1&limit=2", None)
@@ -754,11 +729,7 @@ mod keys {
         let old = kids(&jwks(&app.state, now));
 
         let (status, rotated) = app
-            .admin(
-                Method::POST,
-                "/admin/v1/keys/rotate",
-                Some(json!({"alg": "ES256"})),
-            )
+            .post("/admin/v1/keys/rotate", json!({"alg": "ES256"}))
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{rotated}");
         assert_eq!(rotated["items"][0]["status"], "pending");
@@ -843,11 +814,7 @@ mod keys {
     async fn rotating_an_unknown_algorithm_is_a_field_error() {
         let app = spawn_app().await;
         let (status, body) = app
-            .admin(
-                Method::POST,
-                "/admin/v1/keys/rotate",
-                Some(json!({"alg": "HS256"})),
-            )
+            .post("/admin/v1/keys/rotate", json!({"alg": "HS256"}))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(field_names(&body), vec!["alg"]);
@@ -975,10 +942,9 @@ async fn a_web_projects_client_configuration_lists_every_endpoint_it_uses() {
 async fn a_service_projects_client_configuration_leaves_out_the_browser_flow() {
     let app = spawn_app().await;
     let (status, svc) = app
-        .admin(
-            Method::POST,
+        .post(
             "/admin/v1/projects",
-            Some(json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]})),
+            json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{svc}");
@@ -1033,10 +999,9 @@ async fn registered_projects_get_client_ids_that_never_start_with_a_hyphen() {
     let mut seen = std::collections::HashSet::new();
     for i in 0..300 {
         let (status, body) = app
-            .admin(
-                Method::POST,
+            .post(
                 "/admin/v1/projects",
-                Some(json!({"name": format!("Batch {i}"), "app_type": "service"})),
+                json!({"name": format!("Batch {i}"), "app_type": "service"}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -1059,14 +1024,13 @@ async fn only_service_projects_may_register_the_admin_scope() {
         ("native", "com.example.app:/cb"),
     ] {
         let (status, body) = app
-            .admin(
-                Method::POST,
+            .post(
                 "/admin/v1/projects",
-                Some(json!({
+                json!({
                     "name": "App", "app_type": app_type,
                     "redirect_uris": [redirect],
                     "scopes": ["openid", "admin"]
-                })),
+                }),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{app_type}: {body}");

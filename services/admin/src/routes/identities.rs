@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{page, page_limit, parse_id};
+use super::{entry_fields, page, page_limit, parse_id};
 use crate::auth::AdminCaller;
 use crate::commands::execute;
 use crate::error::ApiError;
@@ -20,9 +20,8 @@ use crate::state::AdminState;
 
 /// The API view of an identity (never its password hash).
 pub fn view(entry: &Entry<Identity>) -> Value {
-    let fmt = &time::format_description::well_known::Rfc3339;
     let profile = entry.state.profile.clone().unwrap_or_default();
-    json!({
+    let mut v = json!({
         "id": entry.state.id,
         "email": profile.email,
         "email_verified": profile.email_verified,
@@ -30,10 +29,11 @@ pub fn view(entry: &Entry<Identity>) -> Value {
         "last_name": profile.last_name,
         "claims": profile.claims,
         "has_password": entry.state.password_hash.is_some(),
-        "version": entry.version,
-        "created_at": entry.created_at.format(fmt).unwrap_or_default(),
-        "updated_at": entry.updated_at.format(fmt).unwrap_or_default(),
-    })
+    });
+    if let Some(obj) = v.as_object_mut() {
+        obj.extend(entry_fields(entry));
+    }
+    v
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,9 +8,9 @@ use inkan_domain::signing_key::SigningKey;
 use inkan_keys::signing::Algorithm;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::rfc3339;
 use crate::auth::AdminCaller;
 use crate::error::ApiError;
 use crate::json::JsonBody;
@@ -19,7 +19,7 @@ use crate::projections::Entry;
 use crate::state::AdminState;
 
 fn view(entry: &Entry<SigningKey>) -> Value {
-    let fmt = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
+    let fmt = |t: Option<OffsetDateTime>| t.map(rfc3339);
     let key = entry.state.key.as_ref();
     json!({
         "id": entry.state.id,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{page, parse_id};
+use super::{entry_fields, page, parse_id};
 use crate::auth::AdminCaller;
 use crate::commands::execute;
 use crate::error::ApiError;
@@ -56,16 +56,14 @@ pub fn view(entry: &Entry<Project>) -> Value {
     let mut v = json!({
         "id": entry.state.id,
         "client_id": entry.state.client_id,
-        "version": entry.version,
-        "created_at": entry.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "updated_at": entry.updated_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     });
-    if let Some(settings) = &entry.state.settings {
-        if let (Some(obj), Ok(Value::Object(s))) =
-            (v.as_object_mut(), serde_json::to_value(settings))
-        {
-            obj.extend(s);
-            obj.insert("requires_pkce".into(), json!(settings.requires_pkce()));
+    if let Some(obj) = v.as_object_mut() {
+        obj.extend(entry_fields(entry));
+        if let Some(settings) = &entry.state.settings {
+            if let Ok(Value::Object(s)) = serde_json::to_value(settings) {
+                obj.extend(s);
+                obj.insert("requires_pkce".into(), json!(settings.requires_pkce()));
+            }
         }
     }
     v
