@@ -4,14 +4,19 @@
 //! Counters live in the key-value store ([`inkan_flows::limits::hit`]), so the limit holds
 //! across replicas.
 //!
-//! Endpoint groups, each with its own budget of
-//! [`RateLimiter::per_minute`] requests per address per minute:
-//! - `token`: `/token`, `/introspect`, `/revoke` — answered with the OAuth
-//!   JSON error shape;
-//! - `userinfo`: `/userinfo` — JSON as well;
-//! - `browser`: `/authorize`, `/login`, `/end_session` — an HTML page.
+//! Each service's router declares its group when it is composed
+//! (`RateLimiter::apply(group, router)`), so a route is limited because the
+//! router it belongs to says so, not because a path list here names it. Each
+//! group has its own budget of [`RateLimiter::per_minute`] requests per
+//! address per minute:
+//! - [`RateLimitGroup::Token`]: the token service (`/token`, `/introspect`,
+//!   `/revoke`) — answered with the OAuth JSON error shape;
+//! - [`RateLimitGroup::Userinfo`]: `/userinfo` — JSON as well;
+//! - [`RateLimitGroup::Browser`]: the authorize service (`/authorize`,
+//!   `/login`, `/end_session`) — an HTML page.
 //!
-//! Other paths (discovery, JWKS, health, metrics, admin) are not limited here.
+//! Routers composed without a group (discovery, JWKS, health, metrics,
+//! admin) are not limited here.
 //!
 //! Over the limit: `429 Too Many Requests` with `Retry-After` (RFC 6585 §4).
 //! The JSON error code is `temporarily_unavailable`: `slow_down` belongs to
@@ -66,14 +71,30 @@ pub struct RateLimiter {
     pub trusted_proxy_header: Option<HeaderName>,
 }
 
+/// A limiter bound to the group of the router it guards.
+#[derive(Clone)]
+struct Guard {
+    limiter: RateLimiter,
+    group: RateLimitGroup,
+}
+
 impl RateLimiter {
-    /// `router` with the rate-limit middleware in front of every route.
-    pub fn apply<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
+    /// `router` — one service's routes — with the rate-limit middleware of
+    /// `group` in front of every route it has now.
+    pub fn apply<S: Clone + Send + Sync + 'static>(
+        &self,
+        group: RateLimitGroup,
+        router: Router<S>,
+    ) -> Router<S> {
         // Off (0): no layer at all, so no per-request cost.
         if self.per_minute == 0 {
             return router;
         }
-        router.layer(middleware::from_fn_with_state(self, rate_limit))
+        let guard = Guard {
+            limiter: self.clone(),
+            group,
+        };
+        router.layer(middleware::from_fn_with_state(guard, rate_limit))
     }
 }
 
@@ -111,23 +132,21 @@ impl AddressBudget {
     }
 }
 
+/// The endpoint groups, each with its own per-address budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Group {
+pub enum RateLimitGroup {
+    /// The token service: OAuth JSON errors; the endpoints also count a
+    /// per-client budget (see the module docs).
     Token,
+    /// The userinfo service: OAuth JSON errors.
     Userinfo,
+    /// The authorize service's pages: an HTML page.
     Browser,
 }
 
-impl Group {
-    fn of(path: &str) -> Option<Group> {
-        match path {
-            "/token" | "/introspect" | "/revoke" => Some(Group::Token),
-            "/userinfo" => Some(Group::Userinfo),
-            "/authorize" | "/login" | "/end_session" => Some(Group::Browser),
-            _ => None,
-        }
-    }
+use RateLimitGroup as Group;
 
+impl RateLimitGroup {
     fn name(self) -> &'static str {
         match self {
             Group::Token => "token",
@@ -139,17 +158,11 @@ impl Group {
 
 /// The middleware: counts the request against its group's budget for the
 /// client address and answers 429 once it is spent.
-pub async fn rate_limit(
-    State(limiter): State<RateLimiter>,
+async fn rate_limit(
+    State(Guard { limiter, group }): State<Guard>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(group) = Group::of(request.uri().path()) else {
-        return next.run(request).await;
-    };
-    if limiter.per_minute == 0 {
-        return next.run(request).await;
-    }
     let ip = client_ip(
         request.headers(),
         request.extensions(),

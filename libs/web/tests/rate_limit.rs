@@ -9,22 +9,28 @@ use axum::http::{header, HeaderName, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use inkan_kv::MemoryKv;
-use inkan_web::rate_limit::RateLimiter;
+use inkan_web::rate_limit::{RateLimitGroup, RateLimiter};
 use tower::ServiceExt;
 
+/// Routers composed the way `inkan serve` composes the services: each
+/// declares its group; discovery's router declares none.
 fn app(per_minute: u32, trusted: Option<&'static str>) -> Router {
-    let router = Router::new()
-        .route("/token", post(|| async { "token" }))
-        .route("/revoke", post(|| async { "revoked" }))
-        .route("/userinfo", get(|| async { "me" }))
-        .route("/authorize", get(|| async { "form" }))
-        .route("/jwks", get(|| async { "keys" }));
-    RateLimiter {
+    let limiter = RateLimiter {
         kv: Arc::new(MemoryKv::new()),
         per_minute,
         trusted_proxy_header: trusted.map(HeaderName::from_static),
-    }
-    .apply(router)
+    };
+    let token = Router::new()
+        .route("/token", post(|| async { "token" }))
+        .route("/revoke", post(|| async { "revoked" }));
+    let userinfo = Router::new().route("/userinfo", get(|| async { "me" }));
+    let authorize = Router::new().route("/authorize", get(|| async { "form" }));
+    let wellknown = Router::new().route("/jwks", get(|| async { "keys" }));
+    Router::new()
+        .merge(limiter.apply(RateLimitGroup::Token, token))
+        .merge(limiter.apply(RateLimitGroup::Userinfo, userinfo))
+        .merge(limiter.apply(RateLimitGroup::Browser, authorize))
+        .merge(wellknown)
 }
 
 async fn call(

@@ -20,6 +20,7 @@
 static ALLOCATOR: inkan_alloc::Allocator = inkan_alloc::Allocator;
 
 mod backends;
+mod health;
 mod listener;
 mod projects;
 mod safety;

@@ -13,11 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
 use axum::serve::ListenerExt;
-use axum::{Json, Router};
+use axum::Router;
 use inkan_admin::{AdminState, KeyPolicy};
 use inkan_config::{Role, Settings};
 use inkan_directory::cache::{CacheLifetimes, CachedDirectory};
@@ -26,11 +23,12 @@ use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::{generate_secret, SecretHasher};
 use inkan_relay::Relay;
 use inkan_web::clock::SystemClock;
-use serde_json::json;
+use inkan_web::rate_limit::{RateLimitGroup, RateLimiter};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::backends::{self, Backends};
+use crate::backends;
+use crate::health::{self, Health};
 use crate::listener::DrainingListener;
 
 /// The client id of the bootstrap admin client when none is configured.
@@ -271,18 +269,33 @@ impl App {
             ),
         );
 
+        let trusted_proxy_header = settings
+            .trusted_proxy_header
+            .as_deref()
+            .map(axum::http::HeaderName::try_from)
+            .transpose()
+            .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?;
+        // Per-address rate limits (429 + Retry-After): each public service's
+        // router declares its group; discovery, JWKS, admin and health have none.
+        let limiter = RateLimiter {
+            kv: backends.kv.clone(),
+            per_minute: settings.rate_limit_per_minute,
+            trusted_proxy_header: trusted_proxy_header.clone(),
+        };
+
         if role.runs(Role::Token) {
-            app = app.merge(inkan_token::router(inkan_token::TokenState {
+            let token = inkan_token::router(inkan_token::TokenState {
                 issuer: issuer.clone().into(),
                 directory: directory.clone(),
                 keyring: keyring.clone(),
                 kv: backends.kv.clone(),
                 clock: Arc::new(SystemClock),
                 client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
-            }));
+            });
+            app = app.merge(limiter.apply(RateLimitGroup::Token, token));
         }
         if role.runs(Role::Authorize) {
-            app = app.merge(inkan_authorize::router(inkan_authorize::AuthorizeState {
+            let authorize = inkan_authorize::router(inkan_authorize::AuthorizeState {
                 issuer: issuer.clone().into(),
                 directory: directory.clone(),
                 keyring: keyring.clone(),
@@ -292,39 +305,23 @@ impl App {
                 // `__Host-` cookies need Secure, which browsers only send over https;
                 // a plain-http issuer is only allowed on loopback for development.
                 secure_cookies: settings.issuer.scheme() == "https",
-                trusted_proxy_header: settings
-                    .trusted_proxy_header
-                    .as_deref()
-                    .map(axum::http::HeaderName::try_from)
-                    .transpose()
-                    .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
-            }));
+                trusted_proxy_header,
+            });
+            app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }
         if role.runs(Role::Userinfo) {
-            app = app.merge(inkan_userinfo::router(inkan_userinfo::UserinfoState {
+            let userinfo = inkan_userinfo::router(inkan_userinfo::UserinfoState {
                 issuer: issuer.clone().into(),
                 directory: directory.clone(),
                 keyring: keyring.clone(),
                 kv: backends.kv.clone(),
-            }));
+            });
+            app = app.merge(limiter.apply(RateLimitGroup::Userinfo, userinfo));
         }
         // Discovery and JWKS: any service answers them.
         app = app.merge(inkan_web::wellknown::router(&issuer, keyring.clone()));
 
-        // Per-address rate limits (429 + Retry-After) on the public endpoints.
-        app = inkan_web::rate_limit::RateLimiter {
-            kv: backends.kv.clone(),
-            per_minute: settings.rate_limit_per_minute,
-            trusted_proxy_header: settings
-                .trusted_proxy_header
-                .as_deref()
-                .map(axum::http::HeaderName::try_from)
-                .transpose()
-                .context("INKAN_TRUSTED_PROXY_HEADER is not a valid header name")?,
-        }
-        .apply(app);
-
-        let health = health_router(Arc::new(Health {
+        let health = health::router(Arc::new(Health {
             backends,
             cache,
             draining: shutdown.clone(),
@@ -465,64 +462,6 @@ async fn bootstrap(settings: &Settings, admin: &AdminState) -> anyhow::Result<()
         tracing::info!(client_id = %client_id, "created the bootstrap admin client");
     }
     Ok(())
-}
-
-struct Health {
-    backends: Backends,
-    cache: Option<Arc<CachedDirectory>>,
-    /// Cancelled on SIGTERM: the process is draining and wants no new traffic.
-    draining: CancellationToken,
-}
-
-/// `/healthz`: the process is alive. `/readyz`: every backend this role uses
-/// answers and the process is not shutting down.
-fn health_router(health: Arc<Health>) -> Router {
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
-        .route("/readyz", get(readyz))
-        .with_state(health)
-}
-
-async fn readyz(State(h): State<Arc<Health>>) -> (StatusCode, Json<serde_json::Value>) {
-    if h.draining.is_cancelled() {
-        // Shutting down: load balancers should stop sending traffic here.
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "draining" })),
-        );
-    }
-    let store = async {
-        match &h.backends.store {
-            Some(store) => store.ping().await.is_ok(),
-            None => true,
-        }
-    };
-    let (store, kv, bus) = tokio::join!(store, h.backends.kv.ping(), h.backends.bus.ping());
-    let mut checks = json!({
-        "key_value_store": kv.is_ok(),
-        "event_bus": bus.is_ok(),
-    });
-    if h.backends.store.is_some() {
-        checks["event_store"] = json!(store);
-    }
-    if let Some(cache) = &h.cache {
-        checks["cache"] = cache.health();
-    }
-    // The bus being down degrades caches (shorter lifetimes) but does not make
-    // the process unready; the stores it writes to do.
-    let ready = store && kv.is_ok();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({ "status": if ready { "ready" } else { "unready" }, "checks": checks })),
-    )
 }
 
 async fn wait_for_signal() {

@@ -574,7 +574,10 @@ async fn address_and_client_budgets_are_counted_once_per_request() {
         per_minute: 3,
         trusted_proxy_header: None,
     }
-    .apply(router(app.state.clone()));
+    .apply(
+        inkan_web::rate_limit::RateLimitGroup::Token,
+        router(app.state.clone()),
+    );
     let send = |body: String, auth: Option<String>| {
         let limited = limited.clone();
         async move {
