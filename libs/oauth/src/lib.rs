@@ -16,10 +16,12 @@
 //! - [`authorize`]: the authorization request, parsed in two phases
 //!   ([`ClientTarget`] first, then [`AuthorizationRequest`]).
 //! - [`client_auth`]: client credentials at the token endpoint (Basic, post, none).
+//! - [`access_token`]: [`AccessClaims`], the typed claims of Inkan's RFC 9068 access tokens.
 //! - [`token_request`]: [`TokenRequest`], one variant per supported grant.
 //! - [`discovery`]: the OpenID Provider metadata document.
 #![forbid(unsafe_code)]
 
+pub mod access_token;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
@@ -31,6 +33,7 @@ pub mod redirect;
 pub mod scope;
 pub mod token_request;
 
+pub use access_token::AccessClaims;
 pub use authorize::{AuthorizationRequest, ClientPolicy, ClientTarget, Display, Prompt};
 pub use client_auth::ClientAuth;
 pub use discovery::{discovery_document, DiscoveryConfig};
