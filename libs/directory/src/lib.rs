@@ -10,10 +10,15 @@
 //! - [`Directory`]: the trait the services use.
 //! - [`InProcess`], [`Grpc`]: its two implementations; [`Grpc`] sends the
 //!   caller's trace context (`traceparent`) with every call ([`PropagateTrace`]).
+//! - [`typed`]: [`typed::Lookup`], the same lookups returning typed
+//!   [`typed::Project`]s and [`typed::Identity`]s, converted once from the
+//!   wire records (what the services call).
 //! - [`keyring`]: the signing keys, unsealed and parsed once, with the JWKS bytes precomputed.
+//! - [`cache`]: a caching [`Directory`] kept fresh by the event bus.
 
 pub mod cache;
 pub mod keyring;
+pub mod typed;
 
 use std::sync::Arc;
 
@@ -28,13 +33,38 @@ use tonic::{Code, Request, Status};
 use tracing::Instrument;
 
 pub use keyring::{KeyRing, KeySet};
+/// The wire records; services read them through [`typed::Lookup`].
 pub use pb::{Identity, Project, SigningKey as StoredKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     /// The admin service cannot be reached or failed; callers answer 503.
-    #[error("directory unavailable: {0}")]
-    Unavailable(String),
+    #[error("directory unavailable: the admin service answered {}: {}", .0.code(), .0.message())]
+    Unavailable(#[source] Status),
+    /// Every configured admin replica was unreachable; callers answer 503.
+    #[error("directory unavailable: no admin replica answered")]
+    NoReplica,
+    /// A configured admin URL is not one (not echoed: a URL may carry credentials).
+    #[error("an admin URL is invalid: {0}")]
+    InvalidUrl(#[source] tonic::transport::Error),
+    /// No admin URL is configured.
+    #[error("no admin URL configured")]
+    NoUrl,
+    /// The admin service sent a record this version cannot read (a value
+    /// added by a newer release, say): an internal error, never a default.
+    #[error(transparent)]
+    Invalid(#[from] typed::InvalidRecord),
+}
+
+impl DirectoryError {
+    /// Whether retrying later may help (an outage), as opposed to a record
+    /// or a configuration that is wrong until someone fixes it.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            DirectoryError::Unavailable(_) | DirectoryError::NoReplica
+        )
+    }
 }
 
 pub type Result<T, E = DirectoryError> = std::result::Result<T, E>;
@@ -58,11 +88,7 @@ fn answer<T>(result: std::result::Result<T, Status>) -> Result<Option<T>> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(s) if matches!(s.code(), Code::NotFound | Code::Unauthenticated) => Ok(None),
-        Err(s) => Err(DirectoryError::Unavailable(format!(
-            "{}: {}",
-            s.code(),
-            s.message()
-        ))),
+        Err(s) => Err(DirectoryError::Unavailable(s)),
     }
 }
 
@@ -125,7 +151,7 @@ impl Grpc {
         let mut clients = Vec::new();
         for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
             let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
-                .map_err(|e| DirectoryError::Unavailable(format!("invalid admin URL: {e}")))?
+                .map_err(DirectoryError::InvalidUrl)?
                 .connect_timeout(std::time::Duration::from_secs(2))
                 .timeout(std::time::Duration::from_secs(5));
             clients.push(AdminInternalClient::with_interceptor(
@@ -134,9 +160,7 @@ impl Grpc {
             ));
         }
         if clients.is_empty() {
-            return Err(DirectoryError::Unavailable(
-                "no admin URL configured".into(),
-            ));
+            return Err(DirectoryError::NoUrl);
         }
         Ok(Grpc {
             clients: Arc::new(clients),
@@ -158,9 +182,7 @@ impl Grpc {
                 result => return Ok(answer(result)?.map(tonic::Response::into_inner)),
             }
         }
-        Err(DirectoryError::Unavailable(
-            "no admin replica answered".into(),
-        ))
+        Err(DirectoryError::NoReplica)
     }
 }
 

@@ -64,6 +64,7 @@ fn project(client_id: &str, name: &str, app_type: &str, redirect: &str, logout: 
             "none".into()
         },
         requires_pkce: app_type != "web",
+        id_token_signed_response_alg: "RS256".into(),
         ..Project::default()
     }
 }
@@ -80,7 +81,7 @@ pub struct FakeDirectory {
 impl FakeDirectory {
     fn check(&self) -> Result<(), DirectoryError> {
         if self.down.load(Ordering::SeqCst) {
-            Err(DirectoryError::Unavailable("test: directory down".into()))
+            Err(DirectoryError::NoReplica)
         } else {
             Ok(())
         }

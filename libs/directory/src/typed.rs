@@ -1,0 +1,363 @@
+//! Projects and identities as the services use them: typed once, here, from
+//! the strings the admin service sends over gRPC.
+//!
+//! The wire records ([`crate::Project`], [`crate::Identity`], i.e.
+//! `pb::Project`/`pb::Identity`) carry enums as strings and custom claims as
+//! JSON text. [`Lookup`] reads them through any [`Directory`] and converts
+//! them with [`TryFrom`]: a value this version does not know (an app type, a
+//! grant type, an authentication method or an algorithm added by a newer
+//! admin, or unreadable claims) is an [`InvalidRecord`], never a silent
+//! default. Callers map it to an internal error, logged once.
+
+use async_trait::async_trait;
+use inkan_domain::project::{AppType, AuthMethod, GrantType};
+use inkan_keys::signing::Algorithm;
+use inkan_oauth::claims::IdentityFacts;
+use inkan_proto::admin::v1 as pb;
+use serde::de::IntoDeserializer;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{Directory, Result};
+
+/// A record from the admin service that this version cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("the admin service sent a {record} whose {field} cannot be read: {source}")]
+pub struct InvalidRecord {
+    /// `"project"` or `"identity"`.
+    pub record: &'static str,
+    pub field: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl InvalidRecord {
+    fn new(
+        record: &'static str,
+        field: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> InvalidRecord {
+        InvalidRecord {
+            record,
+            field,
+            source: source.into(),
+        }
+    }
+}
+
+/// A project (an OAuth client), typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub client_id: String,
+    pub name: String,
+    pub app_type: AppType,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_method: AuthMethod,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    /// Signs the project's ID tokens, and its access tokens.
+    pub id_token_signed_response_alg: Algorithm,
+    pub compat_claims: bool,
+    pub custom_claims: bool,
+    pub reject_unknown_scopes: bool,
+    pub requires_pkce: bool,
+}
+
+impl Project {
+    /// Whether the project may use `grant` (RFC 6749 §4.1.2.1, §5.2 `unauthorized_client`).
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// A public client (RFC 6749 §2.1): it authenticates with its `client_id` alone.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// What the login page calls the project.
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.client_id
+        } else {
+            &self.name
+        }
+    }
+}
+
+/// One of the domain's snake_case enums, from its wire name.
+fn plain<'de, T: Deserialize<'de>>(
+    record: &'static str,
+    field: &'static str,
+    value: &'de str,
+) -> std::result::Result<T, InvalidRecord> {
+    let de: serde::de::value::StrDeserializer<'de, serde::de::value::Error> =
+        value.into_deserializer();
+    T::deserialize(de).map_err(|e| InvalidRecord::new(record, field, e))
+}
+
+impl TryFrom<pb::Project> for Project {
+    type Error = InvalidRecord;
+
+    fn try_from(p: pb::Project) -> std::result::Result<Project, InvalidRecord> {
+        let app_type = plain("project", "app_type", &p.app_type)?;
+        let grant_types = p
+            .grant_types
+            .iter()
+            .map(|g| plain("project", "grant_types", g))
+            .collect::<std::result::Result<_, _>>()?;
+        let token_endpoint_auth_method = plain(
+            "project",
+            "token_endpoint_auth_method",
+            &p.token_endpoint_auth_method,
+        )?;
+        let id_token_signed_response_alg = p
+            .id_token_signed_response_alg
+            .parse()
+            .map_err(|e| InvalidRecord::new("project", "id_token_signed_response_alg", e))?;
+        Ok(Project {
+            id: p.id,
+            client_id: p.client_id,
+            name: p.name,
+            app_type,
+            redirect_uris: p.redirect_uris,
+            post_logout_redirect_uris: p.post_logout_redirect_uris,
+            scopes: p.scopes,
+            grant_types,
+            token_endpoint_auth_method,
+            access_token_ttl_seconds: p.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: p.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: p.id_token_ttl_seconds,
+            refresh_token_retry_seconds: p.refresh_token_retry_seconds,
+            id_token_signed_response_alg,
+            compat_claims: p.compat_claims,
+            custom_claims: p.custom_claims,
+            reject_unknown_scopes: p.reject_unknown_scopes,
+            requires_pkce: p.requires_pkce,
+        })
+    }
+}
+
+/// An identity (an end user), typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// The identity's UUID: the `sub` of its tokens.
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Custom claims, released with the `profile` scope to projects that allow it.
+    pub claims: Map<String, Value>,
+}
+
+impl Identity {
+    /// The facts claims are built from; custom claims only if `release_custom`.
+    pub fn facts(&self, release_custom: bool) -> IdentityFacts<'_> {
+        IdentityFacts {
+            id: &self.id,
+            email: &self.email,
+            email_verified: self.email_verified,
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+            custom: release_custom.then_some(&self.claims),
+        }
+    }
+}
+
+impl TryFrom<pb::Identity> for Identity {
+    type Error = InvalidRecord;
+
+    fn try_from(i: pb::Identity) -> std::result::Result<Identity, InvalidRecord> {
+        // proto3 cannot tell an unset string from an empty one: empty means no custom claims.
+        let claims = if i.claims_json.is_empty() {
+            Map::new()
+        } else {
+            match serde_json::from_str(&i.claims_json) {
+                Ok(Value::Object(claims)) => claims,
+                Ok(_) => {
+                    return Err(InvalidRecord::new(
+                        "identity",
+                        "claims_json",
+                        "not a JSON object",
+                    ))
+                }
+                Err(e) => return Err(InvalidRecord::new("identity", "claims_json", e)),
+            }
+        };
+        Ok(Identity {
+            id: i.id,
+            email: i.email,
+            email_verified: i.email_verified,
+            first_name: i.first_name,
+            last_name: i.last_name,
+            claims,
+        })
+    }
+}
+
+fn typed<W, T: TryFrom<W, Error = InvalidRecord>>(record: Option<W>) -> Result<Option<T>> {
+    Ok(record.map(T::try_from).transpose()?)
+}
+
+/// The directory's lookups, typed: what the authorize, token and userinfo
+/// services call. Implemented for every [`Directory`].
+#[async_trait]
+pub trait Lookup {
+    /// The project registered under `client_id`, if any.
+    async fn project(&self, client_id: &str) -> Result<Option<Project>>;
+    /// The project if `secret` is its client secret; `None` on any mismatch.
+    async fn client(&self, client_id: &str, secret: &str) -> Result<Option<Project>>;
+    /// The identity if `password` is its password; `None` on any mismatch.
+    async fn login(&self, email: &str, password: &str) -> Result<Option<Identity>>;
+    /// The identity with this id (the `sub`), if it exists.
+    async fn identity(&self, id: &str) -> Result<Option<Identity>>;
+}
+
+#[async_trait]
+impl<D: Directory + ?Sized> Lookup for D {
+    async fn project(&self, client_id: &str) -> Result<Option<Project>> {
+        typed(self.resolve_project(client_id).await?)
+    }
+
+    async fn client(&self, client_id: &str, secret: &str) -> Result<Option<Project>> {
+        typed(self.authenticate_client(client_id, secret).await?)
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Result<Option<Identity>> {
+        typed(self.verify_password(email, password).await?)
+    }
+
+    async fn identity(&self, id: &str) -> Result<Option<Identity>> {
+        typed(self.get_identity(id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DirectoryError;
+
+    fn wire() -> pb::Project {
+        pb::Project {
+            id: "p1".into(),
+            client_id: "shop".into(),
+            name: "Shop".into(),
+            app_type: "web".into(),
+            redirect_uris: vec!["https://shop.example/cb".into()],
+            scopes: vec!["openid".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            access_token_ttl_seconds: 3600,
+            id_token_signed_response_alg: "ES256".into(),
+            compat_claims: true,
+            ..pb::Project::default()
+        }
+    }
+
+    #[test]
+    fn a_wire_project_becomes_typed_values() {
+        let p = Project::try_from(wire()).unwrap();
+        assert_eq!(p.app_type, AppType::Web);
+        assert_eq!(
+            p.grant_types,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert!(p.allows(GrantType::RefreshToken));
+        assert!(!p.allows(GrantType::ClientCredentials));
+        assert_eq!(p.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+        assert!(!p.is_public());
+        assert_eq!(p.id_token_signed_response_alg, Algorithm::ES256);
+        assert_eq!(p.display_name(), "Shop");
+    }
+
+    #[test]
+    fn an_unknown_value_in_a_project_is_an_error_naming_the_field_never_a_default() {
+        let cases: [(&str, fn(&mut pb::Project)); 5] = [
+            ("app_type", |p| p.app_type = "mainframe".into()),
+            ("grant_types", |p| p.grant_types.push("password".into())),
+            ("token_endpoint_auth_method", |p| {
+                p.token_endpoint_auth_method = "private_key_jwt".into()
+            }),
+            ("id_token_signed_response_alg", |p| {
+                p.id_token_signed_response_alg = "HS256".into()
+            }),
+            // The old code defaulted an unreadable algorithm to RS256.
+            ("id_token_signed_response_alg", |p| {
+                p.id_token_signed_response_alg = String::new()
+            }),
+        ];
+        for (field, change) in cases {
+            let mut p = wire();
+            change(&mut p);
+            let e = Project::try_from(p).unwrap_err();
+            assert_eq!((e.record, e.field), ("project", field));
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn identity_claims_are_parsed_once_and_unreadable_ones_refused() {
+        let mut i = pb::Identity {
+            id: "u1".into(),
+            email: "ada@example.com".into(),
+            claims_json: r#"{"tenant":"acme"}"#.into(),
+            ..pb::Identity::default()
+        };
+        let typed = Identity::try_from(i.clone()).unwrap();
+        assert_eq!(typed.claims["tenant"], "acme");
+        assert!(typed.facts(true).custom.is_some());
+        assert!(typed.facts(false).custom.is_none());
+
+        i.claims_json = String::new();
+        assert!(Identity::try_from(i.clone()).unwrap().claims.is_empty());
+        for bad in ["[1,2]", "{not json", "\"text\""] {
+            i.claims_json = bad.into();
+            let e = Identity::try_from(i.clone()).unwrap_err();
+            assert_eq!((e.record, e.field), ("identity", "claims_json"));
+        }
+    }
+
+    struct One(pb::Project);
+
+    #[async_trait]
+    impl Directory for One {
+        async fn resolve_project(&self, _: &str) -> Result<Option<pb::Project>> {
+            Ok(Some(self.0.clone()))
+        }
+        async fn authenticate_client(&self, _: &str, _: &str) -> Result<Option<pb::Project>> {
+            Ok(None)
+        }
+        async fn verify_password(&self, _: &str, _: &str) -> Result<Option<pb::Identity>> {
+            Ok(None)
+        }
+        async fn get_identity(&self, _: &str) -> Result<Option<pb::Identity>> {
+            Ok(None)
+        }
+        async fn signing_keys(&self) -> Result<Vec<pb::SigningKey>> {
+            Ok(vec![])
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_of_an_unreadable_record_fails_as_invalid() {
+        let mut p = wire();
+        p.app_type = "mainframe".into();
+        let directory: std::sync::Arc<dyn Directory> = std::sync::Arc::new(One(p));
+        assert!(matches!(
+            directory.project("shop").await,
+            Err(DirectoryError::Invalid(_))
+        ));
+        assert_eq!(directory.client("shop", "s").await.unwrap(), None);
+        let fine: std::sync::Arc<dyn Directory> = std::sync::Arc::new(One(wire()));
+        assert_eq!(
+            fine.project("shop").await.unwrap().unwrap().client_id,
+            "shop"
+        );
+    }
+}
