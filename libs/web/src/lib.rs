@@ -3,6 +3,7 @@
 //! (which any service can answer, from precomputed bytes).
 //!
 //! # Layout
+//! - [`bearer`]: the RFC 6750 bearer token of a request (header or form body).
 //! - [`clock`]: the time source (system, or manual in tests).
 //! - [`client_ip`]: the client's address (peer, or a trusted proxy header).
 //! - [`drain`]: `Connection: close` on every answer once shutdown has begun.
@@ -12,6 +13,7 @@
 //! - [`rate_limit`]: per-address rate limits on the public endpoints (429).
 //! - [`wellknown`]: `/.well-known/openid-configuration` and `/jwks`.
 
+pub mod bearer;
 pub mod client_ip;
 pub mod clock;
 pub mod drain;
