@@ -63,7 +63,7 @@ impl FromRequestParts<AdminState> for AdminCaller {
 /// client still exists and still has the `admin` scope.
 fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
     use inkan_keys::signing::{Verifier, VerifyOptions};
-    let now = time::OffsetDateTime::now_utc();
+    let now = state.clock.now_utc();
     let jwks = state.projections.published_jwks(now);
     let mut options = VerifyOptions::new(&state.issuer);
     options.expected_typ = Some("at+jwt");

@@ -5,7 +5,6 @@
 use inkan_domain::envelope::{Metadata, NewEvent};
 use inkan_domain::{Aggregate, DomainEvent};
 use inkan_eventstore::{Append, ExpectedVersion, UniqueKey};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -27,7 +26,7 @@ pub async fn execute<A: Aggregate>(
         return Ok(state.projections.position());
     }
     let changes = aggregate.unique_changes(&events);
-    let occurred_at = OffsetDateTime::now_utc();
+    let occurred_at = state.clock.now_utc();
     let new_events = events
         .iter()
         .map(|event| {

@@ -361,7 +361,7 @@ impl AdminInternal for AdminGrpc {
         self.fresh().await;
         use base64::Engine;
         let projections = &self.state.projections;
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.state.clock.now_utc();
         let keys = projections
             .signing_keys()
             .into_iter()

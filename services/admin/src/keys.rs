@@ -28,7 +28,7 @@ async fn generate(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now_utc();
     let generated = KeyGenerated {
         kid: pair.kid().to_string(),
         alg: alg.as_str().to_string(),
@@ -55,7 +55,7 @@ pub async fn ensure_initial_keys(state: &AdminState) -> Result<(), ApiError> {
             ACTOR,
             id,
             SigningKeyCommand::Activate {
-                now: OffsetDateTime::now_utc(),
+                now: state.clock.now_utc(),
             },
         )
         .await?;

@@ -35,6 +35,9 @@ pub struct AdminState {
     /// under the callers' deadline (5 s), so a hung database never turns
     /// into timed-out logins (`INKAN_ADMIN_STORE_READ_TIMEOUT_MS`).
     pub store_read_timeout: std::time::Duration,
+    /// What "now" is: event times, key schedules, token expiry. The system
+    /// clock unless a test puts a manual one here.
+    pub clock: Arc<dyn inkan_clock::Clock>,
 }
 
 /// The default of [`AdminState::store_read_timeout`].
@@ -64,6 +67,7 @@ impl AdminState {
             password_min_length,
             appended: Arc::new(Notify::new()),
             store_read_timeout: DEFAULT_STORE_READ_TIMEOUT,
+            clock: Arc::new(inkan_clock::SystemClock),
         }
     }
 

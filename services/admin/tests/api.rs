@@ -1107,3 +1107,22 @@ async fn a_key_rotation_needs_no_body() {
         "one key per algorithm"
     );
 }
+
+#[tokio::test]
+async fn the_admin_takes_its_time_from_the_injected_clock() {
+    let mut app = spawn_app().await;
+    let clock = Arc::new(inkan_clock::ManualClock::new());
+    clock.advance(30 * 86_400);
+    app.state.clock = clock.clone();
+    let (status, created) = app.post("/admin/v1/projects", web_project()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let expected = time::OffsetDateTime::from_unix_timestamp(inkan_clock::Clock::now(&*clock))
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(
+        created["created_at"],
+        expected.as_str(),
+        "event time is the clock's"
+    );
+}

@@ -201,7 +201,7 @@ impl App {
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                            let now = time::OffsetDateTime::now_utc();
+                            let now = scheduler.clock.now_utc();
                             if let Err(e) = inkan_admin::keys::run_schedule(&scheduler, now).await {
                                 tracing::warn!(error = %e, "signing-key schedule failed; retrying");
                             }
