@@ -8,6 +8,7 @@ mod cluster;
 mod conformance;
 mod degraded;
 mod helpers;
+mod in_process;
 mod lifecycle;
 mod operations;
 mod outages;

@@ -9,22 +9,15 @@
 //!
 //! # Layout
 //! - `main.rs`: the command line, and nothing else.
-//! - [`backends`]: picks the real or embedded store for each seam from the settings.
-//! - [`listener`]: the public listener, which drains kept-alive connections on SIGTERM.
-//! - [`safety`]: refuses settings that are only safe on a developer's machine.
-//! - [`serve`]: composes the services of a role and runs them until SIGTERM.
+//! - the library (`src/lib.rs`): backends, health, listeners, safety checks
+//!   and `serve::App`, which tests also run in process.
 
 // mimalloc, tuned (see libs/alloc): less CPU per request than glibc malloc,
 // and freed memory goes back to the OS.
 #[global_allocator]
 static ALLOCATOR: inkan_alloc::Allocator = inkan_alloc::Allocator;
 
-mod backends;
-mod health;
-mod listener;
-mod projects;
-mod safety;
-mod serve;
+use inkan::{projects, serve};
 
 use std::process::ExitCode;
 
