@@ -2,8 +2,6 @@
 //! a pure `decide(state, command) -> events` and a pure `apply(state, event)`.
 //! Loading, appending and retrying live in the admin service.
 
-use serde::{de::DeserializeOwned, Serialize};
-
 use crate::envelope::RecordedEvent;
 use crate::error::DomainError;
 
@@ -58,34 +56,17 @@ pub trait Aggregate: Default + Clone {
     }
 }
 
-/// An event that knows its revisioned type name and (de)serialises its payload.
+/// An event that knows its stored form: the type name and payload of its
+/// newest revision when recorded, and every stored revision when loaded.
 ///
-/// Implemented for enums declared `#[serde(tag = "type", content = "data")]`
-/// whose variants are renamed to their type names (`project.registered.v1`).
-pub trait DomainEvent: Serialize + DeserializeOwned + Clone {
-    /// `(event_type, payload)` as stored.
-    fn encode(&self) -> (String, serde_json::Value) {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut map)) => {
-                let event_type = match map.remove("type") {
-                    Some(serde_json::Value::String(t)) => t,
-                    _ => String::new(),
-                };
-                let payload = map
-                    .remove("data")
-                    .unwrap_or(serde_json::Value::Object(Default::default()));
-                (event_type, payload)
-            }
-            // Adjacently tagged enums of plain data always serialise to an object.
-            _ => (String::new(), serde_json::Value::Null),
-        }
-    }
+/// The stored shapes are the frozen revision types of [`crate::events`], never
+/// the event's own fields: see the rule written there.
+pub trait DomainEvent: Clone + Sized {
+    /// `(event_type, payload)` as stored, in the newest revision.
+    fn encode(&self) -> (String, serde_json::Value);
 
-    fn decode(event_type: &str, payload: &serde_json::Value) -> Result<Self, DomainError> {
-        let tagged = serde_json::json!({ "type": event_type, "data": payload });
-        serde_json::from_value(tagged).map_err(|e| DomainError::UnknownEvent {
-            event_type: event_type.to_string(),
-            reason: e.to_string(),
-        })
-    }
+    /// The event a stored `(event_type, payload)` means, upcasting older
+    /// revisions; an unknown type name or a payload that does not match its
+    /// revision is [`DomainError::UnknownEvent`].
+    fn decode(event_type: &str, payload: &serde_json::Value) -> Result<Self, DomainError>;
 }

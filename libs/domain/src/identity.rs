@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, DomainEvent, Unique, UniqueChanges};
+use crate::aggregate::{Aggregate, Unique, UniqueChanges};
 use crate::error::{DomainError, Problems};
 use crate::validation::{check_email, check_name, email_key};
 
@@ -130,40 +130,34 @@ impl Profile {
 
 // ---- events ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityRegistered {
     pub profile: Profile,
     /// PHC string (argon2id); `None` when the identity has no password yet.
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileUpdated {
     pub profile: Profile,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordChanged {
     pub password_hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityDeleted {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
+/// In memory only: stored as the revision types of [`crate::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
-    #[serde(rename = "identity.registered.v1")]
     Registered(IdentityRegistered),
-    #[serde(rename = "identity.profile_updated.v1")]
     ProfileUpdated(ProfileUpdated),
-    #[serde(rename = "identity.password_changed.v1")]
     PasswordChanged(PasswordChanged),
-    #[serde(rename = "identity.deleted.v1")]
     Deleted(IdentityDeleted),
 }
-
-impl DomainEvent for IdentityEvent {}
 
 // ---- commands ----
 

@@ -4,7 +4,10 @@
 //!
 //! # Layout
 //! - [`envelope`]: the stored/published event shape shared by every aggregate.
-//! - [`aggregate`]: the `decide`/`apply` contract and event (de)serialisation.
+//! - [`aggregate`]: the `decide`/`apply` contract and the stored-event contract.
+//! - [`events`]: the frozen, versioned payload types every stored event is
+//!   written as, and the upcasters that read older revisions (the rule for
+//!   changing a stored shape is written there).
 //! - [`project`]: OAuth clients — app types, defaults, redirect-URI rules.
 //! - [`identity`]: end users — profile, custom claims, password hash.
 //! - [`signing_key`]: JWS keys — generated, published, activated, retired.
@@ -13,6 +16,7 @@
 pub mod aggregate;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod project;
 pub mod signing_key;

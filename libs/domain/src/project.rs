@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, DomainEvent, Unique, UniqueChanges};
+use crate::aggregate::{Aggregate, Unique, UniqueChanges};
 use crate::error::{DomainError, FieldError, Problems};
 use crate::validation::{check_name, check_redirect_uri, is_scope_token};
 
@@ -101,7 +101,7 @@ pub struct ProjectSettings {
     /// Also emit the legacy claim names (`user_id`, `first_name`, `last_name`, `verified`).
     pub compat_claims: bool,
     /// Release identities' custom claims (with the `profile` scope) to this project.
-    /// Added after v1 events were written: absent means the default, `true`.
+    /// Absent from read-model rows written before it existed: the default, `true`.
     #[serde(default = "default_true")]
     pub custom_claims: bool,
     /// Refuse an authorization request naming a scope this project may not
@@ -405,7 +405,7 @@ fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
 
 // ---- events ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectRegistered {
     pub client_id: String,
     pub settings: ProjectSettings,
@@ -413,33 +413,27 @@ pub struct ProjectRegistered {
     pub secret_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectUpdated {
     pub settings: ProjectSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSecretRotated {
     pub secret_hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectDeleted {}
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
+/// In memory only: stored as the revision types of [`crate::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectEvent {
-    #[serde(rename = "project.registered.v1")]
     Registered(ProjectRegistered),
-    #[serde(rename = "project.updated.v1")]
     Updated(ProjectUpdated),
-    #[serde(rename = "project.secret_rotated.v1")]
     SecretRotated(ClientSecretRotated),
-    #[serde(rename = "project.deleted.v1")]
     Deleted(ProjectDeleted),
 }
-
-impl DomainEvent for ProjectEvent {}
 
 // ---- commands ----
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, DomainEvent, UniqueChanges};
+use crate::aggregate::{Aggregate, UniqueChanges};
 use crate::error::{DomainError, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,8 @@ pub enum KeyStatus {
     Retired,
 }
 
+/// Also part of [`SigningKey`]'s state, hence its serde (the read-model
+/// row); the stored event is [`crate::events::signing_key::KeyGeneratedV1`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyGenerated {
     pub kid: String,
@@ -38,33 +40,25 @@ pub struct KeyGenerated {
     pub activate_after: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyActivated {
-    #[serde(with = "time::serde::rfc3339")]
     pub activated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRetired {
-    #[serde(with = "time::serde::rfc3339")]
     pub retired_at: OffsetDateTime,
     /// Tokens signed by this key expire by then; it leaves the JWKS afterwards.
-    #[serde(with = "time::serde::rfc3339")]
     pub publish_until: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
+/// In memory only: stored as the revision types of [`crate::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SigningKeyEvent {
-    #[serde(rename = "key.generated.v1")]
     Generated(KeyGenerated),
-    #[serde(rename = "key.activated.v1")]
     Activated(KeyActivated),
-    #[serde(rename = "key.retired.v1")]
     Retired(KeyRetired),
 }
-
-impl DomainEvent for SigningKeyEvent {}
 
 #[derive(Debug, Clone)]
 pub enum SigningKeyCommand {

@@ -1,0 +1,133 @@
+//! Stored revisions of the Identity aggregate's events (`identity.*`).
+//!
+//! Frozen: see the rule in [`crate::events`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::DomainEvent;
+use crate::error::DomainError;
+use crate::identity::{
+    IdentityDeleted, IdentityEvent, IdentityRegistered, PasswordChanged, Profile, ProfileUpdated,
+};
+
+pub const REGISTERED_V1: &str = "identity.registered.v1";
+pub const PROFILE_UPDATED_V1: &str = "identity.profile_updated.v1";
+pub const PASSWORD_CHANGED_V1: &str = "identity.password_changed.v1";
+pub const DELETED_V1: &str = "identity.deleted.v1";
+
+/// `identity.registered.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRegisteredV1 {
+    pub profile: ProfileV1,
+    /// PHC string (argon2id); `null` when the identity has no password.
+    pub password_hash: Option<String>,
+}
+
+/// `identity.profile_updated.v1`: the whole profile after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileUpdatedV1 {
+    pub profile: ProfileV1,
+}
+
+/// `identity.password_changed.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChangedV1 {
+    pub password_hash: String,
+}
+
+/// `identity.deleted.v1`: an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityDeletedV1 {}
+
+/// A profile as `identity.registered.v1` and `identity.profile_updated.v1` store it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileV1 {
+    pub email: String,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Custom claims: a JSON object.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<&Profile> for ProfileV1 {
+    fn from(p: &Profile) -> Self {
+        ProfileV1 {
+            email: p.email.clone(),
+            email_verified: p.email_verified,
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            claims: p.claims.clone(),
+        }
+    }
+}
+
+impl From<ProfileV1> for Profile {
+    fn from(p: ProfileV1) -> Self {
+        Profile {
+            email: p.email,
+            email_verified: p.email_verified,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            claims: p.claims,
+        }
+    }
+}
+
+impl DomainEvent for IdentityEvent {
+    fn encode(&self) -> (String, serde_json::Value) {
+        match self {
+            IdentityEvent::Registered(e) => super::encode(
+                REGISTERED_V1,
+                &IdentityRegisteredV1 {
+                    profile: (&e.profile).into(),
+                    password_hash: e.password_hash.clone(),
+                },
+            ),
+            IdentityEvent::ProfileUpdated(e) => super::encode(
+                PROFILE_UPDATED_V1,
+                &ProfileUpdatedV1 {
+                    profile: (&e.profile).into(),
+                },
+            ),
+            IdentityEvent::PasswordChanged(e) => super::encode(
+                PASSWORD_CHANGED_V1,
+                &PasswordChangedV1 {
+                    password_hash: e.password_hash.clone(),
+                },
+            ),
+            IdentityEvent::Deleted(IdentityDeleted {}) => {
+                super::encode(DELETED_V1, &IdentityDeletedV1 {})
+            }
+        }
+    }
+
+    fn decode(event_type: &str, payload: &serde_json::Value) -> Result<Self, DomainError> {
+        Ok(match event_type {
+            REGISTERED_V1 => {
+                let e: IdentityRegisteredV1 = super::parse(event_type, payload)?;
+                IdentityEvent::Registered(IdentityRegistered {
+                    profile: e.profile.into(),
+                    password_hash: e.password_hash,
+                })
+            }
+            PROFILE_UPDATED_V1 => {
+                let e: ProfileUpdatedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::ProfileUpdated(ProfileUpdated {
+                    profile: e.profile.into(),
+                })
+            }
+            PASSWORD_CHANGED_V1 => {
+                let e: PasswordChangedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::PasswordChanged(PasswordChanged {
+                    password_hash: e.password_hash,
+                })
+            }
+            DELETED_V1 => {
+                let IdentityDeletedV1 {} = super::parse(event_type, payload)?;
+                IdentityEvent::Deleted(IdentityDeleted {})
+            }
+            _ => return Err(super::unknown(event_type)),
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! Stored revisions of the Project aggregate's events (`project.*`).
+//!
+//! Frozen: see the rule in [`crate::events`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::DomainEvent;
+use crate::error::DomainError;
+use crate::project::{
+    AppType, AuthMethod, ClientSecretRotated, GrantType, ProjectDeleted, ProjectEvent,
+    ProjectRegistered, ProjectSettings, ProjectUpdated,
+};
+
+pub const REGISTERED_V1: &str = "project.registered.v1";
+pub const UPDATED_V1: &str = "project.updated.v1";
+pub const SECRET_ROTATED_V1: &str = "project.secret_rotated.v1";
+pub const DELETED_V1: &str = "project.deleted.v1";
+
+/// `project.registered.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegisteredV1 {
+    pub client_id: String,
+    pub settings: ProjectSettingsV1,
+    /// Keyed hash of the client secret; `null` for public clients.
+    pub secret_hash: Option<String>,
+}
+
+/// `project.updated.v1`: the whole settings after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdatedV1 {
+    pub settings: ProjectSettingsV1,
+}
+
+/// `project.secret_rotated.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSecretRotatedV1 {
+    pub secret_hash: String,
+}
+
+/// `project.deleted.v1`: an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDeletedV1 {}
+
+/// A project's settings as `project.registered.v1` and `project.updated.v1` store them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettingsV1 {
+    pub name: String,
+    pub app_type: AppTypeV1,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantTypeV1>,
+    pub token_endpoint_auth_method: AuthMethodV1,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    pub id_token_signed_response_alg: String,
+    pub compat_claims: bool,
+    /// Added in place before revisions were frozen: absent means `true`.
+    #[serde(default = "default_true")]
+    pub custom_claims: bool,
+    /// Added in place before revisions were frozen: absent means `false`.
+    #[serde(default)]
+    pub reject_unknown_scopes: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppTypeV1 {
+    #[serde(rename = "web")]
+    Web,
+    #[serde(rename = "spa")]
+    Spa,
+    #[serde(rename = "native")]
+    Native,
+    #[serde(rename = "service")]
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GrantTypeV1 {
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthMethodV1 {
+    #[serde(rename = "client_secret_basic")]
+    ClientSecretBasic,
+    #[serde(rename = "client_secret_post")]
+    ClientSecretPost,
+    #[serde(rename = "none")]
+    None,
+}
+
+// ---- domain → newest revision (recording) ----
+
+impl From<AppType> for AppTypeV1 {
+    fn from(v: AppType) -> Self {
+        match v {
+            AppType::Web => AppTypeV1::Web,
+            AppType::Spa => AppTypeV1::Spa,
+            AppType::Native => AppTypeV1::Native,
+            AppType::Service => AppTypeV1::Service,
+        }
+    }
+}
+
+impl From<GrantType> for GrantTypeV1 {
+    fn from(v: GrantType) -> Self {
+        match v {
+            GrantType::AuthorizationCode => GrantTypeV1::AuthorizationCode,
+            GrantType::RefreshToken => GrantTypeV1::RefreshToken,
+            GrantType::ClientCredentials => GrantTypeV1::ClientCredentials,
+        }
+    }
+}
+
+impl From<AuthMethod> for AuthMethodV1 {
+    fn from(v: AuthMethod) -> Self {
+        match v {
+            AuthMethod::ClientSecretBasic => AuthMethodV1::ClientSecretBasic,
+            AuthMethod::ClientSecretPost => AuthMethodV1::ClientSecretPost,
+            AuthMethod::None => AuthMethodV1::None,
+        }
+    }
+}
+
+impl From<&ProjectSettings> for ProjectSettingsV1 {
+    fn from(s: &ProjectSettings) -> Self {
+        ProjectSettingsV1 {
+            name: s.name.clone(),
+            app_type: s.app_type.into(),
+            redirect_uris: s.redirect_uris.clone(),
+            post_logout_redirect_uris: s.post_logout_redirect_uris.clone(),
+            scopes: s.scopes.clone(),
+            grant_types: s.grant_types.iter().copied().map(Into::into).collect(),
+            token_endpoint_auth_method: s.token_endpoint_auth_method.into(),
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg.clone(),
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+        }
+    }
+}
+
+// ---- stored revision → domain (loading) ----
+
+impl From<AppTypeV1> for AppType {
+    fn from(v: AppTypeV1) -> Self {
+        match v {
+            AppTypeV1::Web => AppType::Web,
+            AppTypeV1::Spa => AppType::Spa,
+            AppTypeV1::Native => AppType::Native,
+            AppTypeV1::Service => AppType::Service,
+        }
+    }
+}
+
+impl From<GrantTypeV1> for GrantType {
+    fn from(v: GrantTypeV1) -> Self {
+        match v {
+            GrantTypeV1::AuthorizationCode => GrantType::AuthorizationCode,
+            GrantTypeV1::RefreshToken => GrantType::RefreshToken,
+            GrantTypeV1::ClientCredentials => GrantType::ClientCredentials,
+        }
+    }
+}
+
+impl From<AuthMethodV1> for AuthMethod {
+    fn from(v: AuthMethodV1) -> Self {
+        match v {
+            AuthMethodV1::ClientSecretBasic => AuthMethod::ClientSecretBasic,
+            AuthMethodV1::ClientSecretPost => AuthMethod::ClientSecretPost,
+            AuthMethodV1::None => AuthMethod::None,
+        }
+    }
+}
+
+impl From<ProjectSettingsV1> for ProjectSettings {
+    fn from(s: ProjectSettingsV1) -> Self {
+        ProjectSettings {
+            name: s.name,
+            app_type: s.app_type.into(),
+            redirect_uris: s.redirect_uris,
+            post_logout_redirect_uris: s.post_logout_redirect_uris,
+            scopes: s.scopes,
+            grant_types: s.grant_types.into_iter().map(Into::into).collect(),
+            token_endpoint_auth_method: s.token_endpoint_auth_method.into(),
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+        }
+    }
+}
+
+impl DomainEvent for ProjectEvent {
+    fn encode(&self) -> (String, serde_json::Value) {
+        match self {
+            ProjectEvent::Registered(e) => super::encode(
+                REGISTERED_V1,
+                &ProjectRegisteredV1 {
+                    client_id: e.client_id.clone(),
+                    settings: (&e.settings).into(),
+                    secret_hash: e.secret_hash.clone(),
+                },
+            ),
+            ProjectEvent::Updated(e) => super::encode(
+                UPDATED_V1,
+                &ProjectUpdatedV1 {
+                    settings: (&e.settings).into(),
+                },
+            ),
+            ProjectEvent::SecretRotated(e) => super::encode(
+                SECRET_ROTATED_V1,
+                &ProjectSecretRotatedV1 {
+                    secret_hash: e.secret_hash.clone(),
+                },
+            ),
+            ProjectEvent::Deleted(ProjectDeleted {}) => {
+                super::encode(DELETED_V1, &ProjectDeletedV1 {})
+            }
+        }
+    }
+
+    fn decode(event_type: &str, payload: &serde_json::Value) -> Result<Self, DomainError> {
+        Ok(match event_type {
+            REGISTERED_V1 => {
+                let e: ProjectRegisteredV1 = super::parse(event_type, payload)?;
+                ProjectEvent::Registered(ProjectRegistered {
+                    client_id: e.client_id,
+                    settings: e.settings.into(),
+                    secret_hash: e.secret_hash,
+                })
+            }
+            UPDATED_V1 => {
+                let e: ProjectUpdatedV1 = super::parse(event_type, payload)?;
+                ProjectEvent::Updated(ProjectUpdated {
+                    settings: e.settings.into(),
+                })
+            }
+            SECRET_ROTATED_V1 => {
+                let e: ProjectSecretRotatedV1 = super::parse(event_type, payload)?;
+                ProjectEvent::SecretRotated(ClientSecretRotated {
+                    secret_hash: e.secret_hash,
+                })
+            }
+            DELETED_V1 => {
+                let ProjectDeletedV1 {} = super::parse(event_type, payload)?;
+                ProjectEvent::Deleted(ProjectDeleted {})
+            }
+            _ => return Err(super::unknown(event_type)),
+        })
+    }
+}

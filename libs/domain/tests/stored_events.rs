@@ -1,0 +1,366 @@
+//! Golden payloads: every stored event type and revision, as a release wrote
+//! it (`tests/fixtures/events/<type>[~variant].json`, the compact JSON the
+//! SQLite store keeps). Every later release must decode them all to the same
+//! state, and the current encoder must write the newest revisions byte for
+//! byte, so an accidental change to a stored shape fails here.
+//!
+//! The fixtures were written by the release before revision types existed
+//! (the `project.*~before-custom-claims` ones as v1 payloads were written
+//! before those two fields were added in place). Never edit one: a new shape
+//! is a new revision with a new fixture (see `inkan_domain::events`).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use inkan_domain::identity::*;
+use inkan_domain::project::*;
+use inkan_domain::signing_key::*;
+use inkan_domain::{Aggregate, DomainError, DomainEvent};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
+}
+
+/// The fixture's bytes without the trailing newline.
+fn golden(name: &str) -> String {
+    let path = fixtures().join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.trim_end_matches('\n').to_string()
+}
+
+/// The stored type name a fixture holds (its name up to `~`).
+fn event_type(name: &str) -> &str {
+    name.split('~').next().unwrap_or(name)
+}
+
+fn decode<E: DomainEvent>(name: &str) -> E {
+    let payload: serde_json::Value = serde_json::from_str(&golden(name)).unwrap();
+    E::decode(event_type(name), &payload).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn at(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &Rfc3339).unwrap()
+}
+
+// ---- the events the fixtures hold ----
+
+fn web_settings() -> ProjectSettings {
+    let mut s = ProjectSettings::defaults("Shop".into(), AppType::Web);
+    s.redirect_uris = vec!["https://shop.example.com/cb".into()];
+    s.post_logout_redirect_uris = vec!["https://shop.example.com/bye".into()];
+    s.token_endpoint_auth_method = AuthMethod::ClientSecretPost;
+    s.refresh_token_retry_seconds = 10;
+    s.id_token_signed_response_alg = "ES256".into();
+    s.compat_claims = false;
+    s.custom_claims = false;
+    s.reject_unknown_scopes = true;
+    s
+}
+
+fn spa_settings() -> ProjectSettings {
+    let mut s = ProjectSettings::defaults("Dashboard".into(), AppType::Spa);
+    s.redirect_uris = vec!["https://app.example.com/callback".into()];
+    s
+}
+
+fn service_settings() -> ProjectSettings {
+    let mut s = ProjectSettings::defaults("Billing job".into(), AppType::Service);
+    s.scopes = vec!["admin".into(), "billing.read".into()];
+    s.access_token_ttl_seconds = 600;
+    s
+}
+
+fn ada() -> Profile {
+    let mut claims = serde_json::Map::new();
+    claims.insert("department".into(), serde_json::json!("research"));
+    claims.insert("roles".into(), serde_json::json!(["editor", "viewer"]));
+    Profile {
+        email: "Ada@Example.com".into(),
+        email_verified: true,
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        claims,
+    }
+}
+
+fn ada_updated() -> Profile {
+    Profile {
+        email: "ada@lovelace.example".into(),
+        last_name: None,
+        ..ada()
+    }
+}
+
+const ADA_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+const NEW_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA";
+
+fn key_generated() -> KeyGenerated {
+    KeyGenerated {
+        kid: "k-2026-01".into(),
+        alg: "ES256".into(),
+        sealed_private_key: "bm9uY2U.c2VhbGVk".into(),
+        public_jwk: serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+            "kid": "k-2026-01", "alg": "ES256", "use": "sig"
+        }),
+        activate_after: at("2026-01-15T10:20:30Z"),
+    }
+}
+
+fn project_events() -> Vec<(&'static str, ProjectEvent)> {
+    vec![
+        (
+            "project.registered.v1",
+            ProjectEvent::Registered(ProjectRegistered {
+                client_id: "shop".into(),
+                settings: web_settings(),
+                secret_hash: Some("hmac-sha256:3q2-7w".into()),
+            }),
+        ),
+        (
+            "project.updated.v1",
+            ProjectEvent::Updated(ProjectUpdated {
+                settings: service_settings(),
+            }),
+        ),
+        (
+            "project.secret_rotated.v1",
+            ProjectEvent::SecretRotated(ClientSecretRotated {
+                secret_hash: "hmac-sha256:b4d-c0ffee".into(),
+            }),
+        ),
+        (
+            "project.deleted.v1",
+            ProjectEvent::Deleted(ProjectDeleted {}),
+        ),
+    ]
+}
+
+fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
+    vec![
+        (
+            "identity.registered.v1",
+            IdentityEvent::Registered(IdentityRegistered {
+                profile: ada(),
+                password_hash: Some(ADA_HASH.into()),
+            }),
+        ),
+        (
+            "identity.registered.v1~without-password",
+            IdentityEvent::Registered(IdentityRegistered {
+                profile: Profile {
+                    email: "grace@example.com".into(),
+                    ..Profile::default()
+                },
+                password_hash: None,
+            }),
+        ),
+        (
+            "identity.profile_updated.v1",
+            IdentityEvent::ProfileUpdated(ProfileUpdated {
+                profile: ada_updated(),
+            }),
+        ),
+        (
+            "identity.password_changed.v1",
+            IdentityEvent::PasswordChanged(PasswordChanged {
+                password_hash: NEW_HASH.into(),
+            }),
+        ),
+        (
+            "identity.deleted.v1",
+            IdentityEvent::Deleted(IdentityDeleted {}),
+        ),
+    ]
+}
+
+fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
+    vec![
+        (
+            "key.generated.v1",
+            SigningKeyEvent::Generated(key_generated()),
+        ),
+        (
+            "key.activated.v1",
+            SigningKeyEvent::Activated(KeyActivated {
+                activated_at: at("2026-01-15T10:25:00.5Z"),
+            }),
+        ),
+        (
+            "key.retired.v1",
+            SigningKeyEvent::Retired(KeyRetired {
+                retired_at: at("2026-04-01T00:00:00Z"),
+                publish_until: at("2026-04-02T01:00:00Z"),
+            }),
+        ),
+    ]
+}
+
+/// Fixtures of older shapes: decoded by every release, never written again.
+const LEGACY: [&str; 2] = [
+    "project.registered.v1~before-custom-claims",
+    "project.updated.v1~before-custom-claims",
+];
+
+fn assert_golden<E: DomainEvent + PartialEq + std::fmt::Debug>(cases: Vec<(&str, E)>) {
+    for (name, event) in cases {
+        assert_eq!(decode::<E>(name), event, "{name} decodes to another event");
+        let (written_type, payload) = event.encode();
+        assert_eq!(written_type, event_type(name));
+        assert_eq!(
+            payload.to_string(),
+            golden(name),
+            "the encoder no longer writes {name} as stored: add a new revision instead"
+        );
+    }
+}
+
+// ---- tests ----
+
+#[test]
+fn every_project_event_decodes_from_and_encodes_to_its_golden_payload() {
+    assert_golden(project_events());
+}
+
+#[test]
+fn every_identity_event_decodes_from_and_encodes_to_its_golden_payload() {
+    assert_golden(identity_events());
+}
+
+#[test]
+fn every_signing_key_event_decodes_from_and_encodes_to_its_golden_payload() {
+    assert_golden(key_events());
+}
+
+#[test]
+fn every_fixture_on_disk_is_checked_and_every_event_type_has_one() {
+    let on_disk: BTreeSet<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json")
+                .unwrap_or_else(|| panic!("{name} is not a .json fixture"))
+                .to_string()
+        })
+        .collect();
+    let checked: BTreeSet<String> = project_events()
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(identity_events().iter().map(|(n, _)| n.to_string()))
+        .chain(key_events().iter().map(|(n, _)| n.to_string()))
+        .chain(LEGACY.iter().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(on_disk, checked);
+}
+
+#[test]
+fn a_v1_project_payload_written_before_custom_claims_existed_loads_with_their_defaults() {
+    let registered: ProjectEvent = decode("project.registered.v1~before-custom-claims");
+    let updated: ProjectEvent = decode("project.updated.v1~before-custom-claims");
+    let id = Uuid::new_v4();
+    let mut project = Project::new(id);
+    project.apply(&registered);
+    let settings = project.settings.clone().unwrap();
+    assert_eq!(settings, spa_settings());
+    assert!(settings.custom_claims, "absent custom_claims means true");
+    assert!(!settings.reject_unknown_scopes, "absent means false");
+    assert_eq!(project.client_id, "dashboard");
+    assert_eq!(project.secret_hash, None);
+
+    project.apply(&updated);
+    assert_eq!(project.settings, Some(service_settings()));
+}
+
+#[test]
+fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
+    let mut project = Project::new(Uuid::new_v4());
+    let events: Vec<ProjectEvent> = project_events()
+        .iter()
+        .map(|(name, _)| decode(name))
+        .collect();
+    project.apply(&events[0]);
+    assert_eq!(project.client_id, "shop");
+    assert_eq!(project.settings, Some(web_settings()));
+    assert_eq!(project.secret_hash.as_deref(), Some("hmac-sha256:3q2-7w"));
+    assert!(project.exists());
+    project.apply(&events[1]);
+    project.apply(&events[2]);
+    assert_eq!(project.settings, Some(service_settings()));
+    assert_eq!(
+        project.secret_hash.as_deref(),
+        Some("hmac-sha256:b4d-c0ffee")
+    );
+    project.apply(&events[3]);
+    assert!(!project.exists());
+}
+
+#[test]
+fn an_identity_folded_from_its_golden_payloads_has_the_stored_state() {
+    let mut ada_state = Identity::new(Uuid::new_v4());
+    ada_state.apply(&decode("identity.registered.v1"));
+    assert_eq!(ada_state.profile, Some(ada()));
+    assert_eq!(ada_state.password_hash.as_deref(), Some(ADA_HASH));
+    ada_state.apply(&decode("identity.profile_updated.v1"));
+    ada_state.apply(&decode("identity.password_changed.v1"));
+    assert_eq!(ada_state.profile, Some(ada_updated()));
+    assert_eq!(ada_state.password_hash.as_deref(), Some(NEW_HASH));
+    ada_state.apply(&decode("identity.deleted.v1"));
+    assert!(!ada_state.exists());
+
+    let mut grace = Identity::new(Uuid::new_v4());
+    grace.apply(&decode("identity.registered.v1~without-password"));
+    assert!(grace.exists());
+    assert_eq!(grace.password_hash, None);
+    assert_eq!(
+        grace.profile.map(|p| p.email),
+        Some("grace@example.com".to_string())
+    );
+}
+
+#[test]
+fn a_signing_key_folded_from_its_golden_payloads_has_the_stored_state() {
+    let mut key = SigningKey::with_id(Uuid::new_v4());
+    key.apply(&decode("key.generated.v1"));
+    assert_eq!(key.status, Some(KeyStatus::Pending));
+    assert_eq!(key.key, Some(key_generated()));
+    key.apply(&decode("key.activated.v1"));
+    assert_eq!(key.status, Some(KeyStatus::Active));
+    assert_eq!(key.activated_at, Some(at("2026-01-15T10:25:00.5Z")));
+    key.apply(&decode("key.retired.v1"));
+    assert_eq!(key.status, Some(KeyStatus::Retired));
+    assert!(key.is_published(at("2026-04-02T00:59:59Z")));
+    assert!(!key.is_published(at("2026-04-02T01:00:00Z")));
+}
+
+#[test]
+fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unknown_event() {
+    let registered: serde_json::Value =
+        serde_json::from_str(&golden("project.registered.v1")).unwrap();
+    for (event_type, payload) in [
+        ("project.registered.v2", registered.clone()),
+        ("project.registered", registered.clone()),
+        ("identity.registered.v1", registered),
+        ("project.updated.v1", serde_json::json!({"settings": 7})),
+        (
+            "key.activated.v1",
+            serde_json::json!({"activated_at": "yesterday"}),
+        ),
+        ("project.deleted.v1", serde_json::Value::Null),
+    ] {
+        let failed = match event_type.split('.').next() {
+            Some("project") => ProjectEvent::decode(event_type, &payload).err(),
+            Some("identity") => IdentityEvent::decode(event_type, &payload).err(),
+            _ => SigningKeyEvent::decode(event_type, &payload).err(),
+        };
+        assert!(
+            matches!(&failed, Some(DomainError::UnknownEvent { event_type: t, .. }) if t == event_type),
+            "{event_type}: {failed:?}"
+        );
+    }
+}
