@@ -325,7 +325,9 @@ mod tests {
 
     fn parse(file: Option<&str>, args: &[&str]) -> Result<Settings, String> {
         let mut command = TestCli::command();
-        let dir = tempfile_dir();
+        // Removed when dropped: the tests leave nothing in the temp folder.
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let dir = dir.path();
         if let Some(text) = file {
             let path = dir.join("inkan.toml");
             std::fs::write(&path, text).map_err(|e| e.to_string())?;
@@ -339,16 +341,6 @@ mod tests {
         TestCli::from_arg_matches(&matches)
             .map(|c| c.settings)
             .map_err(|e| e.to_string())
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "inkan-config-test-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::create_dir_all(&dir);
-        dir
     }
 
     #[test]
