@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS cursors (
     position BIGINT NOT NULL
 );
 
--- Read models: the admin's projections, checkpointed (src/readmodel). One row
+-- Read models: the admin's projections, checkpointed (libs/readmodel). One row
 -- per live aggregate: its state as JSON (`state`), the credential hash the
 -- JSON leaves out (`secret`), the lookup column (`lookup_key`: the client id
 -- of a project, the normalised email of an identity), its version, and its

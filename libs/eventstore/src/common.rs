@@ -87,13 +87,13 @@ impl EventRow {
 }
 
 /// Parses a UUID stored as TEXT.
-pub(crate) fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
+pub fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
     Uuid::parse_str(text)
         .map_err(|e| StoreError::Corrupt(format!("column {column} holds {text:?}: {e}")))
 }
 
 /// Parses JSON stored as TEXT.
-pub(crate) fn parse_json(column: &str, text: &str) -> Result<serde_json::Value> {
+pub fn parse_json(column: &str, text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Corrupt(format!("column {column} is not valid JSON: {e}")))
 }
@@ -105,7 +105,7 @@ pub(crate) fn parse_json(column: &str, text: &str) -> Result<serde_json::Value> 
 /// reported as corrupt too. Everything else (refused connections, pool
 /// timeouts, a locked SQLite file, a failed statement) is `Unavailable`:
 /// the caller may retry later.
-pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
+pub fn map_err(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)

@@ -11,11 +11,17 @@
 //! - [`EventStore`]: the trait every caller uses.
 //! - [`postgres`]: the real implementation (sqlx, one schema per deployment or test).
 //! - [`sqlite`]: the embedded implementation (a file in the data folder).
-//! - [`readmodel`]: the checkpointed read models (the admin's projections),
-//!   stored beside the log in the same database ([`EventStore::read_models`]).
-//! - `migrations/`: the schema of each backend, applied by [`EventStore::migrate`].
-
-use std::sync::Arc;
+//! - [`Database`]: the pool (and SQLite writer queue) behind a store, for the
+//!   crate that keeps tables beside the log (`inkan-readmodel`), and [`sql`],
+//!   how that crate's database errors become [`StoreError`]s.
+//! - `migrations/`: the schema of each backend, applied by [`EventStore::migrate`]
+//!   (the log's tables and the read-model tables beside it, so one
+//!   `inkan migrate` covers both).
+//!
+//! This crate stores events, not aggregates: it knows the envelope
+//! (`inkan_domain::envelope`) and nothing of projects, identities or keys
+//! (`tests/boundaries.rs` keeps it so). It and `inkan-readmodel` are the
+//! storage crates, the only ones that import sqlx.
 
 use async_trait::async_trait;
 use inkan_domain::envelope::{NewEvent, RecordedEvent};
@@ -24,11 +30,27 @@ use uuid::Uuid;
 /// Rules and conversions both backends share.
 mod common;
 pub mod postgres;
-pub mod readmodel;
 pub mod sqlite;
 
 pub use postgres::PgEventStore;
-pub use sqlite::SqliteEventStore;
+pub use sqlite::{SqliteDatabase, SqliteEventStore, SqliteWrite};
+
+/// How database errors and TEXT columns become [`StoreError`]s, for crates
+/// that keep tables beside the log; the same rules the event store follows.
+pub mod sql {
+    pub use crate::common::{map_err, parse_json, parse_uuid};
+}
+
+/// The database a store keeps its log in: what another storage crate needs
+/// to keep its tables beside the log (same pool, same schema, same writer
+/// queue), so they share `inkan migrate`, the per-test schemas and the file.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// The store's pool; every connection's `search_path` is its schema.
+    Postgres(sqlx::PgPool),
+    /// The store's file (or in-memory database) and its writer queue.
+    Sqlite(SqliteDatabase),
+}
 
 /// What the writer believes the stream's version is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +174,7 @@ pub trait EventStore: Send + Sync + 'static {
     /// Cheap reachability check for readiness probes.
     async fn ping(&self) -> Result<()>;
 
-    /// The read-model tables beside this log (same database, same pool);
-    /// [`EventStore::migrate`] creates them.
-    fn read_models(&self) -> Arc<dyn readmodel::ReadModelStore>;
+    /// The database behind this log, for tables kept beside it (the read
+    /// models); [`EventStore::migrate`] creates those tables too.
+    fn database(&self) -> Database;
 }

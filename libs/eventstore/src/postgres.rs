@@ -455,8 +455,8 @@ impl EventStore for PgEventStore {
         Ok(())
     }
 
-    fn read_models(&self) -> std::sync::Arc<dyn crate::readmodel::ReadModelStore> {
-        std::sync::Arc::new(crate::readmodel::PgReadModels::new(self.pool.clone()))
+    fn database(&self) -> crate::Database {
+        crate::Database::Postgres(self.pool.clone())
     }
 }
 

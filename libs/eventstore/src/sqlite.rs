@@ -22,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::common::{self, EventRow, Written};
@@ -65,13 +65,68 @@ fn to_recorded(row: Row) -> Result<RecordedEvent> {
 /// many) may open the same file.
 #[derive(Debug)]
 pub struct SqliteEventStore {
+    db: SqliteDatabase,
+}
+
+/// An SQLite database and the queue of this handle's writers: everything
+/// that writes the file (the log, the read models) goes through
+/// [`SqliteDatabase::begin_write`].
+#[derive(Debug, Clone)]
+pub struct SqliteDatabase {
     pool: SqlitePool,
-    /// Queues this handle's appenders in-process. Not needed for correctness
-    /// (`BEGIN IMMEDIATE` is), but without it concurrent appenders would wait
+    /// Queues this handle's writers in-process. Not needed for correctness
+    /// (`BEGIN IMMEDIATE` is), but without it concurrent writers would wait
     /// for the write lock inside SQLite's busy handler, which polls with
     /// sleeps and can give up after [`BUSY_TIMEOUT`] under a burst; a fair
     /// async queue gives the lock to each in turn without spinning.
     writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction holding its turn in the writer queue and SQLite's
+/// write lock; dropped without [`SqliteWrite::commit`], it rolls back.
+pub struct SqliteWrite {
+    // Declared first so it is dropped (rolled back) before the queue moves on.
+    tx: Transaction<'static, Sqlite>,
+    _queued: OwnedMutexGuard<()>,
+}
+
+impl SqliteDatabase {
+    /// The pool, for reads (WAL readers run beside the one writer).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Waits for this handle's earlier writers, then begins a transaction
+    /// that holds SQLite's write lock from its first statement (`BEGIN IMMEDIATE`).
+    pub async fn begin_write(&self) -> Result<SqliteWrite> {
+        let queued = self.writer.clone().lock_owned().await;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(common::map_err)?;
+        Ok(SqliteWrite {
+            tx,
+            _queued: queued,
+        })
+    }
+}
+
+impl SqliteWrite {
+    /// The transaction, to run statements in.
+    pub fn tx(&mut self) -> &mut Transaction<'static, Sqlite> {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(common::map_err)
+    }
+
+    /// Rolls back now rather than on drop: a dropped transaction keeps its
+    /// locks until the pool gets round to rolling it back.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await.map_err(common::map_err)
+    }
 }
 
 impl SqliteEventStore {
@@ -122,23 +177,17 @@ impl SqliteEventStore {
 
     fn with_pool(pool: SqlitePool) -> Self {
         SqliteEventStore {
-            pool,
-            writer: Arc::new(Mutex::new(())),
+            db: SqliteDatabase {
+                pool,
+                writer: Arc::new(Mutex::new(())),
+            },
         }
     }
 
     /// Closes every connection (waiting for checked-out ones to return), so
     /// the file can be reopened or moved. An in-memory store is gone after this.
     pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// A write transaction that holds SQLite's write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(common::map_err)
+        self.db.pool.close().await;
     }
 
     async fn stream_version(
@@ -241,9 +290,9 @@ impl SqliteEventStore {
 impl EventStore for SqliteEventStore {
     async fn migrate(&self) -> Result<()> {
         // BEGIN IMMEDIATE: two processes migrating the same file run one after the other.
-        let mut tx = self.begin_write().await?;
-        tx.execute(DDL).await.map_err(common::map_err)?;
-        tx.commit().await.map_err(common::map_err)?;
+        let mut write = self.db.begin_write().await?;
+        write.tx().execute(DDL).await.map_err(common::map_err)?;
+        write.commit().await?;
         tracing::debug!("event store schema is up to date");
         Ok(())
     }
@@ -257,18 +306,17 @@ impl EventStore for SqliteEventStore {
             .collect::<Result<Vec<_>>>()?;
         let stream_id = append.stream_id.hyphenated().to_string();
 
-        let _queued = self.writer.lock().await;
-        let mut tx = self.begin_write().await?;
+        let mut write = self.db.begin_write().await?;
         // On error the transaction is dropped, which rolls it back: nothing is written.
-        match Self::append_in(&mut tx, &append, &stream_id, &metadata).await? {
+        match Self::append_in(write.tx(), &append, &stream_id, &metadata).await? {
             Written::Done(appended) => {
-                tx.commit().await.map_err(common::map_err)?;
+                write.commit().await?;
                 Ok(appended)
             }
             Written::VersionClash => {
                 // Give the connection back first: an in-memory store has only one.
-                drop(tx);
-                let mut conn = self.pool.acquire().await.map_err(common::map_err)?;
+                drop(write);
+                let mut conn = self.db.pool.acquire().await.map_err(common::map_err)?;
                 let actual = Self::stream_version(&mut conn, &stream_id)
                     .await
                     .map_err(common::map_err)?;
@@ -285,7 +333,7 @@ impl EventStore for SqliteEventStore {
         let sql = format!("{SELECT_EVENTS} WHERE stream_id = ? ORDER BY version");
         sqlx::query_as::<_, Row>(&sql)
             .bind(stream_id.hyphenated().to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(common::map_err)?
             .into_iter()
@@ -301,7 +349,7 @@ impl EventStore for SqliteEventStore {
         sqlx::query_as::<_, Row>(&sql)
             .bind(after)
             .bind(common::sql_limit(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db.pool)
             .await
             .map_err(common::map_err)?
             .into_iter()
@@ -311,7 +359,7 @@ impl EventStore for SqliteEventStore {
 
     async fn head(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db.pool)
             .await
             .map_err(common::map_err)
     }
@@ -320,7 +368,7 @@ impl EventStore for SqliteEventStore {
         let position: Option<i64> =
             sqlx::query_scalar("SELECT position FROM cursors WHERE name = ?")
                 .bind(name)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.db.pool)
                 .await
                 .map_err(common::map_err)?;
         Ok(position.unwrap_or(0))
@@ -333,7 +381,7 @@ impl EventStore for SqliteEventStore {
         )
         .bind(name)
         .bind(position)
-        .execute(&self.pool)
+        .execute(&self.db.pool)
         .await
         .map_err(common::map_err)?;
         Ok(())
@@ -341,16 +389,13 @@ impl EventStore for SqliteEventStore {
 
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.db.pool)
             .await
             .map_err(common::map_err)?;
         Ok(())
     }
 
-    fn read_models(&self) -> Arc<dyn crate::readmodel::ReadModelStore> {
-        Arc::new(crate::readmodel::SqliteReadModels::new(
-            self.pool.clone(),
-            self.writer.clone(),
-        ))
+    fn database(&self) -> crate::Database {
+        crate::Database::Sqlite(self.db.clone())
     }
 }

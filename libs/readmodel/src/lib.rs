@@ -1,6 +1,13 @@
 //! Checkpointed read models: the admin's projections, persisted beside the
 //! log so a restart resumes from where they were instead of replaying it.
 //!
+//! The event store stores events and knows no aggregate; this crate knows
+//! the aggregates' state types (`inkan-domain`) and keeps them in tables of
+//! the event store's own database ([`inkan_eventstore::Database`]: same pool,
+//! same schema, same SQLite writer queue), which the event store's
+//! `migrate` creates. The two are the storage crates: the only ones that
+//! import sqlx. Errors are the event store's [`StoreError`].
+//!
 //! Three tables hold one row per live aggregate (projects, identities,
 //! signing keys): the aggregate's state as JSON plus the columns lookups need
 //! (client id, normalised email), its version and its first and last event
@@ -12,10 +19,15 @@
 //! projecting at once cannot interleave their batches.
 //!
 //! # Layout
+//! - [`ReadModels::read_models`]: the read models beside any event store.
 //! - [`ReadModelStore`]: the trait; [`Entry`], [`Changes`], [`Snapshot`], [`Committed`].
 //! - [`postgres`]: multi-row `UNNEST` upserts; [`sqlite`]: prepared statements.
 //! - `Stored`: how each aggregate maps to a row (which column holds its
 //!   secret, which its lookup key), shared by both backends.
+
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use inkan_domain::identity::Identity;
@@ -27,13 +39,30 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Result, StoreError};
+use inkan_eventstore::{Database, EventStore};
+pub use inkan_eventstore::{Result, StoreError};
 
 pub mod postgres;
 pub mod sqlite;
 
 pub use postgres::PgReadModels;
 pub use sqlite::SqliteReadModels;
+
+/// The read-model tables beside an event store's log.
+pub trait ReadModels {
+    /// The read models in this store's database (same pool; the store's
+    /// `migrate` created their tables).
+    fn read_models(&self) -> Arc<dyn ReadModelStore>;
+}
+
+impl<S: EventStore + ?Sized> ReadModels for S {
+    fn read_models(&self) -> Arc<dyn ReadModelStore> {
+        match self.database() {
+            Database::Postgres(pool) => Arc::new(PgReadModels::new(pool)),
+            Database::Sqlite(db) => Arc::new(SqliteReadModels::new(db)),
+        }
+    }
+}
 
 /// A read-model entry: the aggregate plus the bookkeeping the API shows.
 #[derive(Debug, Clone, PartialEq)]

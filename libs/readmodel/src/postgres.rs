@@ -14,8 +14,8 @@ use super::{
     Changes, Committed, Entry, ReadModelStore, Row, Snapshot, Stored, IDENTITIES, PROJECTS,
     SIGNING_KEYS,
 };
-use crate::common::map_err;
 use crate::Result;
+use inkan_eventstore::sql::map_err;
 
 const COLUMNS: &str = "id, lookup_key, version, created_at, updated_at, state, secret";
 
@@ -37,14 +37,15 @@ fn decode_all<A: Stored>(rows: Vec<PgRow>) -> Result<Vec<Entry<A>>> {
     rows.into_iter().map(|r| row(r).decode()).collect()
 }
 
-/// The read models of one [`crate::PgEventStore`]; cheap to clone.
+/// The read models of one [`inkan_eventstore::PgEventStore`]; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PgReadModels {
     pool: PgPool,
 }
 
 impl PgReadModels {
-    pub(crate) fn new(pool: PgPool) -> PgReadModels {
+    /// The read models in the schema `pool`'s connections use (an event store's pool).
+    pub fn new(pool: PgPool) -> PgReadModels {
         PgReadModels { pool }
     }
 

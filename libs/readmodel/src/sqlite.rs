@@ -2,22 +2,19 @@
 //! runs under `BEGIN IMMEDIATE` with one prepared statement per row, which
 //! SQLite executes in microseconds inside a transaction.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use inkan_domain::identity::Identity;
 use inkan_domain::validation::email_key;
-use sqlx::sqlite::SqlitePool;
+use inkan_eventstore::SqliteDatabase;
 use sqlx::{Sqlite, Transaction};
-use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::{
     Changes, Committed, Entry, ReadModelStore, Row, Snapshot, Stored, IDENTITIES, PROJECTS,
     SIGNING_KEYS,
 };
-use crate::common::{map_err, parse_uuid};
 use crate::Result;
+use inkan_eventstore::sql::{map_err, parse_uuid};
 
 const COLUMNS: &str = "id, lookup_key, version, created_at, updated_at, state, secret";
 
@@ -50,17 +47,18 @@ fn decode_all<A: Stored>(rows: Vec<LiteRow>) -> Result<Vec<Entry<A>>> {
     rows.into_iter().map(decode).collect()
 }
 
-/// The read models of one [`crate::SqliteEventStore`].
+/// The read models of one [`inkan_eventstore::SqliteEventStore`].
 #[derive(Debug, Clone)]
 pub struct SqliteReadModels {
-    pool: SqlitePool,
-    /// The event store's writer queue: SQLite has one write lock per file.
-    writer: Arc<Mutex<()>>,
+    /// The event store's database; writes join its writer queue, since
+    /// SQLite has one write lock per file.
+    db: SqliteDatabase,
 }
 
 impl SqliteReadModels {
-    pub(crate) fn new(pool: SqlitePool, writer: Arc<Mutex<()>>) -> SqliteReadModels {
-        SqliteReadModels { pool, writer }
+    /// The read models in an event store's database.
+    pub fn new(db: SqliteDatabase) -> SqliteReadModels {
+        SqliteReadModels { db }
     }
 
     async fn upsert<A: Stored>(
@@ -112,7 +110,7 @@ impl SqliteReadModels {
 impl ReadModelStore for SqliteReadModels {
     async fn snapshot(&self) -> Result<Snapshot> {
         // A read transaction sees one snapshot of the file (WAL).
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.db.pool().begin().await.map_err(map_err)?;
         let position: i64 = sqlx::query_scalar("SELECT position FROM rm_checkpoint")
             .fetch_one(&mut *tx)
             .await
@@ -135,46 +133,40 @@ impl ReadModelStore for SqliteReadModels {
 
     async fn checkpoint(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT position FROM rm_checkpoint")
-            .fetch_one(&self.pool)
+            .fetch_one(self.db.pool())
             .await
             .map_err(map_err)
     }
 
     async fn commit(&self, from: i64, to: i64, changes: &Changes) -> Result<Committed> {
-        let _queued = self.writer.lock().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut write = self.db.begin_write().await?;
+        let tx = write.tx();
         let checkpoint: i64 = sqlx::query_scalar("SELECT position FROM rm_checkpoint")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(map_err)?;
         if checkpoint != from {
-            // Roll back now rather than on drop: a dropped transaction keeps
-            // its locks until the pool gets round to rolling it back.
-            tx.rollback().await.map_err(map_err)?;
+            write.rollback().await?;
             return Ok(Committed::Moved { checkpoint });
         }
-        Self::delete(&mut tx, PROJECTS, &changes.deleted_projects).await?;
-        Self::delete(&mut tx, IDENTITIES, &changes.deleted_identities).await?;
-        Self::upsert(&mut tx, PROJECTS, &changes.projects).await?;
-        Self::upsert(&mut tx, IDENTITIES, &changes.identities).await?;
-        Self::upsert(&mut tx, SIGNING_KEYS, &changes.signing_keys).await?;
+        Self::delete(tx, PROJECTS, &changes.deleted_projects).await?;
+        Self::delete(tx, IDENTITIES, &changes.deleted_identities).await?;
+        Self::upsert(tx, PROJECTS, &changes.projects).await?;
+        Self::upsert(tx, IDENTITIES, &changes.identities).await?;
+        Self::upsert(tx, SIGNING_KEYS, &changes.signing_keys).await?;
         sqlx::query("UPDATE rm_checkpoint SET position = ?")
             .bind(to)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        write.commit().await?;
         Ok(Committed::Done)
     }
 
     async fn identity(&self, id: Uuid) -> Result<Option<Entry<Identity>>> {
         sqlx::query_as::<_, LiteRow>(&format!("SELECT {COLUMNS} FROM {IDENTITIES} WHERE id = ?"))
             .bind(id.hyphenated().to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db.pool())
             .await
             .map_err(map_err)?
             .map(decode)
@@ -183,7 +175,7 @@ impl ReadModelStore for SqliteReadModels {
 
     async fn identities(&self, ids: &[Uuid]) -> Result<Vec<Entry<Identity>>> {
         let sql = format!("SELECT {COLUMNS} FROM {IDENTITIES} WHERE id = ?");
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        let mut conn = self.db.pool().acquire().await.map_err(map_err)?;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query_as::<_, LiteRow>(&sql)
@@ -203,7 +195,7 @@ impl ReadModelStore for SqliteReadModels {
             "SELECT {COLUMNS} FROM {IDENTITIES} WHERE lookup_key = ? LIMIT 1"
         ))
         .bind(email_key(email))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db.pool())
         .await
         .map_err(map_err)?
         .map(decode)
@@ -216,7 +208,7 @@ impl ReadModelStore for SqliteReadModels {
         ))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .fetch_all(self.db.pool())
         .await
         .map_err(map_err)?;
         decode_all(rows)
@@ -224,30 +216,26 @@ impl ReadModelStore for SqliteReadModels {
 
     async fn count_identities(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {IDENTITIES}"))
-            .fetch_one(&self.pool)
+            .fetch_one(self.db.pool())
             .await
             .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn reset(&self) -> Result<()> {
-        let _queued = self.writer.lock().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let mut write = self.db.begin_write().await?;
+        let tx = write.tx();
         for table in [PROJECTS, IDENTITIES, SIGNING_KEYS] {
             sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(map_err)?;
         }
         sqlx::query("UPDATE rm_checkpoint SET position = 0")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
+        write.commit().await?;
         Ok(())
     }
 }

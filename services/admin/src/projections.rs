@@ -1,5 +1,5 @@
 //! The admin's read models, checkpointed in the read-model tables beside the
-//! log (`inkan_eventstore::readmodel`) and kept current by tailing the log.
+//! log (`inkan_readmodel`) and kept current by tailing the log.
 //!
 //! - At start, the checkpoint, the projects and the signing keys are loaded
 //!   from the tables in one snapshot, and only the events after the
@@ -30,12 +30,12 @@ use inkan_domain::project::Project;
 use inkan_domain::signing_key::SigningKey;
 use inkan_domain::validation::email_key;
 use inkan_domain::{Aggregate, DomainEvent};
-use inkan_eventstore::readmodel::{Changes, Committed, ReadModelStore};
 use inkan_eventstore::{EventStore, StoreError};
+use inkan_readmodel::{Changes, Committed, ReadModelStore, ReadModels};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use inkan_eventstore::readmodel::Entry;
+pub use inkan_readmodel::Entry;
 
 /// Events read per query while following the log.
 const LIVE_BATCH: usize = 1_000;

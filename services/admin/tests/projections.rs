@@ -8,7 +8,7 @@ use std::sync::Arc;
 use inkan_admin::projections::{self, Projections};
 use inkan_admin::{commands, AdminState, KeyPolicy};
 use inkan_domain::identity::{Identity, IdentityCommand, ProfileInput};
-use inkan_eventstore::readmodel::{Changes, Committed};
+use inkan_readmodel::{Changes, Committed, ReadModels};
 use inkan_eventstore::{EventStore, PgEventStore, SqliteEventStore};
 use inkan_keys::kek::Kek;
 use inkan_keys::password::{PasswordHasher, PasswordParams};
