@@ -31,10 +31,10 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion};
-use inkan_directory::{Identity, Project};
+use inkan_directory::typed::{Identity, Project};
 use inkan_keys::signing::Algorithm;
 use inkan_kv::MemoryKv;
-use inkan_oauth::claims::{user_claims, IdentityFacts};
+use inkan_oauth::claims::user_claims;
 use inkan_oauth::client_auth::basic_header;
 use inkan_oauth::scope::Scopes;
 use inkan_testkit::directory::{identity, project, FakeDirectory};
@@ -42,7 +42,7 @@ use inkan_token::grants::issue::{issue, UserGrant};
 use inkan_token::mint::{self, AccessTokenClaims, IdTokenBase};
 use inkan_token::{grants, router, TokenState};
 use inkan_web::clock::SystemClock;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
@@ -66,7 +66,7 @@ fn fixture(rt: &Runtime) -> Fixture {
         let mut service = project(&format!("svc-{alg}"), "service", &[]);
         service.id_token_signed_response_alg = alg.as_str().into();
         directory.add_project(service.clone(), Some(SECRET));
-        services.push((alg, service));
+        services.push((alg, Project::try_from(service).expect("a typed project")));
         let mut web = project(
             &format!("web-{alg}"),
             "web",
@@ -74,7 +74,7 @@ fn fixture(rt: &Runtime) -> Fixture {
         );
         web.id_token_signed_response_alg = alg.as_str().into();
         directory.add_project(web.clone(), Some(SECRET));
-        webs.push((alg, web));
+        webs.push((alg, Project::try_from(web).expect("a typed project")));
     }
     let user = identity("ada@example.com");
     directory.add_identity(user.clone(), None);
@@ -90,7 +90,7 @@ fn fixture(rt: &Runtime) -> Fixture {
         },
         services,
         webs,
-        user,
+        user: Identity::try_from(user).expect("a typed identity"),
     }
 }
 
@@ -144,16 +144,7 @@ fn minting(c: &mut Criterion) {
         c.bench_function(&format!("mint/id_token/{alg}"), |b| {
             b.iter(|| {
                 // As in `grants/issue.rs`.
-                let custom: Map<String, Value> =
-                    serde_json::from_str(&user.claims_json).unwrap_or_default();
-                let facts = IdentityFacts {
-                    id: &user.id,
-                    email: &user.email,
-                    email_verified: user.email_verified,
-                    first_name: user.first_name.as_deref(),
-                    last_name: user.last_name.as_deref(),
-                    custom: web.custom_claims.then_some(&custom),
-                };
+                let facts = user.facts(web.custom_claims);
                 let mut extra = user_claims(&facts, &scope, web.compat_claims);
                 extra.insert("amr".into(), json!(amr));
                 extra.insert("rat".into(), json!(now - 10));

@@ -1,15 +1,40 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1).
+//! Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1),
+//! and for introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1),
+//! which authenticate the same way: [`AuthenticatedClient`] is the one
+//! extractor the three endpoints take.
 
-use inkan_directory::Project;
+use axum::extract::{FromRequest, Request};
+use inkan_directory::typed::{Lookup, Project};
 use inkan_flows::limits::{hit_all, Decision};
 use inkan_oauth::client_auth::{self, ClientAuth};
 use inkan_oauth::error::OAuthError;
 use inkan_oauth::params::Params;
+use inkan_web::form::OAuthParams;
 use inkan_web::rate_limit::{AddressBudget, WINDOW_SECONDS};
 use inkan_web::OAuthResponse;
 
 use crate::error::TokenError;
 use crate::state::TokenState;
+
+/// A request from an authenticated client, already counted against its
+/// rate limits: the client's project and the request's form parameters.
+pub struct AuthenticatedClient {
+    pub project: Project,
+    pub params: Params,
+}
+
+impl FromRequest<TokenState> for AuthenticatedClient {
+    type Rejection = TokenError;
+
+    async fn from_request(req: Request, state: &TokenState) -> Result<Self, TokenError> {
+        let headers = req.headers().clone();
+        // Handed over by the rate-limit middleware, when it runs.
+        let address = req.extensions().get::<AddressBudget>().cloned();
+        let OAuthParams(params) = OAuthParams::from_request(req, state).await?;
+        let project = authenticate_request(state, &headers, address.as_ref(), &params).await?;
+        Ok(AuthenticatedClient { project, params })
+    }
+}
 
 /// Authenticates the client of a request from its `Authorization` header and
 /// form, then counts the request against its rate limits.
@@ -115,21 +140,17 @@ pub async fn authenticate(
         ClientAuth::Basic { id, secret } | ClientAuth::Post { id, secret } => {
             let project = state
                 .directory
-                .authenticate_client(id, secret)
+                .client(id, secret)
                 .await?
                 .ok_or_else(failed)?;
-            if project.token_endpoint_auth_method == "none" {
+            if project.is_public() {
                 return Err(failed());
             }
             Ok(project)
         }
         ClientAuth::None { id } => {
-            let project = state
-                .directory
-                .resolve_project(id)
-                .await?
-                .ok_or_else(failed)?;
-            if project.token_endpoint_auth_method != "none" {
+            let project = state.directory.project(id).await?.ok_or_else(failed)?;
+            if !project.is_public() {
                 return Err(failed());
             }
             Ok(project)

@@ -6,6 +6,9 @@ use inkan_kv::KvError;
 use inkan_oauth::error::OAuthError;
 use inkan_web::OAuthResponse;
 
+/// What went wrong inside, kept as the error it was (never flattened to a string).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// A protocol error for the client (RFC 6749 §5.2).
@@ -14,9 +17,10 @@ pub enum TokenError {
     /// A backend is down: 503 `temporarily_unavailable`, never `invalid_grant`
     /// (clients discard refresh tokens on `invalid_grant`).
     #[error("backend unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
+    /// A bug or a record this version cannot read: 500 `server_error`.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<OAuthError> for TokenError {
@@ -33,15 +37,29 @@ impl From<OAuthResponse> for TokenError {
 
 impl From<DirectoryError> for TokenError {
     fn from(e: DirectoryError) -> Self {
-        TokenError::Unavailable(e.to_string())
+        if e.is_outage() {
+            TokenError::Unavailable(e.into())
+        } else {
+            TokenError::Internal(e.into())
+        }
     }
 }
 
 impl From<KvError> for TokenError {
     fn from(e: KvError) -> Self {
         match e {
-            KvError::Unavailable(m) => TokenError::Unavailable(m),
-            KvError::Invalid(m) => TokenError::Internal(m),
+            KvError::Unavailable(_) => TokenError::Unavailable(e.into()),
+            KvError::Invalid(_) => TokenError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<inkan_flows::FlowError> for TokenError {
+    /// Key-value failures are outages (503), never grant errors.
+    fn from(e: inkan_flows::FlowError) -> Self {
+        match e {
+            inkan_flows::FlowError::Store(kv) => kv.into(),
+            corrupt @ inkan_flows::FlowError::Corrupt(_) => TokenError::Internal(corrupt.into()),
         }
     }
 }
@@ -50,12 +68,12 @@ impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         match self {
             TokenError::OAuth(r) => r.into_response(),
-            TokenError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "token request failed: backend unavailable");
+            TokenError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "token request failed: backend unavailable");
                 OAuthResponse::unavailable().into_response()
             }
-            TokenError::Internal(detail) => {
-                tracing::error!(error = %detail, "token request failed");
+            TokenError::Internal(cause) => {
+                tracing::error!(error = %cause, "token request failed");
                 OAuthResponse::new(OAuthError::new(
                     inkan_oauth::error::ErrorCode::ServerError,
                     "internal error",

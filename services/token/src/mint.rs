@@ -6,11 +6,13 @@ use base64::Engine;
 use inkan_directory::KeySet;
 use inkan_keys::secret::generate_token;
 use inkan_keys::signing::Algorithm;
+use inkan_oauth::AccessClaims;
 use serde_json::{json, Map, Value};
 
 use crate::error::TokenError;
 
-/// Everything an access token states (RFC 9068 §2.2).
+/// What the caller decides about an access token (RFC 9068 §2.2); the
+/// token's id and expiry are added when it is minted as [`AccessClaims`].
 pub struct AccessTokenClaims<'a> {
     pub issuer: &'a str,
     /// The identity's id, or the client id for client credentials.
@@ -34,7 +36,7 @@ pub struct Minted {
 fn signer(keys: &KeySet, alg: Algorithm) -> Result<&inkan_keys::signing::SigningKey, TokenError> {
     keys.signer(alg)
         .map(|k| k.as_ref())
-        .ok_or_else(|| TokenError::Unavailable(format!("no active {alg} signing key")))
+        .ok_or_else(|| TokenError::Unavailable(format!("no active {alg} signing key").into()))
 }
 
 /// Signs an RFC 9068 access token (`typ: at+jwt`); `aud` is the issuer,
@@ -44,31 +46,25 @@ pub fn access_token(
     alg: Algorithm,
     c: &AccessTokenClaims<'_>,
 ) -> Result<Minted, TokenError> {
-    let jti = generate_token(16);
-    let expires_at = c.now + i64::from(c.lifetime_seconds);
-    let mut claims = json!({
-        "iss": c.issuer,
-        "sub": c.subject,
-        "aud": c.issuer,
-        "client_id": c.client_id,
-        "scope": c.scope,
-        "iat": c.now,
-        "exp": expires_at,
-        "jti": jti,
-    });
-    if let Some(t) = c.auth_time {
-        claims["auth_time"] = json!(t);
-    }
-    if let Some(f) = c.family {
-        claims["fid"] = json!(f);
-    }
+    let claims = AccessClaims {
+        iss: c.issuer.to_owned(),
+        sub: c.subject.to_owned(),
+        aud: c.issuer.to_owned(),
+        client_id: c.client_id.to_owned(),
+        scope: c.scope.to_owned(),
+        iat: c.now,
+        exp: c.now + i64::from(c.lifetime_seconds),
+        jti: generate_token(16),
+        auth_time: c.auth_time,
+        fid: c.family.map(str::to_owned),
+    };
     let token = signer(keys, alg)?
-        .sign_jwt("at+jwt", &claims)
-        .map_err(|e| TokenError::Internal(e.to_string()))?;
+        .sign_jwt("at+jwt", &claims.to_value())
+        .map_err(|e| TokenError::Internal(e.into()))?;
     Ok(Minted {
         token,
-        jti,
-        expires_at,
+        jti: claims.jti,
+        expires_at: claims.exp,
     })
 }
 
@@ -112,7 +108,7 @@ pub fn id_token(
     }
     signer(keys, alg)?
         .sign_jwt("JWT", &Value::Object(claims))
-        .map_err(|e| TokenError::Internal(e.to_string()))
+        .map_err(|e| TokenError::Internal(e.into()))
 }
 
 pub struct IdTokenBase<'a> {

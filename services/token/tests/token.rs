@@ -616,3 +616,46 @@ async fn address_and_client_budgets_are_counted_once_per_request() {
         (429, true)
     );
 }
+
+#[tokio::test]
+async fn a_project_with_an_algorithm_this_version_does_not_know_gets_server_error_not_rs256() {
+    let app = app().await;
+    let mut svc = project("svc", "service", &[]);
+    svc.id_token_signed_response_alg = "HS256".into();
+    app.directory.add_project(svc, Some("svc-secret"));
+    let (status, body) = app
+        .post(
+            "/token",
+            Some(basic("svc", "svc-secret")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "server_error");
+    assert!(body.get("access_token").is_none());
+}
+
+#[tokio::test]
+async fn token_introspect_and_revoke_authenticate_clients_the_same_way() {
+    let app = app().await;
+    for path in ["/token", "/introspect", "/revoke"] {
+        let form = [("grant_type", "client_credentials"), ("token", "t")];
+        // A wrong secret over Basic: 401 with a Basic challenge (RFC 6749 §5.2).
+        let (status, body) = app.post(path, Some(basic("web", "wrong")), &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{path}"
+        );
+        // No credentials at all.
+        let (status, body) = app.post(path, None, &form).await;
+        assert_eq!(body["error"], "invalid_client", "{path}: {status}");
+        // A public client may not present a secret it does not have.
+        let (status, body) = app.post(path, Some(basic("spa", "anything")), &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{path}"
+        );
+    }
+}

@@ -1,14 +1,14 @@
 //! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3).
 
-use inkan_directory::Project;
+use inkan_directory::typed::Project;
+use inkan_domain::project::GrantType;
 use inkan_flows::code;
 use inkan_flows::revocation::revoke_family;
-use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_oauth::error::OAuthError;
 use inkan_oauth::pkce;
-use inkan_oauth::scope::Scopes;
 use serde_json::Value;
 
-use super::issue::{flow_error, issue, UserGrant};
+use super::issue::{grant_user, issue, require_grant, stored_scope, UserGrant};
 use crate::error::TokenError;
 use crate::state::TokenState;
 
@@ -19,24 +19,14 @@ pub async fn grant(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<Value, TokenError> {
-    if !project
-        .grant_types
-        .iter()
-        .any(|g| g == "authorization_code")
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use the authorization_code grant",
-        )
-        .into());
-    }
+    require_grant(project, GrantType::AuthorizationCode)?;
     let kv = state.kv.as_ref();
     let family = code::family_of(code_value);
-    let record = match code::redeem(kv, code_value).await.map_err(flow_error)? {
+    let record = match code::redeem(kv, code_value).await? {
         code::Redemption::Redeemed(record) => record,
         code::Redemption::Replayed { family } => {
             // RFC 6749 §4.1.2 / §10.5: a code presented twice revokes every token it produced.
-            revoke_family(kv, &family).await.map_err(flow_error)?;
+            revoke_family(kv, &family).await?;
             tracing::warn!(client_id = %project.client_id, "authorization code replay; its tokens are revoked");
             return Err(
                 OAuthError::invalid_grant("the authorization code was already used").into(),
@@ -90,13 +80,8 @@ pub async fn grant(
             }
         }
     }
-    let identity = state
-        .directory
-        .get_identity(&record.identity_id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-    let scope =
-        Scopes::parse(&record.scope).map_err(|_| TokenError::Internal("stored scope".into()))?;
+    let identity = grant_user(state, &record.identity_id).await?;
+    let scope = stored_scope(&record.scope)?;
     issue(
         state,
         UserGrant {

@@ -2,12 +2,13 @@
 //! an access token for itself, for scopes it is allowed. No refresh token
 //! (§4.4.3) and no ID token (there is no end user).
 
-use inkan_directory::Project;
-use inkan_keys::signing::Algorithm;
-use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_directory::typed::Project;
+use inkan_domain::project::GrantType;
+use inkan_oauth::error::OAuthError;
 use inkan_oauth::scope::Scopes;
 use serde_json::{json, Value};
 
+use super::issue::require_grant;
 use crate::error::TokenError;
 use crate::mint::{self, AccessTokenClaims};
 use crate::state::TokenState;
@@ -17,17 +18,7 @@ pub async fn grant(
     project: &Project,
     requested: Option<Scopes>,
 ) -> Result<Value, TokenError> {
-    if !project
-        .grant_types
-        .iter()
-        .any(|g| g == "client_credentials")
-    {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use the client_credentials grant",
-        )
-        .into());
-    }
+    require_grant(project, GrantType::ClientCredentials)?;
     // RFC 6749 §3.3: without a scope parameter, the client's registered scopes apply.
     let scope = match requested {
         Some(scopes) if !scopes.is_subset_of(&project.scopes) => {
@@ -39,10 +30,7 @@ pub async fn grant(
         Some(scopes) => scopes.to_string(),
         None => project.scopes.join(" "),
     };
-    let alg: Algorithm = project
-        .id_token_signed_response_alg
-        .parse()
-        .unwrap_or(Algorithm::RS256);
+    let alg = project.id_token_signed_response_alg;
     let keys = state.keyring.current();
     let minted = mint::access_token(
         &keys,

@@ -3,12 +3,13 @@
 //! when the project allows the refresh grant. All tokens of one login at one
 //! client share a family, so reuse detection can revoke them together.
 
-use inkan_directory::{Identity, Project};
+use inkan_directory::typed::{Identity, Lookup, Project};
+use inkan_domain::project::GrantType;
 use inkan_flows::refresh::{self, RefreshToken};
-use inkan_keys::signing::Algorithm;
-use inkan_oauth::claims::{user_claims, IdentityFacts};
+use inkan_oauth::claims::user_claims;
+use inkan_oauth::error::{ErrorCode, OAuthError};
 use inkan_oauth::scope::Scopes;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::TokenError;
 use crate::mint::{self, AccessTokenClaims, IdTokenBase};
@@ -31,10 +32,7 @@ pub struct UserGrant<'a> {
 pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenError> {
     let now = state.clock.now();
     let project = g.project;
-    let alg: Algorithm = project
-        .id_token_signed_response_alg
-        .parse()
-        .unwrap_or(Algorithm::RS256);
+    let alg = project.id_token_signed_response_alg;
     let scope = g.scope.to_string();
     let keys = state.keyring.current();
     let access = mint::access_token(
@@ -58,16 +56,7 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
         "scope": scope,
     });
     if g.scope.contains("openid") {
-        let custom: Map<String, Value> =
-            serde_json::from_str(&g.identity.claims_json).unwrap_or_default();
-        let facts = IdentityFacts {
-            id: &g.identity.id,
-            email: &g.identity.email,
-            email_verified: g.identity.email_verified,
-            first_name: g.identity.first_name.as_deref(),
-            last_name: g.identity.last_name.as_deref(),
-            custom: project.custom_claims.then_some(&custom),
-        };
+        let facts = g.identity.facts(project.custom_claims);
         let mut extra = user_claims(&facts, g.scope, project.compat_claims);
         extra.insert("amr".into(), json!(g.amr));
         if let Some(rat) = g.requested_at {
@@ -90,7 +79,7 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
         )?;
         body["id_token"] = json!(id_token);
     }
-    if project.grant_types.iter().any(|t| t == "refresh_token") {
+    if project.allows(GrantType::RefreshToken) {
         let record = RefreshToken {
             family: g.family.to_string(),
             generation: g.generation,
@@ -101,18 +90,35 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             amr: g.amr.to_vec(),
             expires_at: now + i64::from(project.refresh_token_ttl_seconds),
         };
-        let token = refresh::issue(state.kv.as_ref(), &record, now)
-            .await
-            .map_err(flow_error)?;
+        let token = refresh::issue(state.kv.as_ref(), &record, now).await?;
         body["refresh_token"] = json!(token);
     }
     Ok(body)
 }
 
-/// Key-value failures are outages (503), never grant errors.
-pub fn flow_error(e: inkan_flows::FlowError) -> TokenError {
-    match e {
-        inkan_flows::FlowError::Store(kv) => kv.into(),
-        inkan_flows::FlowError::Corrupt(m) => TokenError::Internal(m),
+/// RFC 6749 §5.2: a client not registered for `grant` is `unauthorized_client`.
+pub fn require_grant(project: &Project, grant: GrantType) -> Result<(), TokenError> {
+    if project.allows(grant) {
+        return Ok(());
     }
+    Err(OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        format!("this client may not use the {} grant", grant.as_str()),
+    )
+    .into())
+}
+
+/// The user a code or refresh token was issued for; `invalid_grant` once
+/// the identity is deleted (its grants end with it).
+pub async fn grant_user(state: &TokenState, identity_id: &str) -> Result<Identity, TokenError> {
+    state
+        .directory
+        .identity(identity_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists").into())
+}
+
+/// The scope stored with a code or refresh token, which Inkan wrote itself.
+pub fn stored_scope(scope: &str) -> Result<Scopes, TokenError> {
+    Scopes::parse(scope).map_err(|e| TokenError::Internal(e.into()))
 }

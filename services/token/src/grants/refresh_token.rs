@@ -2,14 +2,15 @@
 //! redemption rotates the token; reuse revokes the family (RFC 9700 §4.14.2);
 //! a project's retry window returns the first response again.
 
-use inkan_directory::Project;
+use inkan_directory::typed::Project;
+use inkan_domain::project::GrantType;
 use inkan_flows::refresh::{self, Redeemed};
-use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_oauth::error::OAuthError;
 use inkan_oauth::scope::Scopes;
 use inkan_web::OAuthResponse;
 use serde_json::Value;
 
-use super::issue::{flow_error, issue, UserGrant};
+use super::issue::{grant_user, issue, require_grant, stored_scope, UserGrant};
 use crate::error::TokenError;
 use crate::state::TokenState;
 
@@ -19,20 +20,11 @@ pub async fn grant(
     token: &str,
     requested: Option<Scopes>,
 ) -> Result<Value, TokenError> {
-    if !project.grant_types.iter().any(|g| g == "refresh_token") {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "this client may not use the refresh_token grant",
-        )
-        .into());
-    }
+    require_grant(project, GrantType::RefreshToken)?;
     let kv = state.kv.as_ref();
     let now = state.clock.now();
     let window = i64::from(project.refresh_token_retry_seconds);
-    let record = match refresh::redeem(kv, token, now, window)
-        .await
-        .map_err(flow_error)?
-    {
+    let record = match refresh::redeem(kv, token, now, window).await? {
         Redeemed::Fresh(record) => record,
         Redeemed::Replay(response) => return Ok(response),
         Redeemed::InProgress => return Err(TokenError::OAuth(OAuthResponse::unavailable())),
@@ -50,8 +42,7 @@ pub async fn grant(
             OAuthError::invalid_grant("the refresh token was issued to another client").into(),
         );
     }
-    let granted =
-        Scopes::parse(&record.scope).map_err(|_| TokenError::Internal("stored scope".into()))?;
+    let granted = stored_scope(&record.scope)?;
     // RFC 6749 §6: a narrower scope may be requested, never a wider one.
     let scope = match requested {
         Some(s) if !s.is_subset_of(granted.as_slice()) => {
@@ -62,11 +53,7 @@ pub async fn grant(
         Some(s) => s,
         None => granted,
     };
-    let identity = state
-        .directory
-        .get_identity(&record.identity_id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    let identity = grant_user(state, &record.identity_id).await?;
     let response = issue(
         state,
         UserGrant {
@@ -82,8 +69,6 @@ pub async fn grant(
         },
     )
     .await?;
-    refresh::complete(kv, token, &record, now, now, &response, window)
-        .await
-        .map_err(flow_error)?;
+    refresh::complete(kv, token, &record, now, now, &response, window).await?;
     Ok(response)
 }

@@ -3,30 +3,21 @@
 //! `{"active": false}`, like an unknown token (§2.2).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum::Json;
-use inkan_flows::{access, refresh};
-use inkan_web::rate_limit::AddressBudget;
+use inkan_flows::refresh;
+use inkan_web::headers::no_store;
 use serde_json::{json, Value};
 
-use crate::client;
+use super::active_access_token;
+use crate::client::AuthenticatedClient;
 use crate::error::TokenError;
-use crate::grants::issue::flow_error;
 use crate::state::TokenState;
-use inkan_web::form::OAuthParams;
-use inkan_web::headers::no_store;
 
 pub async fn introspect(
     State(state): State<TokenState>,
-    headers: HeaderMap,
-    address: Option<Extension<AddressBudget>>,
-    OAuthParams(params): OAuthParams,
+    AuthenticatedClient { project, params }: AuthenticatedClient,
 ) -> Result<Response, TokenError> {
-    let project =
-        client::authenticate_request(&state, &headers, address.as_ref().map(|a| &a.0), &params)
-            .await?;
     let token = params.require("token")?;
     // The hint only orders the lookups (§2.1); both kinds are tried.
     let refresh_first = params.get("token_type_hint") == Some("refresh_token");
@@ -51,33 +42,26 @@ pub async fn introspect(
 }
 
 async fn inspect_access(state: &TokenState, token: &str) -> Result<Option<Value>, TokenError> {
-    let keys = state.keyring.current();
-    let Some(claims) = access::check(state.kv.as_ref(), &keys.verifier, &state.issuer, token)
-        .await
-        .map_err(flow_error)?
-    else {
+    let Some(claims) = active_access_token(state, token).await? else {
         return Ok(None);
     };
     Ok(Some(json!({
         "active": true,
         "token_type": "Bearer",
-        "scope": claims["scope"],
-        "client_id": claims["client_id"],
-        "sub": claims["sub"],
-        "iss": claims["iss"],
-        "aud": claims["aud"],
-        "exp": claims["exp"],
-        "iat": claims["iat"],
-        "jti": claims["jti"],
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "iss": claims.iss,
+        "aud": claims.aud,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "jti": claims.jti,
     })))
 }
 
 async fn inspect_refresh(state: &TokenState, token: &str) -> Result<Option<Value>, TokenError> {
     let now = state.clock.now();
-    let Some(record) = refresh::peek(state.kv.as_ref(), token, now)
-        .await
-        .map_err(flow_error)?
-    else {
+    let Some(record) = refresh::peek(state.kv.as_ref(), token, now).await? else {
         return Ok(None);
     };
     Ok(Some(json!({

@@ -2,29 +2,20 @@
 //! run it, answer JSON that is never cached.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum::Json;
 use inkan_oauth::token_request::TokenRequest;
-use inkan_web::form::OAuthParams;
 use inkan_web::headers::no_store;
-use inkan_web::rate_limit::AddressBudget;
 
-use crate::client;
+use crate::client::AuthenticatedClient;
 use crate::error::TokenError;
 use crate::grants;
 use crate::state::TokenState;
 
 pub async fn token(
     State(state): State<TokenState>,
-    headers: HeaderMap,
-    address: Option<Extension<AddressBudget>>,
-    OAuthParams(params): OAuthParams,
+    AuthenticatedClient { project, params }: AuthenticatedClient,
 ) -> Result<Response, TokenError> {
-    let project =
-        client::authenticate_request(&state, &headers, address.as_ref().map(|a| &a.0), &params)
-            .await?;
     let request = TokenRequest::parse(&params)?;
     let grant_type = request.grant_type();
     let body = match request {
