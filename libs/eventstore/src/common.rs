@@ -5,12 +5,53 @@
 //! - [`check_version`]: the optimistic-concurrency rule.
 //! - [`EventRow`]: a stored row, turned into a [`RecordedEvent`] in one place.
 //! - [`map_err`] / [`is_version_clash`]: how database errors become [`StoreError`]s.
+//! - [`sql`]: the statements both backends run, written once (numbered
+//!   `$n` parameters, which SQLite numbers by first appearance like Postgres).
 
 use inkan_domain::envelope::{Metadata, RecordedEvent};
 use sqlx::error::ErrorKind;
 use uuid::Uuid;
 
 use crate::{Append, Appended, ExpectedVersion, Result, StoreError};
+
+/// The statements both backends run, in the SQL both dialects read. Each
+/// `$n` appears in order, so SQLite's numbering of named parameters (by
+/// first appearance) binds them as Postgres does; the binds differ only in
+/// how a UUID is passed (`UUID` there, hyphenated `TEXT` here).
+pub(crate) mod sql {
+    /// The stream's current version (0 when it has no events); binds the stream id.
+    pub const STREAM_VERSION: &str =
+        "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1";
+    /// The log's last position (0 when empty).
+    pub const HEAD: &str = "SELECT COALESCE(MAX(position), 0) FROM events";
+    /// One event: position, id, stream id, stream type, version, type, payload, metadata.
+    pub const INSERT_EVENT: &str = "INSERT INTO events \
+        (position, id, stream_id, stream_type, version, event_type, payload, metadata) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    /// Gives up a key this stream holds (scope, value, stream id); a no-op otherwise.
+    pub const RELEASE_KEY: &str =
+        "DELETE FROM unique_keys WHERE scope = $1 AND value = $2 AND stream_id = $3";
+    /// Inserts the key (scope, value, stream id), or touches it if this stream
+    /// already holds it; returns no row only when another stream holds it.
+    pub const CLAIM_KEY: &str = "INSERT INTO unique_keys (scope, value, stream_id) \
+        VALUES ($1, $2, $3) \
+        ON CONFLICT (scope, value) DO UPDATE SET stream_id = excluded.stream_id \
+        WHERE unique_keys.stream_id = excluded.stream_id \
+        RETURNING stream_id";
+    /// One stream's events in version order; binds the stream id.
+    pub const READ_STREAM: &str = "SELECT position, id, stream_id, stream_type, version, \
+        event_type, payload, metadata FROM events WHERE stream_id = $1 ORDER BY version";
+    /// Events after a position (`$1`), at most `$2`, in position order.
+    pub const READ_ALL: &str = "SELECT position, id, stream_id, stream_type, version, \
+        event_type, payload, metadata FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+    /// A named cursor's position.
+    pub const CURSOR: &str = "SELECT position FROM cursors WHERE name = $1";
+    /// Stores a named cursor (name, position).
+    pub const SET_CURSOR: &str = "INSERT INTO cursors (name, position) VALUES ($1, $2) \
+        ON CONFLICT (name) DO UPDATE SET position = excluded.position";
+    /// The cheapest statement that needs a live connection.
+    pub const PING: &str = "SELECT 1";
+}
 
 /// Rejects an append before any connection is taken: an empty append would
 /// otherwise succeed without moving the stream, hiding a caller bug.

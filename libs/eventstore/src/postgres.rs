@@ -17,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::common::{self, EventRow, Written};
+use crate::common::{self, sql, EventRow, Written};
 use crate::{Append, Appended, EventStore, Result, StoreError};
 
 const DDL: &str = include_str!("../migrations/postgres.sql");
@@ -38,9 +38,6 @@ const APPEND_LOCK_CLASS: i32 = 0x696e_6b61;
 
 /// Longest identifier Postgres keeps without truncating it.
 const MAX_SCHEMA_LEN: usize = 63;
-
-const SELECT_EVENTS: &str =
-    "SELECT position, id, stream_id, stream_type, version, event_type, payload, metadata FROM events";
 
 type Row = (
     i64,
@@ -116,7 +113,7 @@ impl PgEventStore {
         conn: &mut sqlx::PgConnection,
         stream_id: Uuid,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1")
+        sqlx::query_scalar(sql::STREAM_VERSION)
             .bind(stream_id)
             .fetch_one(conn)
             .await
@@ -150,7 +147,7 @@ impl PgEventStore {
             .map_err(common::map_err)?;
         common::check_version(append.stream_id, append.expected, actual)?;
 
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        let head: i64 = sqlx::query_scalar(sql::HEAD)
             .fetch_one(&mut **tx)
             .await
             .map_err(common::map_err)?;
@@ -162,21 +159,17 @@ impl PgEventStore {
         for (event, metadata) in append.events.iter().zip(metadata) {
             appended.position += 1;
             appended.version += 1;
-            let inserted = sqlx::query(
-                "INSERT INTO events \
-                 (position, id, stream_id, stream_type, version, event_type, payload, metadata) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(appended.position)
-            .bind(event.id)
-            .bind(append.stream_id)
-            .bind(&append.stream_type)
-            .bind(appended.version)
-            .bind(&event.event_type)
-            .bind(&event.payload)
-            .bind(metadata)
-            .execute(&mut **tx)
-            .await;
+            let inserted = sqlx::query(sql::INSERT_EVENT)
+                .bind(appended.position)
+                .bind(event.id)
+                .bind(append.stream_id)
+                .bind(&append.stream_type)
+                .bind(appended.version)
+                .bind(&event.event_type)
+                .bind(&event.payload)
+                .bind(metadata)
+                .execute(&mut **tx)
+                .await;
             if let Err(err) = inserted {
                 if common::is_version_clash(&err) {
                     return Ok(Written::VersionClash);
@@ -188,31 +181,24 @@ impl PgEventStore {
         // Release before claiming, so an append that releases and re-claims the
         // same key ends up holding it.
         for key in &append.release {
-            sqlx::query(
-                "DELETE FROM unique_keys WHERE scope = $1 AND value = $2 AND stream_id = $3",
-            )
-            .bind(&key.scope)
-            .bind(&key.value)
-            .bind(append.stream_id)
-            .execute(&mut **tx)
-            .await
-            .map_err(common::map_err)?;
+            sqlx::query(sql::RELEASE_KEY)
+                .bind(&key.scope)
+                .bind(&key.value)
+                .bind(append.stream_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(common::map_err)?;
         }
         for key in &append.claim {
             // Inserts the key, or touches it if this stream already holds it;
             // returns no row only when another stream holds it.
-            let holder: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO unique_keys (scope, value, stream_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT (scope, value) DO UPDATE SET stream_id = EXCLUDED.stream_id \
-                 WHERE unique_keys.stream_id = EXCLUDED.stream_id \
-                 RETURNING stream_id",
-            )
-            .bind(&key.scope)
-            .bind(&key.value)
-            .bind(append.stream_id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(common::map_err)?;
+            let holder: Option<Uuid> = sqlx::query_scalar(sql::CLAIM_KEY)
+                .bind(&key.scope)
+                .bind(&key.value)
+                .bind(append.stream_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(common::map_err)?;
             if holder.is_none() {
                 return Err(StoreError::UniqueViolation {
                     scope: key.scope.clone(),
@@ -267,7 +253,7 @@ impl PgEventStore {
             .execute(&mut *tx)
             .await
             .map_err(common::map_err)?;
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        let head: i64 = sqlx::query_scalar(sql::HEAD)
             .fetch_one(&mut *tx)
             .await
             .map_err(common::map_err)?;
@@ -390,8 +376,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<RecordedEvent>> {
-        let sql = format!("{SELECT_EVENTS} WHERE stream_id = $1 ORDER BY version");
-        sqlx::query_as::<_, Row>(&sql)
+        sqlx::query_as::<_, Row>(sql::READ_STREAM)
             .bind(stream_id)
             .fetch_all(&self.pool)
             .await
@@ -405,8 +390,7 @@ impl EventStore for PgEventStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!("{SELECT_EVENTS} WHERE position > $1 ORDER BY position LIMIT $2");
-        sqlx::query_as::<_, Row>(&sql)
+        sqlx::query_as::<_, Row>(sql::READ_ALL)
             .bind(after)
             .bind(common::sql_limit(limit))
             .fetch_all(&self.pool)
@@ -418,37 +402,33 @@ impl EventStore for PgEventStore {
     }
 
     async fn head(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        sqlx::query_scalar(sql::HEAD)
             .fetch_one(&self.pool)
             .await
             .map_err(common::map_err)
     }
 
     async fn cursor(&self, name: &str) -> Result<i64> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM cursors WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(common::map_err)?;
+        let position: Option<i64> = sqlx::query_scalar(sql::CURSOR)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(common::map_err)?;
         Ok(position.unwrap_or(0))
     }
 
     async fn set_cursor(&self, name: &str, position: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO cursors (name, position) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-        )
-        .bind(name)
-        .bind(position)
-        .execute(&self.pool)
-        .await
-        .map_err(common::map_err)?;
+        sqlx::query(sql::SET_CURSOR)
+            .bind(name)
+            .bind(position)
+            .execute(&self.pool)
+            .await
+            .map_err(common::map_err)?;
         Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
+        sqlx::query(sql::PING)
             .execute(&self.pool)
             .await
             .map_err(common::map_err)?;

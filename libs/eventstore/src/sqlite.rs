@@ -25,7 +25,7 @@ use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::common::{self, EventRow, Written};
+use crate::common::{self, sql, EventRow, Written};
 use crate::{Append, Appended, EventStore, Result, StoreError};
 
 const DDL: &str = include_str!("../migrations/sqlite.sql");
@@ -40,9 +40,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of a file-backed store. WAL lets readers run beside the one
 /// writer, so a few connections are useful; writers still go one at a time.
 const FILE_POOL_SIZE: u32 = 4;
-
-const SELECT_EVENTS: &str =
-    "SELECT position, id, stream_id, stream_type, version, event_type, payload, metadata FROM events";
 
 type Row = (i64, String, String, String, i64, String, String, String);
 
@@ -194,7 +191,7 @@ impl SqliteEventStore {
         conn: &mut SqliteConnection,
         stream_id: &str,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
+        sqlx::query_scalar(sql::STREAM_VERSION)
             .bind(stream_id)
             .fetch_one(conn)
             .await
@@ -214,7 +211,7 @@ impl SqliteEventStore {
         common::check_version(append.stream_id, append.expected, actual)?;
 
         // Gap-free: no other writer can append until this transaction ends.
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        let head: i64 = sqlx::query_scalar(sql::HEAD)
             .fetch_one(&mut **tx)
             .await
             .map_err(common::map_err)?;
@@ -226,21 +223,17 @@ impl SqliteEventStore {
         for (event, metadata) in append.events.iter().zip(metadata) {
             appended.position += 1;
             appended.version += 1;
-            let inserted = sqlx::query(
-                "INSERT INTO events \
-                 (position, id, stream_id, stream_type, version, event_type, payload, metadata) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(appended.position)
-            .bind(event.id.hyphenated().to_string())
-            .bind(stream_id)
-            .bind(&append.stream_type)
-            .bind(appended.version)
-            .bind(&event.event_type)
-            .bind(event.payload.to_string())
-            .bind(metadata)
-            .execute(&mut **tx)
-            .await;
+            let inserted = sqlx::query(sql::INSERT_EVENT)
+                .bind(appended.position)
+                .bind(event.id.hyphenated().to_string())
+                .bind(stream_id)
+                .bind(&append.stream_type)
+                .bind(appended.version)
+                .bind(&event.event_type)
+                .bind(event.payload.to_string())
+                .bind(metadata)
+                .execute(&mut **tx)
+                .await;
             if let Err(err) = inserted {
                 if common::is_version_clash(&err) {
                     return Ok(Written::VersionClash);
@@ -252,7 +245,7 @@ impl SqliteEventStore {
         // Release before claiming, so an append that releases and re-claims the
         // same key ends up holding it.
         for key in &append.release {
-            sqlx::query("DELETE FROM unique_keys WHERE scope = ? AND value = ? AND stream_id = ?")
+            sqlx::query(sql::RELEASE_KEY)
                 .bind(&key.scope)
                 .bind(&key.value)
                 .bind(stream_id)
@@ -263,18 +256,13 @@ impl SqliteEventStore {
         for key in &append.claim {
             // Inserts the key, or touches it if this stream already holds it;
             // returns no row only when another stream holds it.
-            let holder: Option<String> = sqlx::query_scalar(
-                "INSERT INTO unique_keys (scope, value, stream_id) VALUES (?, ?, ?) \
-                 ON CONFLICT (scope, value) DO UPDATE SET stream_id = excluded.stream_id \
-                 WHERE unique_keys.stream_id = excluded.stream_id \
-                 RETURNING stream_id",
-            )
-            .bind(&key.scope)
-            .bind(&key.value)
-            .bind(stream_id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(common::map_err)?;
+            let holder: Option<String> = sqlx::query_scalar(sql::CLAIM_KEY)
+                .bind(&key.scope)
+                .bind(&key.value)
+                .bind(stream_id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(common::map_err)?;
             if holder.is_none() {
                 return Err(StoreError::UniqueViolation {
                     scope: key.scope.clone(),
@@ -330,8 +318,7 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn read_stream(&self, stream_id: Uuid) -> Result<Vec<RecordedEvent>> {
-        let sql = format!("{SELECT_EVENTS} WHERE stream_id = ? ORDER BY version");
-        sqlx::query_as::<_, Row>(&sql)
+        sqlx::query_as::<_, Row>(sql::READ_STREAM)
             .bind(stream_id.hyphenated().to_string())
             .fetch_all(&self.db.pool)
             .await
@@ -345,8 +332,7 @@ impl EventStore for SqliteEventStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!("{SELECT_EVENTS} WHERE position > ? ORDER BY position LIMIT ?");
-        sqlx::query_as::<_, Row>(&sql)
+        sqlx::query_as::<_, Row>(sql::READ_ALL)
             .bind(after)
             .bind(common::sql_limit(limit))
             .fetch_all(&self.db.pool)
@@ -358,37 +344,33 @@ impl EventStore for SqliteEventStore {
     }
 
     async fn head(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+        sqlx::query_scalar(sql::HEAD)
             .fetch_one(&self.db.pool)
             .await
             .map_err(common::map_err)
     }
 
     async fn cursor(&self, name: &str) -> Result<i64> {
-        let position: Option<i64> =
-            sqlx::query_scalar("SELECT position FROM cursors WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(common::map_err)?;
+        let position: Option<i64> = sqlx::query_scalar(sql::CURSOR)
+            .bind(name)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(common::map_err)?;
         Ok(position.unwrap_or(0))
     }
 
     async fn set_cursor(&self, name: &str, position: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO cursors (name, position) VALUES (?, ?) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        )
-        .bind(name)
-        .bind(position)
-        .execute(&self.db.pool)
-        .await
-        .map_err(common::map_err)?;
+        sqlx::query(sql::SET_CURSOR)
+            .bind(name)
+            .bind(position)
+            .execute(&self.db.pool)
+            .await
+            .map_err(common::map_err)?;
         Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
+        sqlx::query(sql::PING)
             .execute(&self.db.pool)
             .await
             .map_err(common::map_err)?;
