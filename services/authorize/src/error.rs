@@ -24,6 +24,9 @@ use inkan_oauth::error::{ErrorCode, OAuthError};
 use crate::pages::{html, MessagePage};
 use crate::redirect::{see_other, ReplyTo};
 
+/// What went wrong inside, kept as the error it was (never flattened to a string).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Seconds a user (or client) should wait before retrying after an outage.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
@@ -56,9 +59,10 @@ pub enum AuthorizeError {
     InvalidLogout(&'static str),
     /// The directory or the key-value store is down: 503 with `Retry-After`.
     #[error("backend unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
+    /// A bug, or a record this version cannot read: 500.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 /// An error response to a validated redirect URI.
@@ -68,7 +72,7 @@ pub struct ErrorRedirect {
     pub error: OAuthError,
     pub issuer: Arc<str>,
     /// What went wrong inside (for `temporarily_unavailable`), logged, never sent.
-    pub cause: Option<String>,
+    pub cause: Option<Cause>,
 }
 
 impl AuthorizeError {
@@ -92,7 +96,8 @@ impl AuthorizeError {
                 "the service is temporarily unavailable; retry later",
                 c,
             ),
-            other => (ErrorCode::ServerError, "internal error", other.to_string()),
+            AuthorizeError::Internal(c) => (ErrorCode::ServerError, "internal error", c),
+            other => (ErrorCode::ServerError, "internal error", other.into()),
         };
         AuthorizeError::Redirect(Box::new(ErrorRedirect {
             to: to.clone(),
@@ -105,15 +110,19 @@ impl AuthorizeError {
 
 impl From<DirectoryError> for AuthorizeError {
     fn from(e: DirectoryError) -> Self {
-        AuthorizeError::Unavailable(e.to_string())
+        if e.is_outage() {
+            AuthorizeError::Unavailable(e.into())
+        } else {
+            AuthorizeError::Internal(e.into())
+        }
     }
 }
 
 impl From<KvError> for AuthorizeError {
     fn from(e: KvError) -> Self {
         match e {
-            KvError::Unavailable(m) => AuthorizeError::Unavailable(m),
-            KvError::Invalid(m) => AuthorizeError::Internal(m),
+            KvError::Unavailable(_) => AuthorizeError::Unavailable(e.into()),
+            KvError::Invalid(_) => AuthorizeError::Internal(e.into()),
         }
     }
 }
@@ -122,7 +131,7 @@ impl From<FlowError> for AuthorizeError {
     fn from(e: FlowError) -> Self {
         match e {
             FlowError::Store(e) => e.into(),
-            FlowError::Corrupt(m) => AuthorizeError::Internal(m),
+            corrupt @ FlowError::Corrupt(_) => AuthorizeError::Internal(corrupt.into()),
         }
     }
 }

@@ -12,6 +12,8 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use inkan_directory::typed::{Lookup, Project};
+use inkan_domain::project::GrantType;
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
 use inkan_keys::secret::generate_token;
@@ -19,6 +21,7 @@ use inkan_oauth::authorize::{
     echo_state, AuthorizationRequest, ClientPolicy, ClientTarget, Prompt,
 };
 use inkan_oauth::error::{ErrorCode, OAuthError};
+use inkan_oauth::params::Params;
 use inkan_oauth::redirect::matches_registered;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
@@ -30,23 +33,70 @@ use crate::redirect::{see_other, ReplyTo};
 use crate::state::AuthorizeState;
 use crate::{cookie, csrf};
 
-/// The grant a project must have to use this endpoint.
-const AUTHORIZATION_CODE: &str = "authorization_code";
-
-/// The authorization endpoint; `params` come from the query (GET) or the form body (POST).
+/// The authorization endpoint; `params` come from the query (GET) or the
+/// form body (POST). Parse (the client, its redirect URI, the request),
+/// look up the browser's session, [`decide`], then render the decision.
 pub async fn authorize(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
     params: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    // RFC 6749 §4.1.2.1: until the client and the redirect URI are
-    // validated, errors are shown, never redirected. That includes
-    // unreadable parameters (a repeated `redirect_uri` leaves no trusted one).
+    let target = parse_target(&state, params).await?;
+    let fail = |error: OAuthError| AuthorizeError::redirect(&state.issuer, &target.reply, error);
+    let outage =
+        |e: AuthorizeError| AuthorizeError::redirect_failure(&state.issuer, &target.reply, e);
+    let request = parse_request(&state, &target).map_err(fail)?;
+
+    let now = state.clock.now();
+    let session = live_session(&state, &headers, now).await.map_err(outage)?;
+    let approved = Approved::from_request(&request.request, target.reply.clone(), now);
+    match (
+        decide(&request, session.as_ref().map(|(_, s)| s), now),
+        session,
+    ) {
+        (Decision::Answer, Some((sid, session))) => {
+            // SSO: the session answers without showing anything.
+            let location = grant::issue(&state, &approved, &sid, &session, now)
+                .await
+                .map_err(outage)?;
+            see_other(&location)
+        }
+        (Decision::LoginRequired, _) => Err(fail(OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the user is not logged in",
+        ))),
+        (Decision::ShowLogin | Decision::Answer, _) => {
+            let login = LoginForm {
+                project: &target.project,
+                request: &request.request,
+                approved: &approved,
+                now,
+            };
+            login_page(&state, &headers, login, &outage).await
+        }
+    }
+}
+
+/// A client and redirect URI that are known good: from here on, errors go
+/// back to the client (RFC 6749 §4.1.2.1).
+struct Target {
+    project: Project,
+    params: Params,
+    reply: ReplyTo,
+}
+
+/// RFC 6749 §4.1.2.1: until the client and the redirect URI are validated,
+/// errors are shown, never redirected. That includes unreadable parameters
+/// (a repeated `redirect_uri` leaves no trusted one).
+async fn parse_target(
+    state: &AuthorizeState,
+    params: Result<OAuthParams, OAuthResponse>,
+) -> Result<Target, AuthorizeError> {
     let OAuthParams(params) = params.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
     let target = ClientTarget::parse(&params).map_err(AuthorizeError::InvalidRequest)?;
     let project = state
         .directory
-        .resolve_project(&target.client_id)
+        .project(&target.client_id)
         .await?
         .ok_or(AuthorizeError::UnknownClient)?;
     // OIDC Core §3.1.2.1: redirect_uri is REQUIRED (RFC 6749 §3.1.2.3 would
@@ -58,93 +108,134 @@ pub async fn authorize(
     if !matches_registered(&redirect_uri, &project.redirect_uris) {
         return Err(AuthorizeError::UnregisteredRedirectUri);
     }
-
-    // From here on, errors go back to the client.
     let reply = ReplyTo {
         redirect_uri,
         state: echo_state(&params).map(str::to_owned),
     };
-    let fail = |error: OAuthError| AuthorizeError::redirect(&state.issuer, &reply, error);
-    let outage = |e: AuthorizeError| AuthorizeError::redirect_failure(&state.issuer, &reply, e);
+    Ok(Target {
+        project,
+        params,
+        reply,
+    })
+}
 
+/// The request, parsed under the project's policy, with the subject of its
+/// `id_token_hint` if it has one.
+struct Parsed {
+    request: AuthorizationRequest,
+    hinted_subject: Option<String>,
+}
+
+fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAuthError> {
+    let project = &target.project;
     // RFC 6749 §4.1.2.1: a client not allowed this grant (e.g. a `service`
     // project, which only has client_credentials) is `unauthorized_client`.
-    if !project.grant_types.iter().any(|g| g == AUTHORIZATION_CODE) {
-        return Err(fail(OAuthError::new(
+    if !project.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client is not allowed to use the authorization code flow",
-        )));
+        ));
     }
     let policy = ClientPolicy {
         allowed_scopes: project.scopes.clone(),
         requires_pkce: project.requires_pkce,
         drop_unknown_scopes: !project.reject_unknown_scopes,
     };
-    let request = AuthorizationRequest::parse(&params, &policy).map_err(fail)?;
+    let request = AuthorizationRequest::parse(&target.params, &policy)?;
     let hinted_subject = match &request.id_token_hint {
-        Some(hint) => Some(hint_subject(&state, hint).ok_or_else(|| {
-            fail(OAuthError::invalid_request(
-                "id_token_hint is not a valid ID token from this issuer",
-            ))
+        Some(hint) => Some(hint_subject(state, hint).ok_or_else(|| {
+            OAuthError::invalid_request("id_token_hint is not a valid ID token from this issuer")
         })?),
         None => None,
     };
+    Ok(Parsed {
+        request,
+        hinted_subject,
+    })
+}
 
-    let now = state.clock.now();
-    let sid = cookie::read(&headers, cookie::session_name(state.secure_cookies));
-    let mut session = match &sid {
-        Some(sid) => session::load(&*state.kv, sid, now, state.sessions)
-            .await
-            .map_err(|e| outage(e.into()))?,
-        None => None,
+/// The browser's session (its id and record) if it has a live one. A
+/// session outlives nothing it depends on: once its identity is deleted, it
+/// is ended here on whichever replica sees it next.
+async fn live_session(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<(String, Session)>, AuthorizeError> {
+    let Some(sid) = cookie::read(headers, cookie::session_name(state.secure_cookies)) else {
+        return Ok(None);
     };
-    // A session outlives nothing it depends on: once its identity is deleted,
-    // it is ended here on whichever replica sees it next.
-    if let (Some(sid), Some(s)) = (&sid, &session) {
-        let exists = state
-            .directory
-            .get_identity(&s.identity_id)
-            .await
-            .map_err(|e| outage(e.into()))?
-            .is_some();
-        if !exists {
-            session::end(&*state.kv, sid)
-                .await
-                .map_err(|e| outage(e.into()))?;
-            session = None;
-        }
-    }
-    let usable = match (sid, session) {
-        (Some(sid), Some(session))
-            if !must_reauthenticate(&request, &session, now)
-                && hinted_subject
-                    .as_deref()
-                    .is_none_or(|sub| sub == session.identity_id) =>
-        {
-            Some((sid, session))
-        }
-        _ => None,
+    let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
+        return Ok(None);
     };
-
-    let approved = Approved::from_request(&request, reply.clone(), now);
-    if let Some((sid, session)) = usable {
-        // SSO: the session answers without showing anything.
-        let location = grant::issue(&state, &approved, &sid, &session, now)
-            .await
-            .map_err(outage)?;
-        return see_other(&location);
+    if state
+        .directory
+        .identity(&session.identity_id)
+        .await?
+        .is_none()
+    {
+        session::end(&*state.kv, &sid).await?;
+        return Ok(None);
     }
-    // OIDC Core §3.1.2.1: with prompt=none the OP "MUST NOT display any
-    // authentication or consent user interface pages"; no usable session
-    // means `login_required` (OIDC Core §3.1.2.6).
-    if request.has_prompt(Prompt::None) {
-        return Err(fail(OAuthError::new(
-            ErrorCode::LoginRequired,
-            "the user is not logged in",
-        )));
-    }
+    Ok(Some((sid, session)))
+}
 
-    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
+/// What the endpoint does with a valid request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// The session answers at once with a code (SSO).
+    Answer,
+    /// `prompt=none` and no usable session: `login_required`.
+    LoginRequired,
+    /// Show the login form.
+    ShowLogin,
+}
+
+/// Whether the session (if any) may answer `request` now. Pure: everything
+/// it needs is looked up before.
+fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
+    let usable = session.is_some_and(|session| {
+        !must_reauthenticate(&request.request, session, now)
+            && request
+                .hinted_subject
+                .as_deref()
+                .is_none_or(|sub| sub == session.identity_id)
+    });
+    if usable {
+        Decision::Answer
+    } else if request.request.has_prompt(Prompt::None) {
+        // OIDC Core §3.1.2.1: with prompt=none the OP "MUST NOT display any
+        // authentication or consent user interface pages"; no usable session
+        // means `login_required` (OIDC Core §3.1.2.6).
+        Decision::LoginRequired
+    } else {
+        Decision::ShowLogin
+    }
+}
+
+/// What the login form is rendered for.
+struct LoginForm<'a> {
+    project: &'a Project,
+    request: &'a AuthorizationRequest,
+    approved: &'a Approved,
+    now: i64,
+}
+
+/// Stores the pending request and renders the login form, binding its CSRF
+/// token to this browser. A store failure goes back to the client (`outage`).
+async fn login_page(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    form: LoginForm<'_>,
+    outage: &(dyn Fn(AuthorizeError) -> AuthorizeError + Sync),
+) -> Result<Response, AuthorizeError> {
+    let LoginForm {
+        project,
+        request,
+        approved,
+        now,
+    } = form;
+    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
         .unwrap_or_else(|| generate_token(32));
     let csrf_token = csrf::issue(&binding);
     let record = PendingAuthorization {
@@ -174,16 +265,10 @@ pub async fn authorize(
     let authz = pending::put(&*state.kv, &record)
         .await
         .map_err(|e| outage(e.into()))?;
-
-    let project_name = if project.name.is_empty() {
-        &project.client_id
-    } else {
-        &project.name
-    };
     let mut response = html(
         StatusCode::OK,
         &LoginPage {
-            project_name,
+            project_name: project.display_name(),
             authz: &authz,
             csrf: &csrf_token,
             email: email_prefill(request.login_hint.as_deref()),
@@ -222,4 +307,97 @@ fn must_reauthenticate(request: &AuthorizationRequest, session: &Session, now: i
 fn hint_subject(state: &AuthorizeState, hint: &str) -> Option<String> {
     let claims = state.verify_id_token_hint(hint)?;
     claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn parsed(query: &str, hinted_subject: Option<&str>) -> Parsed {
+        let base = "response_type=code&client_id=shop&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&scope=openid";
+        let params = Params::parse(format!("{base}{query}").as_bytes()).unwrap();
+        let policy = ClientPolicy {
+            allowed_scopes: vec!["openid".into()],
+            requires_pkce: false,
+            drop_unknown_scopes: true,
+        };
+        Parsed {
+            request: AuthorizationRequest::parse(&params, &policy).unwrap(),
+            hinted_subject: hinted_subject.map(str::to_owned),
+        }
+    }
+
+    fn session(auth_time: i64) -> Session {
+        Session {
+            identity_id: "ada".into(),
+            auth_time,
+            amr: vec!["pwd".into()],
+        }
+    }
+
+    #[test]
+    fn a_live_session_answers_at_once_and_none_shows_the_login_form() {
+        let s = session(NOW - 60);
+        assert_eq!(decide(&parsed("", None), Some(&s), NOW), Decision::Answer);
+        assert_eq!(decide(&parsed("", None), None, NOW), Decision::ShowLogin);
+    }
+
+    #[test]
+    fn prompt_none_without_a_usable_session_is_login_required_never_a_form() {
+        let s = session(NOW - 60);
+        assert_eq!(
+            decide(&parsed("&prompt=none", None), None, NOW),
+            Decision::LoginRequired
+        );
+        assert_eq!(
+            decide(&parsed("&prompt=none", None), Some(&s), NOW),
+            Decision::Answer
+        );
+        // A hint for another user makes the session unusable.
+        assert_eq!(
+            decide(&parsed("&prompt=none", Some("bob")), Some(&s), NOW),
+            Decision::LoginRequired
+        );
+    }
+
+    #[test]
+    fn prompt_login_select_account_and_an_exceeded_max_age_ask_for_a_login_again() {
+        let s = session(NOW - 60);
+        for query in [
+            "&prompt=login",
+            "&prompt=select_account",
+            "&max_age=0",
+            "&max_age=59",
+        ] {
+            assert_eq!(
+                decide(&parsed(query, None), Some(&s), NOW),
+                Decision::ShowLogin,
+                "{query}"
+            );
+        }
+        assert_eq!(
+            decide(&parsed("&max_age=60", None), Some(&s), NOW),
+            Decision::Answer
+        );
+        // A session from the future (clock skew) has elapsed 0.
+        assert_eq!(
+            decide(&parsed("&max_age=5", None), Some(&session(NOW + 30)), NOW),
+            Decision::Answer
+        );
+    }
+
+    #[test]
+    fn a_hint_for_the_sessions_own_user_keeps_it_usable() {
+        let s = session(NOW - 60);
+        assert_eq!(
+            decide(&parsed("", Some("ada")), Some(&s), NOW),
+            Decision::Answer
+        );
+        assert_eq!(
+            decide(&parsed("", Some("bob")), Some(&s), NOW),
+            Decision::ShowLogin
+        );
+    }
 }

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use inkan_directory::typed::Lookup;
 use inkan_flows::session;
 use inkan_oauth::redirect::append_query;
 use inkan_web::form::OAuthParams;
@@ -126,7 +127,7 @@ async fn registered_target<'a>(
     client_id: &str,
     uri: &'a str,
 ) -> Option<&'a str> {
-    match state.directory.resolve_project(client_id).await {
+    match state.directory.project(client_id).await {
         Ok(Some(project)) => project
             .post_logout_redirect_uris
             .iter()
@@ -134,7 +135,7 @@ async fn registered_target<'a>(
             .then_some(uri),
         Ok(None) => None,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot check a post_logout_redirect_uri: directory unavailable");
+            tracing::warn!(error = %e, "cannot check a post_logout_redirect_uri: directory failed");
             None
         }
     }

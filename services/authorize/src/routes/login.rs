@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
+use inkan_directory::typed::Lookup;
 use inkan_flows::limits::{self, AccountKey, IpKey, LoginGate};
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
@@ -79,7 +80,7 @@ pub async fn login(
     }
     // The directory compares against a dummy hash for unknown emails, so
     // both failures take as long as a wrong password.
-    let Some(identity) = state.directory.verify_password(email, password).await? else {
+    let Some(identity) = state.directory.login(email, password).await? else {
         let failures = limits::record_login_failure(&*state.kv, &account, &ip, now).await?;
         tracing::info!(client_id = %pending.client_id, failures, "login failed");
         inkan_telemetry::metrics::login_attempt(false);
@@ -129,20 +130,14 @@ async fn retry(
     email: &str,
     message: &str,
 ) -> Result<Response, AuthorizeError> {
-    let project = state.directory.resolve_project(&pending.client_id).await?;
+    let project = state.directory.project(&pending.client_id).await?;
     let project_name = project
-        .map(|p| {
-            if p.name.is_empty() {
-                p.client_id
-            } else {
-                p.name
-            }
-        })
-        .unwrap_or_else(|| pending.client_id.clone());
+        .as_ref()
+        .map_or(pending.client_id.as_str(), |p| p.display_name());
     Ok(html(
         StatusCode::OK,
         &LoginPage {
-            project_name: &project_name,
+            project_name,
             authz,
             csrf: &pending.csrf,
             email: email_prefill(Some(email)),
