@@ -5,11 +5,14 @@
 //! - [`check_version`]: the optimistic-concurrency rule.
 //! - [`EventRow`]: a stored row, turned into a [`RecordedEvent`] in one place.
 //! - [`map_err`] / [`is_version_clash`]: how database errors become [`StoreError`]s.
+//! - [`Dialect`] / [`write`]: the body of an append (version check, events,
+//!   unique keys), written once for both backends.
 //! - [`sql`]: the statements both backends run, written once (numbered
 //!   `$n` parameters, which SQLite numbers by first appearance like Postgres).
 
 use inkan_domain::envelope::{Metadata, RecordedEvent};
 use sqlx::error::ErrorKind;
+use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 use uuid::Uuid;
 
 use crate::{Append, Appended, ExpectedVersion, Result, StoreError};
@@ -185,4 +188,113 @@ pub(crate) enum Written {
     /// Defence in depth (see [`is_version_clash`]); the caller rolls back, reads
     /// the stream's version and reports a [`StoreError::VersionConflict`].
     VersionClash,
+}
+
+/// How a backend passes the values the shared statements bind: Postgres has
+/// `UUID` and `JSONB` columns, SQLite `TEXT` for both.
+pub(crate) trait Dialect {
+    type Db: Database;
+    /// A UUID as the backend's columns hold it.
+    type Id: for<'q> Encode<'q, Self::Db> + Type<Self::Db> + Send + Sync + 'static;
+    /// A JSON document as the backend's columns hold it.
+    type Json: for<'q> Encode<'q, Self::Db> + Type<Self::Db> + Send + 'static;
+    fn id(id: Uuid) -> Self::Id;
+    fn json(value: &serde_json::Value) -> Self::Json;
+}
+
+/// The stream's current version (0 for a stream with no events).
+pub(crate) async fn stream_version<D: Dialect>(
+    conn: &mut <D::Db as Database>::Connection,
+    stream_id: Uuid,
+) -> Result<i64>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
+    (i64,): for<'r> FromRow<'r, <D::Db as Database>::Row>,
+{
+    sqlx::query_scalar::<D::Db, i64>(sql::STREAM_VERSION)
+        .bind(D::id(stream_id))
+        .fetch_one(conn)
+        .await
+        .map_err(map_err)
+}
+
+/// The body of an append, inside the caller's transaction and after the
+/// caller took the backend's append lock (so no other append can interleave):
+/// checks the expected version, writes the events at the next positions,
+/// then releases and claims the unique keys.
+pub(crate) async fn write<D: Dialect>(
+    conn: &mut <D::Db as Database>::Connection,
+    append: &Append,
+    metadata: &[serde_json::Value],
+) -> Result<Written>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
+    (i64,): for<'r> FromRow<'r, <D::Db as Database>::Row>,
+    i64: for<'q> Encode<'q, D::Db> + Type<D::Db> + for<'r> Decode<'r, D::Db>,
+    String: for<'q> Encode<'q, D::Db> + Type<D::Db>,
+{
+    let actual = stream_version::<D>(&mut *conn, append.stream_id).await?;
+    check_version(append.stream_id, append.expected, actual)?;
+
+    // Gap-free: no other writer can append until this transaction ends.
+    let head: i64 = sqlx::query_scalar::<D::Db, i64>(sql::HEAD)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
+
+    let mut appended = Appended {
+        position: head,
+        version: actual,
+    };
+    for (event, metadata) in append.events.iter().zip(metadata) {
+        appended.position += 1;
+        appended.version += 1;
+        let inserted = sqlx::query::<D::Db>(sql::INSERT_EVENT)
+            .bind(appended.position)
+            .bind(D::id(event.id))
+            .bind(D::id(append.stream_id))
+            .bind(append.stream_type.clone())
+            .bind(appended.version)
+            .bind(event.event_type.clone())
+            .bind(D::json(&event.payload))
+            .bind(D::json(metadata))
+            .execute(&mut *conn)
+            .await;
+        if let Err(err) = inserted {
+            if is_version_clash(&err) {
+                return Ok(Written::VersionClash);
+            }
+            return Err(map_err(err));
+        }
+    }
+
+    // Release before claiming, so an append that releases and re-claims the
+    // same key ends up holding it.
+    for key in &append.release {
+        sqlx::query::<D::Db>(sql::RELEASE_KEY)
+            .bind(key.scope.clone())
+            .bind(key.value.clone())
+            .bind(D::id(append.stream_id))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    for key in &append.claim {
+        let held = sqlx::query::<D::Db>(sql::CLAIM_KEY)
+            .bind(key.scope.clone())
+            .bind(key.value.clone())
+            .bind(D::id(append.stream_id))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        if held.is_none() {
+            return Err(StoreError::UniqueViolation {
+                scope: key.scope.clone(),
+                value: key.value.clone(),
+            });
+        }
+    }
+    Ok(Written::Done(appended))
 }

@@ -65,6 +65,21 @@ fn to_recorded(row: Row) -> Result<RecordedEvent> {
     .into_recorded()
 }
 
+/// Postgres binds UUIDs and JSON as themselves (`UUID`, `JSONB` columns).
+struct Pg;
+
+impl common::Dialect for Pg {
+    type Db = Postgres;
+    type Id = Uuid;
+    type Json = serde_json::Value;
+    fn id(id: Uuid) -> Uuid {
+        id
+    }
+    fn json(value: &serde_json::Value) -> serde_json::Value {
+        value.clone()
+    }
+}
+
 /// The event log in a PostgreSQL schema. Cheap to clone (it is a pool handle);
 /// several instances, in one process or many, may share a schema.
 #[derive(Debug, Clone)]
@@ -109,16 +124,6 @@ impl PgEventStore {
         self.pool.close().await;
     }
 
-    async fn stream_version(
-        conn: &mut sqlx::PgConnection,
-        stream_id: Uuid,
-    ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(sql::STREAM_VERSION)
-            .bind(stream_id)
-            .fetch_one(conn)
-            .await
-    }
-
     /// The body of `append`, inside the caller's transaction.
     async fn append_in(
         &self,
@@ -142,71 +147,7 @@ impl PgEventStore {
             .await
             .map_err(common::map_err)?;
 
-        let actual = Self::stream_version(tx, append.stream_id)
-            .await
-            .map_err(common::map_err)?;
-        common::check_version(append.stream_id, append.expected, actual)?;
-
-        let head: i64 = sqlx::query_scalar(sql::HEAD)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(common::map_err)?;
-
-        let mut appended = Appended {
-            position: head,
-            version: actual,
-        };
-        for (event, metadata) in append.events.iter().zip(metadata) {
-            appended.position += 1;
-            appended.version += 1;
-            let inserted = sqlx::query(sql::INSERT_EVENT)
-                .bind(appended.position)
-                .bind(event.id)
-                .bind(append.stream_id)
-                .bind(&append.stream_type)
-                .bind(appended.version)
-                .bind(&event.event_type)
-                .bind(&event.payload)
-                .bind(metadata)
-                .execute(&mut **tx)
-                .await;
-            if let Err(err) = inserted {
-                if common::is_version_clash(&err) {
-                    return Ok(Written::VersionClash);
-                }
-                return Err(common::map_err(err));
-            }
-        }
-
-        // Release before claiming, so an append that releases and re-claims the
-        // same key ends up holding it.
-        for key in &append.release {
-            sqlx::query(sql::RELEASE_KEY)
-                .bind(&key.scope)
-                .bind(&key.value)
-                .bind(append.stream_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(common::map_err)?;
-        }
-        for key in &append.claim {
-            // Inserts the key, or touches it if this stream already holds it;
-            // returns no row only when another stream holds it.
-            let holder: Option<Uuid> = sqlx::query_scalar(sql::CLAIM_KEY)
-                .bind(&key.scope)
-                .bind(&key.value)
-                .bind(append.stream_id)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(common::map_err)?;
-            if holder.is_none() {
-                return Err(StoreError::UniqueViolation {
-                    scope: key.scope.clone(),
-                    value: key.value.clone(),
-                });
-            }
-        }
-        Ok(Written::Done(appended))
+        common::write::<Pg>(&mut **tx, append, metadata).await
     }
 }
 
@@ -363,9 +304,7 @@ impl EventStore for PgEventStore {
                 // reading what the stream holds now.
                 drop(tx);
                 let mut conn = self.pool.acquire().await.map_err(common::map_err)?;
-                let actual = Self::stream_version(&mut conn, append.stream_id)
-                    .await
-                    .map_err(common::map_err)?;
+                let actual = common::stream_version::<Pg>(&mut conn, append.stream_id).await?;
                 Err(StoreError::VersionConflict {
                     stream_id: append.stream_id,
                     expected: append.expected.as_i64(),

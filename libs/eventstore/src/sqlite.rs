@@ -21,7 +21,7 @@ use inkan_domain::envelope::RecordedEvent;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Executor, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
@@ -56,6 +56,21 @@ fn to_recorded(row: Row) -> Result<RecordedEvent> {
         metadata: common::parse_json("metadata", &metadata)?,
     }
     .into_recorded()
+}
+
+/// SQLite binds UUIDs (hyphenated) and JSON as `TEXT`.
+struct Lite;
+
+impl common::Dialect for Lite {
+    type Db = Sqlite;
+    type Id = String;
+    type Json = String;
+    fn id(id: Uuid) -> String {
+        id.hyphenated().to_string()
+    }
+    fn json(value: &serde_json::Value) -> String {
+        value.to_string()
+    }
 }
 
 /// The event log in an SQLite database. Several instances (in one process or
@@ -186,92 +201,6 @@ impl SqliteEventStore {
     pub async fn close(&self) {
         self.db.pool.close().await;
     }
-
-    async fn stream_version(
-        conn: &mut SqliteConnection,
-        stream_id: &str,
-    ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(sql::STREAM_VERSION)
-            .bind(stream_id)
-            .fetch_one(conn)
-            .await
-    }
-
-    /// The body of `append`, inside the caller's `BEGIN IMMEDIATE` transaction:
-    /// holding the write lock, it reads the version and head and writes.
-    async fn append_in(
-        tx: &mut Transaction<'static, Sqlite>,
-        append: &Append,
-        stream_id: &str,
-        metadata: &[String],
-    ) -> Result<Written> {
-        let actual = Self::stream_version(tx, stream_id)
-            .await
-            .map_err(common::map_err)?;
-        common::check_version(append.stream_id, append.expected, actual)?;
-
-        // Gap-free: no other writer can append until this transaction ends.
-        let head: i64 = sqlx::query_scalar(sql::HEAD)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(common::map_err)?;
-
-        let mut appended = Appended {
-            position: head,
-            version: actual,
-        };
-        for (event, metadata) in append.events.iter().zip(metadata) {
-            appended.position += 1;
-            appended.version += 1;
-            let inserted = sqlx::query(sql::INSERT_EVENT)
-                .bind(appended.position)
-                .bind(event.id.hyphenated().to_string())
-                .bind(stream_id)
-                .bind(&append.stream_type)
-                .bind(appended.version)
-                .bind(&event.event_type)
-                .bind(event.payload.to_string())
-                .bind(metadata)
-                .execute(&mut **tx)
-                .await;
-            if let Err(err) = inserted {
-                if common::is_version_clash(&err) {
-                    return Ok(Written::VersionClash);
-                }
-                return Err(common::map_err(err));
-            }
-        }
-
-        // Release before claiming, so an append that releases and re-claims the
-        // same key ends up holding it.
-        for key in &append.release {
-            sqlx::query(sql::RELEASE_KEY)
-                .bind(&key.scope)
-                .bind(&key.value)
-                .bind(stream_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(common::map_err)?;
-        }
-        for key in &append.claim {
-            // Inserts the key, or touches it if this stream already holds it;
-            // returns no row only when another stream holds it.
-            let holder: Option<String> = sqlx::query_scalar(sql::CLAIM_KEY)
-                .bind(&key.scope)
-                .bind(&key.value)
-                .bind(stream_id)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(common::map_err)?;
-            if holder.is_none() {
-                return Err(StoreError::UniqueViolation {
-                    scope: key.scope.clone(),
-                    value: key.value.clone(),
-                });
-            }
-        }
-        Ok(Written::Done(appended))
-    }
 }
 
 #[async_trait]
@@ -290,13 +219,12 @@ impl EventStore for SqliteEventStore {
         let metadata = append
             .events
             .iter()
-            .map(|e| common::metadata_json(&e.metadata).map(|m| m.to_string()))
+            .map(|e| common::metadata_json(&e.metadata))
             .collect::<Result<Vec<_>>>()?;
-        let stream_id = append.stream_id.hyphenated().to_string();
 
         let mut write = self.db.begin_write().await?;
         // On error the transaction is dropped, which rolls it back: nothing is written.
-        match Self::append_in(write.tx(), &append, &stream_id, &metadata).await? {
+        match common::write::<Lite>(write.tx(), &append, &metadata).await? {
             Written::Done(appended) => {
                 write.commit().await?;
                 Ok(appended)
@@ -305,9 +233,7 @@ impl EventStore for SqliteEventStore {
                 // Give the connection back first: an in-memory store has only one.
                 drop(write);
                 let mut conn = self.db.pool.acquire().await.map_err(common::map_err)?;
-                let actual = Self::stream_version(&mut conn, &stream_id)
-                    .await
-                    .map_err(common::map_err)?;
+                let actual = common::stream_version::<Lite>(&mut conn, append.stream_id).await?;
                 Err(StoreError::VersionConflict {
                     stream_id: append.stream_id,
                     expected: append.expected.as_i64(),
