@@ -276,9 +276,12 @@ mod tests {
         assert_eq!(p.display_name(), "Shop");
     }
 
+    /// A field name and how to spoil that field of a wire project.
+    type Spoil = (&'static str, fn(&mut pb::Project));
+
     #[test]
     fn an_unknown_value_in_a_project_is_an_error_naming_the_field_never_a_default() {
-        let cases: [(&str, fn(&mut pb::Project)); 5] = [
+        let cases: [Spoil; 5] = [
             ("app_type", |p| p.app_type = "mainframe".into()),
             ("grant_types", |p| p.grant_types.push("password".into())),
             ("token_endpoint_auth_method", |p| {
