@@ -8,11 +8,11 @@ use std::sync::Arc;
 use inkan_admin::projections::{self, Projections};
 use inkan_admin::{commands, AdminState, KeyPolicy};
 use inkan_domain::identity::{Identity, IdentityCommand, ProfileInput};
-use inkan_readmodel::{Changes, Committed, ReadModels};
 use inkan_eventstore::{EventStore, PgEventStore, SqliteEventStore};
 use inkan_keys::kek::Kek;
 use inkan_keys::password::{PasswordHasher, PasswordParams};
 use inkan_keys::secret::SecretHasher;
+use inkan_readmodel::{Changes, Committed, ReadModels};
 use inkan_testkit::PgSchema;
 use uuid::Uuid;
 
