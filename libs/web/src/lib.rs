@@ -11,6 +11,7 @@
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and queries as `Params`.
 //! - [`headers`]: security and cache headers.
 //! - [`rate_limit`]: per-address rate limits on the public endpoints (429).
+//! - [`service`]: the state every public service starts with ([`ServiceCore`]).
 //! - [`wellknown`]: `/.well-known/openid-configuration` and `/jwks`.
 
 pub mod bearer;
@@ -21,6 +22,8 @@ pub mod form;
 pub mod headers;
 pub mod oauth_error;
 pub mod rate_limit;
+pub mod service;
 pub mod wellknown;
 
 pub use oauth_error::OAuthResponse;
+pub use service::ServiceCore;

@@ -1,27 +1,17 @@
 //! What the authorize service's handlers share.
 
-use std::sync::Arc;
-
 use axum::http::HeaderName;
-use inkan_directory::{Directory, KeyRing};
 use inkan_flows::session::Lifetimes;
-use inkan_kv::KvStore;
-use inkan_web::clock::Clock;
+use inkan_web::ServiceCore;
 
 /// Everything a handler needs, cloned per request (every field is cheap to clone).
 #[derive(Clone)]
 pub struct AuthorizeState {
-    /// The issuer identifier, without trailing slash: sent as `iss` with
-    /// every authorization response (RFC 9207) and required in `id_token_hint`s.
-    pub issuer: Arc<str>,
-    /// Projects (clients) and identities, owned by the admin service.
-    pub directory: Arc<dyn Directory>,
-    /// The published keys, to verify `id_token_hint`s locally.
-    pub keyring: Arc<KeyRing>,
-    /// Pending authorizations, sessions and codes.
-    pub kv: Arc<dyn KvStore>,
-    /// The time source (a manual clock in tests, to pass `max_age` without waiting).
-    pub clock: Arc<dyn Clock>,
+    /// Issuer (sent as `iss` with every authorization response, RFC 9207, and
+    /// required in `id_token_hint`s), directory, keys (to verify hints
+    /// locally), key-value store (pending authorizations, sessions, codes),
+    /// clock (a manual one in tests, to pass `max_age` without waiting).
+    pub core: ServiceCore,
     /// Idle and absolute lifetimes of IdP sessions (the cookie lives as long as the absolute one).
     pub sessions: Lifetimes,
     /// Whether cookies are `Secure` and `__Host-` prefixed. Only false on
@@ -31,6 +21,14 @@ pub struct AuthorizeState {
     /// (`X-Forwarded-For`); `None` = the TCP peer. Login throttling keys on
     /// the address (see [`inkan_web::client_ip::client_ip`]).
     pub trusted_proxy_header: Option<HeaderName>,
+}
+
+impl std::ops::Deref for AuthorizeState {
+    type Target = ServiceCore;
+
+    fn deref(&self) -> &ServiceCore {
+        &self.core
+    }
 }
 
 impl AuthorizeState {

@@ -283,24 +283,24 @@ impl App {
             trusted_proxy_header: trusted_proxy_header.clone(),
         };
 
+        // What every public service's state starts with, built once.
+        let core = inkan_web::ServiceCore {
+            issuer: issuer.clone().into(),
+            directory: directory.clone(),
+            keyring: keyring.clone(),
+            kv: backends.kv.clone(),
+            clock: Arc::new(SystemClock),
+        };
         if role.runs(Role::Token) {
             let token = inkan_token::router(inkan_token::TokenState {
-                issuer: issuer.clone().into(),
-                directory: directory.clone(),
-                keyring: keyring.clone(),
-                kv: backends.kv.clone(),
-                clock: Arc::new(SystemClock),
+                core: core.clone(),
                 client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
             });
             app = app.merge(limiter.apply(RateLimitGroup::Token, token));
         }
         if role.runs(Role::Authorize) {
             let authorize = inkan_authorize::router(inkan_authorize::AuthorizeState {
-                issuer: issuer.clone().into(),
-                directory: directory.clone(),
-                keyring: keyring.clone(),
-                kv: backends.kv.clone(),
-                clock: Arc::new(SystemClock),
+                core: core.clone(),
                 sessions: inkan_flows::session::Lifetimes::default(),
                 // `__Host-` cookies need Secure, which browsers only send over https;
                 // a plain-http issuer is only allowed on loopback for development.
@@ -310,12 +310,7 @@ impl App {
             app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }
         if role.runs(Role::Userinfo) {
-            let userinfo = inkan_userinfo::router(inkan_userinfo::UserinfoState {
-                issuer: issuer.clone().into(),
-                directory: directory.clone(),
-                keyring: keyring.clone(),
-                kv: backends.kv.clone(),
-            });
+            let userinfo = inkan_userinfo::router(core.clone());
             app = app.merge(limiter.apply(RateLimitGroup::Userinfo, userinfo));
         }
         // Discovery and JWKS: any service answers them.

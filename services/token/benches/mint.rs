@@ -81,11 +81,13 @@ fn fixture(rt: &Runtime) -> Fixture {
     let keyring = rt.block_on(directory.keyring());
     Fixture {
         state: TokenState {
-            issuer: ISSUER.into(),
-            directory,
-            keyring,
-            kv: Arc::new(MemoryKv::new()),
-            clock: Arc::new(SystemClock),
+            core: inkan_web::ServiceCore {
+                issuer: ISSUER.into(),
+                directory,
+                keyring,
+                kv: Arc::new(MemoryKv::new()),
+                clock: Arc::new(SystemClock),
+            },
             client_rate_limit_per_minute: 0,
         },
         services,
@@ -189,10 +191,8 @@ fn grant_flows(c: &mut Criterion) {
         // the map does not grow across samples.
         c.bench_function(&format!("grant/user_tokens/{alg}"), |b| {
             b.to_async(&rt).iter_custom(|iters| {
-                let state = TokenState {
-                    kv: Arc::new(MemoryKv::new()),
-                    ..f.state.clone()
-                };
+                let mut state = f.state.clone();
+                state.core.kv = Arc::new(MemoryKv::new());
                 let (scope, amr, user) = (&scope, &amr, &f.user);
                 async move {
                     let now = state.clock.now();

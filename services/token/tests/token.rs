@@ -38,11 +38,13 @@ async fn app() -> App {
     directory.add_identity(user.clone(), Some("correct horse battery staple"));
     let clock = Arc::new(ManualClock::new());
     let state = TokenState {
-        issuer: ISSUER.into(),
-        directory: directory.clone(),
-        keyring: directory.keyring().await,
-        kv: Arc::new(MemoryKv::new()),
-        clock: clock.clone(),
+        core: inkan_web::ServiceCore {
+            issuer: ISSUER.into(),
+            directory: directory.clone(),
+            keyring: directory.keyring().await,
+            kv: Arc::new(MemoryKv::new()),
+            clock: clock.clone(),
+        },
         client_rate_limit_per_minute: 0,
     };
     App {
@@ -525,7 +527,7 @@ async fn the_key_value_store_being_down_is_a_503_never_invalid_grant() {
     let down = inkan_kv::RedisKv::connect("redis://127.0.0.1:1", "down:")
         .await
         .unwrap();
-    app.state.kv = Arc::new(down) as Arc<dyn KvStore>;
+    app.state.core.kv = Arc::new(down) as Arc<dyn KvStore>;
     let (status, body) = app.refresh("some-refresh-token").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "temporarily_unavailable");

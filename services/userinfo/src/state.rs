@@ -1,15 +1,4 @@
-//! What the userinfo handler shares.
+//! What the userinfo handler shares: the core every public service has,
+//! nothing of its own.
 
-use std::sync::Arc;
-
-use inkan_directory::{Directory, KeyRing};
-use inkan_kv::KvStore;
-
-#[derive(Clone)]
-pub struct UserinfoState {
-    /// The issuer identifier, without trailing slash.
-    pub issuer: Arc<str>,
-    pub directory: Arc<dyn Directory>,
-    pub keyring: Arc<KeyRing>,
-    pub kv: Arc<dyn KvStore>,
-}
+pub use inkan_web::ServiceCore as UserinfoState;

@@ -94,6 +94,7 @@ async fn app() -> App {
         directory: directory.clone(),
         keyring: fake.keyring().await,
         kv: Arc::new(MemoryKv::new()),
+        clock: Arc::new(inkan_web::clock::SystemClock),
     };
     App {
         state,

@@ -255,11 +255,13 @@ async fn build(secure: bool) -> TestApp {
     let clock = Arc::new(ManualClock::new());
     let sessions = Lifetimes::default();
     let state = AuthorizeState {
-        issuer: Arc::from(ISSUER),
-        directory: directory.clone(),
-        keyring,
-        kv: kv.clone(),
-        clock: clock.clone(),
+        core: inkan_web::ServiceCore {
+            issuer: Arc::from(ISSUER),
+            directory: directory.clone(),
+            keyring,
+            kv: kv.clone(),
+            clock: clock.clone(),
+        },
         sessions,
         secure_cookies: secure,
         trusted_proxy_header: Some(axum::http::HeaderName::from_static("x-forwarded-for")),
