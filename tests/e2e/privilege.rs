@@ -94,6 +94,14 @@ async fn an_admin_token_dies_with_its_projects_admin_scope() {
     assert_eq!(status, 200, "{body}");
     let minted_before = body["access_token"].as_str().unwrap().to_string();
     assert_eq!(admin_projects_with(&p, &minted_before).await, 200);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let shouted = reqwest::Client::new()
+        .get(p.url("/admin/v1/projects"))
+        .header("authorization", format!("BEARER {minted_before}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shouted.status(), 200);
 
     let (status, body) = admin
         .send(
