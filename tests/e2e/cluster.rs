@@ -252,6 +252,15 @@ impl Cluster {
         )
     }
 
+    /// Registers the project `body` describes; returns it as a relying party.
+    pub(crate) async fn register(&self, body: serde_json::Value) -> Rp {
+        let (status, created) = self
+            .admin(reqwest::Method::POST, "/admin/v1/projects", Some(body))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        Rp::from_created(&created)
+    }
+
     /// Registers a web project with `scopes` and the user ada@example.com; returns the project.
     pub(crate) async fn shop(&self, scopes: &[&str]) -> (Rp, serde_json::Value) {
         let (status, created) = self
@@ -270,11 +279,7 @@ impl Cluster {
             )
             .await;
         assert_eq!(status, 201);
-        let rp = Rp {
-            client_id: created["client_id"].as_str().unwrap().into(),
-            secret: created["client_secret"].as_str().map(str::to_string),
-        };
-        (rp, created)
+        (Rp::from_created(&created), created)
     }
 
     pub(crate) async fn stop(mut self) {

@@ -1,120 +1,34 @@
 //! Backends that hang or vanish under a running provider, beyond the clean
-//! outages of `outages.rs`: a PostgreSQL that keeps its connections open
-//! but answers nothing (a frozen proxy: the hard case, since nothing is
-//! refused and every query waits), and a Redis that is gone while machines
-//! ask for tokens (how the rate limiters behave then).
+//! outages of `outages.rs` (through the same proxy): a PostgreSQL that keeps
+//! its connections open but answers nothing (a frozen proxy: the hard case,
+//! since nothing is refused and every query waits), and a Redis that is gone
+//! while machines ask for tokens (how the rate limiters behave then).
 
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use crate::cluster::{as_provider, login, redeem, token, Cluster};
 use crate::helpers::{Inkan, Options};
+use crate::outages::Cuttable;
 use crate::provider::*;
 use crate::storage::RealBackends;
 
-/// A TCP proxy that can freeze: while frozen, connections stay open (new
-/// ones are accepted too) but no byte crosses in either direction, as with
-/// a database host that stopped answering or a network that drops packets.
-pub struct Freezable {
-    pub port: u16,
-    frozen: watch::Sender<bool>,
-}
-
-impl Freezable {
-    pub async fn to(upstream: &str) -> Freezable {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (frozen, _) = watch::channel(false);
-        let (gate, upstream) = (frozen.clone(), upstream.to_string());
-        tokio::spawn(async move {
-            loop {
-                let Ok((inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let (gate, upstream) = (gate.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let Ok(outbound) = TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    let (in_read, in_write) = inbound.into_split();
-                    let (out_read, out_write) = outbound.into_split();
-                    tokio::select! {
-                        _ = pump(in_read, out_write, gate.subscribe()) => {}
-                        _ = pump(out_read, in_write, gate.subscribe()) => {}
-                    }
-                });
-            }
-        });
-        Freezable { port, frozen }
-    }
-
-    pub fn freeze(&self) {
-        self.frozen.send_replace(true);
-    }
-
-    pub fn thaw(&self) {
-        self.frozen.send_replace(false);
-    }
-}
-
-/// Copies `from` to `to`, holding every chunk while the gate says frozen.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut gate: watch::Receiver<bool>,
-) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if gate.wait_for(|frozen| !frozen).await.is_err() {
-            return;
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Registers a service project; returns it as a relying party.
 async fn machine(cluster: &Cluster, name: &str) -> Rp {
-    let (status, created) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(json!({"name": name, "app_type": "service", "scopes": ["reports"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    Rp {
-        client_id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().map(str::to_string),
-    }
+    cluster
+        .register(json!({"name": name, "app_type": "service", "scopes": ["reports"]}))
+        .await
 }
 
 /// Registers a web project (confidential, the suite's callback).
 async fn app(cluster: &Cluster, name: &str) -> Rp {
-    let (status, created) = cluster
-        .admin(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(
-                json!({"name": name, "app_type": "web", "redirect_uris": [CALLBACK],
-                        "scopes": ["openid", "email"]}),
-            ),
+    cluster
+        .register(
+            json!({"name": name, "app_type": "web", "redirect_uris": [CALLBACK],
+                         "scopes": ["openid", "email"]}),
         )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    Rp {
-        client_id: created["client_id"].as_str().unwrap().into(),
-        secret: created["client_secret"].as_str().map(str::to_string),
-    }
+        .await
 }
 
 /// How many uncached clients of each kind the frozen-database test uses, one
@@ -126,7 +40,7 @@ const ROUND_PACE: Duration = Duration::from_millis(2500);
 // Multi-threaded: the proxy keeps forwarding while a test thread waits for a process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_postgres_never_stalls_logins_or_clients_no_replica_has_cached() {
-    let postgres = Freezable::to("127.0.0.1:5432").await;
+    let postgres = Cuttable::to("127.0.0.1:5432").await;
     let cluster =
         Cluster::start_replicas(&["admin-a", "authorize-a", "token-a"], Some(postgres.port)).await;
     let front = as_provider(&cluster);
@@ -186,13 +100,11 @@ async fn a_hung_postgres_never_stalls_logins_or_clients_no_replica_has_cached() 
 }
 
 /// A provider on the real backends with Redis behind a proxy that can cut it.
-async fn provider_with_cuttable_redis(
-    env: &[(&str, &str)],
-) -> (Provider, crate::outages::Cuttable) {
+async fn provider_with_cuttable_redis(env: &[(&str, &str)]) -> (Provider, Cuttable) {
     let real = RealBackends::new().await;
     let dir = tempfile::tempdir().unwrap();
     let mut options: Options = real.options(&inkan_testkit::nats_url(), dir.path());
-    let proxy = crate::outages::Cuttable::to("127.0.0.1:6379").await;
+    let proxy = Cuttable::to("127.0.0.1:6379").await;
     options.env.push((
         "REDIS_URL".into(),
         format!("redis://127.0.0.1:{}", proxy.port),
@@ -214,32 +126,8 @@ async fn with_redis_unreachable_both_rate_limiters_fail_open_and_client_credenti
         ("INKAN_CLIENT_RATE_LIMIT_PER_MINUTE", "1000"),
     ])
     .await;
-    let (status, created) = p
-        .inkan
-        .admin()
-        .send(
-            reqwest::Method::POST,
-            "/admin/v1/projects",
-            Some(json!({"name": "Batch", "app_type": "service", "scopes": ["reports"]})),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let client_id = created["client_id"].as_str().unwrap().to_string();
-    let secret = created["client_secret"].as_str().unwrap().to_string();
-    let grant = || async {
-        let resp = reqwest::Client::new()
-            .post(p.url("/token"))
-            .basic_auth(&client_id, Some(&secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (
-            status,
-            resp.json::<serde_json::Value>().await.unwrap_or_default(),
-        )
-    };
+    let machine = p.service_rp(&["reports"]).await;
+    let grant = || client_credentials(&p, &machine, None);
     let (status, body) = grant().await;
     assert_eq!(status, 200, "{body}");
 

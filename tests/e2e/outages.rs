@@ -1,7 +1,8 @@
 //! Backends failing under a running provider. Each backend is reached
 //! through a TCP proxy owned by the test, which can cut every connection and
-//! refuse new ones, then let traffic through again — an outage without
-//! touching the shared servers other tests use.
+//! refuse new ones, or freeze them (open, but no byte crosses), then let
+//! traffic through again — an outage without touching the shared servers
+//! other tests use.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,11 +18,13 @@ use crate::helpers::{Inkan, Options};
 use crate::provider::*;
 use crate::storage::RealBackends;
 
-/// A TCP proxy to `upstream` that an outage can be switched on and off in.
+/// A TCP proxy to `upstream` that an outage can be switched on and off in:
+/// a refusing one ([`Cuttable::fail`]) or a hung one ([`Cuttable::freeze`]).
 pub struct Cuttable {
     pub port: u16,
     down: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
+    frozen: watch::Sender<bool>,
 }
 
 impl Cuttable {
@@ -30,10 +33,16 @@ impl Cuttable {
         let port = listener.local_addr().unwrap().port();
         let down = Arc::new(AtomicBool::new(false));
         let (cut, _) = watch::channel(0u64);
-        let (flag, cuts, upstream) = (down.clone(), cut.clone(), upstream.to_string());
+        let (frozen, _) = watch::channel(false);
+        let (flag, cuts, gate, upstream) = (
+            down.clone(),
+            cut.clone(),
+            frozen.clone(),
+            upstream.to_string(),
+        );
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     return;
                 };
                 if flag.load(Ordering::SeqCst) {
@@ -41,19 +50,27 @@ impl Cuttable {
                     continue;
                 }
                 let mut cut_rx = cuts.subscribe();
-                let upstream = upstream.clone();
+                let (gate, upstream) = (gate.clone(), upstream.clone());
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
+                    let Ok(outbound) = TcpStream::connect(&upstream).await else {
                         return;
                     };
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = pump(in_read, out_write, gate.subscribe()) => {}
+                        _ = pump(out_read, in_write, gate.subscribe()) => {}
                         _ = cut_rx.changed() => {} // the outage drops live connections
                     }
                 });
             }
         });
-        Cuttable { port, down, cut }
+        Cuttable {
+            port,
+            down,
+            cut,
+            frozen,
+        }
     }
 
     pub fn fail(&self) {
@@ -63,6 +80,38 @@ impl Cuttable {
 
     pub fn recover(&self) {
         self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Connections stay open (new ones are accepted too) but no byte
+    /// crosses in either direction, as with a host that stopped answering.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    pub fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+}
+
+/// Copies `from` to `to`, holding every chunk while the gate says frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut gate: watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if gate.wait_for(|frozen| !frozen).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -20,20 +20,6 @@ async fn admin_projects_with(p: &Provider, token: &str) -> u16 {
         .as_u16()
 }
 
-async fn client_credentials(p: &Provider, rp: &Rp, scope: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(p.url("/token"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or_default(),
-    )
-}
-
 #[tokio::test]
 async fn an_end_user_can_never_obtain_an_admin_token() {
     let p = Provider::start(Backend::Embedded).await;
@@ -86,11 +72,8 @@ async fn an_admin_token_dies_with_its_projects_admin_scope() {
         )
         .await;
     assert_eq!(status, 201, "{ops}");
-    let rp = Rp {
-        client_id: ops["client_id"].as_str().unwrap().into(),
-        secret: ops["client_secret"].as_str().map(str::to_string),
-    };
-    let (status, body) = client_credentials(&p, &rp, "admin").await;
+    let rp = Rp::from_created(&ops);
+    let (status, body) = client_credentials(&p, &rp, Some("admin")).await;
     assert_eq!(status, 200, "{body}");
     let minted_before = body["access_token"].as_str().unwrap().to_string();
     assert_eq!(admin_projects_with(&p, &minted_before).await, 200);
@@ -116,7 +99,7 @@ async fn an_admin_token_dies_with_its_projects_admin_scope() {
         403,
         "a token minted before the project lost the scope is refused"
     );
-    let (status, body) = client_credentials(&p, &rp, "admin").await;
+    let (status, body) = client_credentials(&p, &rp, Some("admin")).await;
     assert_eq!(status, 400, "the scope can no longer be requested: {body}");
     assert_eq!(body["error"], "invalid_scope");
     p.stop().await;

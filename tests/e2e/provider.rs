@@ -34,6 +34,16 @@ pub struct Rp {
     pub secret: Option<String>,
 }
 
+impl Rp {
+    /// The relying party a `POST /admin/v1/projects` answer describes.
+    pub fn from_created(created: &Value) -> Rp {
+        Rp {
+            client_id: created["client_id"].as_str().unwrap().to_string(),
+            secret: created["client_secret"].as_str().map(str::to_string),
+        }
+    }
+}
+
 impl Provider {
     pub async fn start(backend: Backend) -> Provider {
         Provider::start_with(backend, &[]).await
@@ -112,10 +122,22 @@ impl Provider {
             .send(reqwest::Method::POST, "/admin/v1/projects", Some(body))
             .await;
         assert_eq!(status, 201, "{created}");
-        Rp {
-            client_id: created["client_id"].as_str().unwrap().to_string(),
-            secret: created["client_secret"].as_str().map(str::to_string),
-        }
+        Rp::from_created(&created)
+    }
+
+    /// Registers a `service` project (a machine client) with `scopes`.
+    pub async fn service_rp(&self, scopes: &[&str]) -> Rp {
+        let (status, created) = self
+            .inkan
+            .admin()
+            .send(
+                reqwest::Method::POST,
+                "/admin/v1/projects",
+                Some(json!({"name": "Machine", "app_type": "service", "scopes": scopes})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        Rp::from_created(&created)
     }
 
     /// Creates a user with [`PASSWORD`]; returns its id (the `sub`).
@@ -284,6 +306,25 @@ pub async fn exchange(provider: &Provider, rp: &Rp, code: &str) -> (u16, Value) 
 }
 
 /// Verifies a JWT with `jsonwebtoken` against the provider's JWKS and returns its claims.
+/// A client credentials grant for `rp` (HTTP Basic), with an optional `scope`.
+pub async fn client_credentials(provider: &Provider, rp: &Rp, scope: Option<&str>) -> (u16, Value) {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let resp = reqwest::Client::new()
+        .post(provider.url("/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or_default(),
+    )
+}
+
 pub async fn verify_jwt(provider: &Provider, token: &str, audience: &str) -> Value {
     verify_at(&provider.issuer, token, audience).await.1
 }
