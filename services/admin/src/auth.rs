@@ -148,6 +148,14 @@ mod tests {
         }
     }
 
+    /// The domain's admin scope and the protocol crate's list of scopes no
+    /// user flow grants name the same token (the two crates do not depend
+    /// on each other; this crate sees both).
+    #[test]
+    fn the_admin_scope_is_one_no_user_flow_grants() {
+        assert!(inkan_oauth::scope::is_machine_only(ADMIN_SCOPE));
+    }
+
     #[test]
     fn only_client_credentials_tokens_of_admin_service_projects_are_admitted() {
         let machine = claims(json!({"sub": "ops", "client_id": "ops", "scope": "admin"}));

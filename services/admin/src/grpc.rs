@@ -29,10 +29,21 @@ struct Freshness {
     /// Set when a catch-up failed or outlived the read bound; cleared by
     /// the next one that succeeds. While set, reads do not wait at all.
     degraded: AtomicBool,
-    /// A background catch-up (a probe) is running; at most one at a time.
-    probing: AtomicBool,
-    /// When the last probe started, so a refused store is not hammered.
-    last_probe: std::sync::Mutex<Option<Instant>>,
+    /// The background catch-up that finds the store again (one at a time).
+    probe: std::sync::Mutex<Probe>,
+}
+
+#[derive(Default)]
+struct Probe {
+    running: bool,
+    /// When the last one started, so a refused store is not hammered.
+    started: Option<Instant>,
+}
+
+impl Freshness {
+    fn probe(&self) -> std::sync::MutexGuard<'_, Probe> {
+        self.probe.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// While degraded, at most one probe of the store per this interval.
@@ -136,23 +147,22 @@ impl AdminGrpc {
     /// less than [`PROBE_INTERVAL`] ago.
     fn probe(&self) {
         {
-            let mut last = self
-                .freshness
-                .last_probe
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|at| at.elapsed() < PROBE_INTERVAL) {
+            let mut probe = self.freshness.probe();
+            let recent = probe
+                .started
+                .is_some_and(|at| at.elapsed() < PROBE_INTERVAL);
+            if probe.running || recent {
                 return;
             }
-            if self.freshness.probing.swap(true, Ordering::AcqRel) {
-                return;
-            }
-            *last = Some(Instant::now());
+            *probe = Probe {
+                running: true,
+                started: Some(Instant::now()),
+            };
         }
         let (projections, freshness) = (self.state.projections.clone(), self.freshness.clone());
         tokio::spawn(async move {
             catch_up(projections, freshness.clone()).await;
-            freshness.probing.store(false, Ordering::Release);
+            freshness.probe().running = false;
         });
     }
 
