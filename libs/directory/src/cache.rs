@@ -27,7 +27,9 @@ use inkan_domain::envelope::RecordedEvent;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Directory, Identity, Project, Result, StoredKey};
+use crate::{
+    Directory, Identity, NewPasskey, PasskeyRegistration, Project, Result, StoredKey, StoredPasskey,
+};
 
 /// Entry lifetimes with the bus up (invalidation is the freshness mechanism;
 /// the TTL only bounds memory) and down (staleness is bounded by the TTL).
@@ -266,5 +268,15 @@ impl Directory for CachedDirectory {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
         self.inner.signing_keys().await
+    }
+
+    /// Not cached: read at each passkey login, which must see a passkey
+    /// an admin removed a moment ago.
+    async fn passkeys(&self, identity_id: &str) -> Result<Option<Vec<StoredPasskey>>> {
+        self.inner.passkeys(identity_id).await
+    }
+
+    async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration> {
+        self.inner.register_passkey(request).await
     }
 }

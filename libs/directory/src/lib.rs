@@ -34,7 +34,7 @@ use tracing::Instrument;
 
 pub use keyring::{KeyRing, KeySet};
 /// The wire records; services read them through [`typed::Lookup`].
-pub use pb::{Identity, Project, SigningKey as StoredKey};
+pub use pb::{Identity, Passkey as StoredPasskey, Project, SigningKey as StoredKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -81,6 +81,43 @@ pub trait Directory: Send + Sync + 'static {
     async fn get_identity(&self, id: &str) -> Result<Option<Identity>>;
     /// Every published signing key (private parts sealed).
     async fn signing_keys(&self) -> Result<Vec<StoredKey>>;
+    /// The passkeys of the identity with this id; `None` if it does not exist.
+    async fn passkeys(&self, identity_id: &str) -> Result<Option<Vec<StoredPasskey>>>;
+    /// Adds a verified passkey to an identity (the one write the login
+    /// services make, through the admin, which owns the log).
+    async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration>;
+}
+
+/// A passkey to add: the wire request.
+pub use pb::RegisterPasskeyRequest as NewPasskey;
+
+/// What became of a [`Directory::register_passkey`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeyRegistration {
+    /// Stored; the identity's passkeys now.
+    Registered(Vec<StoredPasskey>),
+    /// An identity (this one or another) already holds the credential id.
+    Taken,
+    /// The identity does not exist (any more).
+    NoIdentity,
+    /// The admin refused the record (the identity holds the most passkeys
+    /// it may, say); the message says why, for the user.
+    Refused(String),
+}
+
+/// The admin's answer to a registration, mapped: refusals are answers, anything else an outage.
+fn registration(
+    result: std::result::Result<pb::PasskeysReply, Status>,
+) -> Result<PasskeyRegistration> {
+    match result {
+        Ok(reply) => Ok(PasskeyRegistration::Registered(reply.passkeys)),
+        Err(s) => match s.code() {
+            Code::AlreadyExists => Ok(PasskeyRegistration::Taken),
+            Code::NotFound => Ok(PasskeyRegistration::NoIdentity),
+            Code::InvalidArgument => Ok(PasskeyRegistration::Refused(s.message().to_owned())),
+            _ => Err(DirectoryError::Unavailable(s)),
+        },
+    }
 }
 
 /// NOT_FOUND and UNAUTHENTICATED are answers ("no such thing"); anything else is an outage.
@@ -130,6 +167,22 @@ impl<T: AdminInternal> Directory for InProcess<T> {
         Ok(answer(self.0.get_signing_keys(req).await)?
             .map(|r| r.into_inner().keys)
             .unwrap_or_default())
+    }
+
+    async fn passkeys(&self, identity_id: &str) -> Result<Option<Vec<StoredPasskey>>> {
+        let req = Request::new(pb::ListPasskeysRequest {
+            identity_id: identity_id.into(),
+        });
+        Ok(answer(self.0.list_passkeys(req).await)?.map(|r| r.into_inner().passkeys))
+    }
+
+    async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration> {
+        registration(
+            self.0
+                .register_passkey(Request::new(request))
+                .await
+                .map(tonic::Response::into_inner),
+        )
     }
 }
 
@@ -274,5 +327,32 @@ impl Directory for Grpc {
             })
             .await?;
         Ok(reply.map(|r| r.keys).unwrap_or_default())
+    }
+
+    async fn passkeys(&self, identity_id: &str) -> Result<Option<Vec<StoredPasskey>>> {
+        let req = pb::ListPasskeysRequest {
+            identity_id: identity_id.into(),
+        };
+        let reply = self
+            .call("ListPasskeys", |mut c| {
+                let req = req.clone();
+                async move { c.list_passkeys(req).await }
+            })
+            .await?;
+        Ok(reply.map(|r| r.passkeys))
+    }
+
+    /// A write: sent to one replica, never retried elsewhere (a retry of a
+    /// write that committed would answer "taken").
+    async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration> {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut client = self.clients[start % n].clone();
+        let result = client
+            .register_passkey(request)
+            .instrument(client_span("RegisterPasskey"))
+            .await
+            .map(tonic::Response::into_inner);
+        registration(result)
     }
 }

@@ -345,6 +345,15 @@ mod tests {
         async fn signing_keys(&self) -> Result<Vec<pb::SigningKey>> {
             Ok(vec![])
         }
+        async fn passkeys(&self, _: &str) -> Result<Option<Vec<pb::Passkey>>> {
+            Ok(None)
+        }
+        async fn register_passkey(
+            &self,
+            _: pb::RegisterPasskeyRequest,
+        ) -> Result<crate::PasskeyRegistration> {
+            Ok(crate::PasskeyRegistration::NoIdentity)
+        }
     }
 
     #[tokio::test]

@@ -48,6 +48,18 @@ impl Directory for Counting {
     async fn signing_keys(&self) -> inkan_directory::Result<Vec<StoredKey>> {
         self.inner.signing_keys().await
     }
+    async fn passkeys(
+        &self,
+        identity_id: &str,
+    ) -> inkan_directory::Result<Option<Vec<inkan_directory::StoredPasskey>>> {
+        self.inner.passkeys(identity_id).await
+    }
+    async fn register_passkey(
+        &self,
+        request: inkan_directory::NewPasskey,
+    ) -> inkan_directory::Result<inkan_directory::PasskeyRegistration> {
+        self.inner.register_passkey(request).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

@@ -68,6 +68,18 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::SigningKeysReply>, Status> {
         Err(self.record(&request))
     }
+    async fn list_passkeys(
+        &self,
+        request: Request<pb::ListPasskeysRequest>,
+    ) -> Result<Response<pb::PasskeysReply>, Status> {
+        Err(self.record(&request))
+    }
+    async fn register_passkey(
+        &self,
+        request: Request<pb::RegisterPasskeyRequest>,
+    ) -> Result<Response<pb::PasskeysReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -4,8 +4,15 @@
 //! unique case-insensitively across identities (claimed in the event store's
 //! transaction). Passwords arrive already hashed (argon2id, by the caller on
 //! a blocking thread); the aggregate never sees a plain password.
+//!
+//! Passkeys (WebAuthn credentials) are events on the identity too: registered,
+//! renamed, removed. A credential id is unique across all identities (claimed
+//! in the append's transaction, like emails), so one authenticator's key can
+//! never sign in as two people. What changes at every login (the signature
+//! counter, the last use) is not stored here: it would add an event per login.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Unique, UniqueChanges};
@@ -14,6 +21,20 @@ use crate::validation::{check_email, check_name, email_key};
 
 /// Unique scope for emails in the event store.
 pub const EMAIL_SCOPE: &str = "identity.email";
+
+/// Unique scope for passkey credential ids in the event store.
+pub const PASSKEY_SCOPE: &str = "identity.passkey";
+
+/// The most passkeys one identity may hold (a phone, a laptop, a few
+/// security keys; the limit keeps every identity event small).
+pub const MAX_PASSKEYS: usize = 20;
+
+/// The longest credential id accepted, base64url-encoded: WebAuthn Level 3
+/// §5.1 caps a credential id at 1023 bytes (1364 characters encoded).
+pub const MAX_CREDENTIAL_ID_CHARS: usize = 1364;
+
+/// The longest name a passkey may have.
+pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
 
 /// Claim names Inkan sets itself; custom claims may not shadow them.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -128,6 +149,26 @@ impl Profile {
     }
 }
 
+/// One registered passkey (a WebAuthn public-key credential, WebAuthn Level 3 §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passkey {
+    /// The credential id, base64url without padding: the key it is found by
+    /// when a browser presents an assertion.
+    pub credential_id: String,
+    /// What the user or an admin calls it ("Laptop", "Security key").
+    pub name: String,
+    /// The verifier's record of the credential (public key, algorithm,
+    /// flags), as the WebAuthn library serialises it; opaque to the domain.
+    pub credential: serde_json::Value,
+    /// Whether the authenticator may sync the private key to other devices
+    /// (the backup-eligible flag, WebAuthn Level 3 §6.1): a synced passkey
+    /// is a software-secured key (`amr` `swk`), a device-bound one
+    /// hardware-secured (`hwk`, RFC 8176 §2).
+    pub backup_eligible: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub registered_at: OffsetDateTime,
+}
+
 // ---- events ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +191,22 @@ pub struct PasswordChanged {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityDeleted {}
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRegistered {
+    pub passkey: Passkey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRenamed {
+    pub credential_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRemoved {
+    pub credential_id: String,
+}
+
 /// In memory only: stored as the revision types of [`crate::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
@@ -157,6 +214,9 @@ pub enum IdentityEvent {
     ProfileUpdated(ProfileUpdated),
     PasswordChanged(PasswordChanged),
     Deleted(IdentityDeleted),
+    PasskeyRegistered(PasskeyRegistered),
+    PasskeyRenamed(PasskeyRenamed),
+    PasskeyRemoved(PasskeyRemoved),
 }
 
 // ---- commands ----
@@ -175,6 +235,18 @@ pub enum IdentityCommand {
         password_hash: String,
     },
     Delete,
+    /// Adds a passkey the caller verified (a finished WebAuthn registration
+    /// ceremony); refused if the identity already has it.
+    RegisterPasskey {
+        passkey: Passkey,
+    },
+    RenamePasskey {
+        credential_id: String,
+        name: String,
+    },
+    RemovePasskey {
+        credential_id: String,
+    },
 }
 
 // ---- state ----
@@ -189,6 +261,9 @@ pub struct Identity {
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub deleted: bool,
+    /// Absent from read-model rows written before passkeys existed: none.
+    #[serde(default)]
+    pub passkeys: Vec<Passkey>,
 }
 
 impl Identity {
@@ -205,6 +280,38 @@ impl Identity {
             _ => Err(DomainError::NotFound),
         }
     }
+
+    /// The passkey with this credential id, if the identity has it.
+    pub fn passkey(&self, credential_id: &str) -> Option<&Passkey> {
+        self.passkeys
+            .iter()
+            .find(|p| p.credential_id == credential_id)
+    }
+}
+
+/// A passkey name: 1 to 64 characters, trimmed, no control characters.
+fn check_passkey_name(name: &str, problems: &mut Problems) -> String {
+    let name = name.trim();
+    if name.is_empty() {
+        problems.push("name", "must not be empty");
+    } else if name.chars().count() > MAX_PASSKEY_NAME_CHARS {
+        problems.push(
+            "name",
+            format!("must be at most {MAX_PASSKEY_NAME_CHARS} characters"),
+        );
+    } else if let Err(e) = check_name(name) {
+        problems.push("name", e);
+    }
+    name.to_string()
+}
+
+/// A credential id as stored: base64url without padding, within WebAuthn's length limit.
+fn is_credential_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_CREDENTIAL_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Aggregate for Identity {
@@ -255,6 +362,57 @@ impl Aggregate for Identity {
                 self.profile()?;
                 Ok(vec![IdentityEvent::Deleted(IdentityDeleted {})])
             }
+            IdentityCommand::RegisterPasskey { mut passkey } => {
+                self.profile()?;
+                let mut problems = Problems::default();
+                if !is_credential_id(&passkey.credential_id) {
+                    problems.push(
+                        "credential_id",
+                        "must be a base64url credential id of at most 1023 bytes",
+                    );
+                }
+                passkey.name = check_passkey_name(&passkey.name, &mut problems);
+                if !passkey.credential.is_object() {
+                    problems.push("credential", "must be a JSON object");
+                }
+                if self.passkeys.len() >= MAX_PASSKEYS {
+                    problems.push(
+                        "passkeys",
+                        format!("an identity holds at most {MAX_PASSKEYS} passkeys"),
+                    );
+                }
+                let passkey = problems.into_result(passkey)?;
+                if self.passkey(&passkey.credential_id).is_some() {
+                    return Err(DomainError::AlreadyExists);
+                }
+                Ok(vec![IdentityEvent::PasskeyRegistered(PasskeyRegistered {
+                    passkey,
+                })])
+            }
+            IdentityCommand::RenamePasskey {
+                credential_id,
+                name,
+            } => {
+                self.profile()?;
+                let current = self.passkey(&credential_id).ok_or(DomainError::NotFound)?;
+                let mut problems = Problems::default();
+                let name = check_passkey_name(&name, &mut problems);
+                let name = problems.into_result(name)?;
+                if current.name == name {
+                    return Ok(vec![]);
+                }
+                Ok(vec![IdentityEvent::PasskeyRenamed(PasskeyRenamed {
+                    credential_id,
+                    name,
+                })])
+            }
+            IdentityCommand::RemovePasskey { credential_id } => {
+                self.profile()?;
+                self.passkey(&credential_id).ok_or(DomainError::NotFound)?;
+                Ok(vec![IdentityEvent::PasskeyRemoved(PasskeyRemoved {
+                    credential_id,
+                })])
+            }
         }
     }
 
@@ -267,6 +425,19 @@ impl Aggregate for Identity {
             IdentityEvent::ProfileUpdated(e) => self.profile = Some(e.profile.clone()),
             IdentityEvent::PasswordChanged(e) => self.password_hash = Some(e.password_hash.clone()),
             IdentityEvent::Deleted(_) => self.deleted = true,
+            IdentityEvent::PasskeyRegistered(e) => self.passkeys.push(e.passkey.clone()),
+            IdentityEvent::PasskeyRenamed(e) => {
+                if let Some(p) = self
+                    .passkeys
+                    .iter_mut()
+                    .find(|p| p.credential_id == e.credential_id)
+                {
+                    p.name = e.name.clone();
+                }
+            }
+            IdentityEvent::PasskeyRemoved(e) => {
+                self.passkeys.retain(|p| p.credential_id != e.credential_id)
+            }
         }
     }
 
@@ -281,8 +452,25 @@ impl Aggregate for Identity {
             let next = match event {
                 IdentityEvent::Registered(e) => Some(email_key(&e.profile.email)),
                 IdentityEvent::ProfileUpdated(e) => Some(email_key(&e.profile.email)),
-                IdentityEvent::Deleted(_) => None,
-                IdentityEvent::PasswordChanged(_) => continue,
+                IdentityEvent::Deleted(_) => {
+                    // A deleted identity's credential ids are free again
+                    // (its authenticators may register them elsewhere).
+                    changes.release.extend(
+                        self.passkeys
+                            .iter()
+                            .map(|p| passkey_unique(&p.credential_id)),
+                    );
+                    None
+                }
+                IdentityEvent::PasskeyRegistered(e) => {
+                    changes.claim.push(passkey_unique(&e.passkey.credential_id));
+                    continue;
+                }
+                IdentityEvent::PasskeyRemoved(e) => {
+                    changes.release.push(passkey_unique(&e.credential_id));
+                    continue;
+                }
+                IdentityEvent::PasswordChanged(_) | IdentityEvent::PasskeyRenamed(_) => continue,
             };
             if next != current {
                 if let Some(old) = current.take() {
@@ -301,5 +489,12 @@ impl Aggregate for Identity {
             current = next;
         }
         changes
+    }
+}
+
+fn passkey_unique(credential_id: &str) -> Unique {
+    Unique {
+        scope: PASSKEY_SCOPE,
+        value: credential_id.to_string(),
     }
 }

@@ -2,7 +2,7 @@
 
 use inkan_domain::identity::*;
 use inkan_domain::project::*;
-use inkan_domain::{Aggregate, DomainError, DomainEvent};
+use inkan_domain::{Aggregate, DomainError, DomainEvent, Unique};
 use uuid::Uuid;
 
 fn web_input() -> ProjectInput {
@@ -379,5 +379,145 @@ fn identity_without_email_is_invalid_and_deleted_identity_is_not_found() {
             password_hash: "x".into()
         }),
         Err(DomainError::NotFound)
+    );
+}
+
+fn passkey(credential_id: &str) -> Passkey {
+    Passkey {
+        credential_id: credential_id.into(),
+        name: "  Laptop ".into(),
+        credential: serde_json::json!({"cred": {"counter": 0}}),
+        backup_eligible: false,
+        registered_at: time::OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+fn with_passkey(identity: &mut Identity, credential_id: &str) -> Vec<IdentityEvent> {
+    let events = identity
+        .decide(IdentityCommand::RegisterPasskey {
+            passkey: passkey(credential_id),
+        })
+        .unwrap();
+    for e in &events {
+        identity.apply(e);
+    }
+    events
+}
+
+#[test]
+fn registering_a_passkey_claims_its_credential_id_and_trims_its_name() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = with_passkey(&mut ada, "cred-1");
+    assert_eq!(ada.passkeys.len(), 1);
+    assert_eq!(ada.passkeys[0].name, "Laptop");
+    let changes = ada.clone().unique_changes(&events);
+    assert_eq!(
+        changes.claim,
+        vec![Unique {
+            scope: PASSKEY_SCOPE,
+            value: "cred-1".into()
+        }]
+    );
+    assert!(changes.release.is_empty());
+    // The same credential twice on one identity is refused before the store sees it.
+    assert_eq!(
+        ada.decide(IdentityCommand::RegisterPasskey {
+            passkey: passkey("cred-1")
+        }),
+        Err(DomainError::AlreadyExists)
+    );
+}
+
+#[test]
+fn a_passkey_with_a_bad_id_name_or_record_reports_every_field() {
+    let ada = registered_identity("ada@example.com");
+    let bad = Passkey {
+        credential_id: "not base64url!".into(),
+        name: " ".into(),
+        credential: serde_json::json!("text"),
+        ..passkey("x")
+    };
+    let err = ada
+        .decide(IdentityCommand::RegisterPasskey { passkey: bad })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["credential_id", "name", "credential"]);
+    let too_long = Passkey {
+        credential_id: "A".repeat(MAX_CREDENTIAL_ID_CHARS + 1),
+        name: "n".repeat(MAX_PASSKEY_NAME_CHARS + 1),
+        ..passkey("x")
+    };
+    let err = ada
+        .decide(IdentityCommand::RegisterPasskey { passkey: too_long })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["credential_id", "name"]);
+}
+
+#[test]
+fn an_identity_holds_at_most_twenty_passkeys() {
+    let mut ada = registered_identity("ada@example.com");
+    for i in 0..MAX_PASSKEYS {
+        with_passkey(&mut ada, &format!("cred-{i}"));
+    }
+    let err = ada
+        .decide(IdentityCommand::RegisterPasskey {
+            passkey: passkey("one-more"),
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["passkeys"]);
+}
+
+#[test]
+fn renaming_and_removing_a_passkey_and_deleting_the_identity_release_what_they_should() {
+    let mut ada = registered_identity("ada@example.com");
+    with_passkey(&mut ada, "cred-1");
+    with_passkey(&mut ada, "cred-2");
+    let renamed = ada
+        .decide(IdentityCommand::RenamePasskey {
+            credential_id: "cred-1".into(),
+            name: "Phone".into(),
+        })
+        .unwrap();
+    ada.apply(&renamed[0]);
+    assert_eq!(ada.passkey("cred-1").unwrap().name, "Phone");
+    // The same name again changes nothing; an unknown credential is not found.
+    assert_eq!(
+        ada.decide(IdentityCommand::RenamePasskey {
+            credential_id: "cred-1".into(),
+            name: " Phone".into(),
+        }),
+        Ok(vec![])
+    );
+    assert_eq!(
+        ada.decide(IdentityCommand::RemovePasskey {
+            credential_id: "nope".into()
+        }),
+        Err(DomainError::NotFound)
+    );
+    let removed = ada
+        .decide(IdentityCommand::RemovePasskey {
+            credential_id: "cred-1".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        ada.unique_changes(&removed).release,
+        vec![Unique {
+            scope: PASSKEY_SCOPE,
+            value: "cred-1".into()
+        }]
+    );
+    ada.apply(&removed[0]);
+    let deleted = ada.decide(IdentityCommand::Delete).unwrap();
+    let released: Vec<_> = ada
+        .unique_changes(&deleted)
+        .release
+        .into_iter()
+        .map(|u| (u.scope, u.value))
+        .collect();
+    assert_eq!(
+        released,
+        vec![
+            (PASSKEY_SCOPE, "cred-2".to_string()),
+            (EMAIL_SCOPE, "ada@example.com".to_string())
+        ]
     );
 }

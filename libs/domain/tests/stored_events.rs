@@ -177,7 +177,42 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
             "identity.deleted.v1",
             IdentityEvent::Deleted(IdentityDeleted {}),
         ),
+        (
+            "identity.passkey_registered.v1",
+            IdentityEvent::PasskeyRegistered(PasskeyRegistered {
+                passkey: laptop_passkey(),
+            }),
+        ),
+        (
+            "identity.passkey_renamed.v1",
+            IdentityEvent::PasskeyRenamed(PasskeyRenamed {
+                credential_id: LAPTOP_CREDENTIAL.into(),
+                name: "Work laptop".into(),
+            }),
+        ),
+        (
+            "identity.passkey_removed.v1",
+            IdentityEvent::PasskeyRemoved(PasskeyRemoved {
+                credential_id: LAPTOP_CREDENTIAL.into(),
+            }),
+        ),
     ]
+}
+
+const LAPTOP_CREDENTIAL: &str = "AQIDBAUGBwgJCgsMDQ4PEA";
+
+/// The passkey the fixtures hold; its `credential` is the WebAuthn
+/// library's record, read here only as JSON.
+fn laptop_passkey() -> Passkey {
+    let stored: serde_json::Value =
+        serde_json::from_str(&golden("identity.passkey_registered.v1")).unwrap();
+    Passkey {
+        credential_id: LAPTOP_CREDENTIAL.into(),
+        name: "Laptop".into(),
+        credential: stored["credential"].clone(),
+        backup_eligible: true,
+        registered_at: at("2026-12-03T10:15:00Z"),
+    }
 }
 
 fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
@@ -315,6 +350,16 @@ fn an_identity_folded_from_its_golden_payloads_has_the_stored_state() {
 
     let mut grace = Identity::new(Uuid::new_v4());
     grace.apply(&decode("identity.registered.v1~without-password"));
+    grace.apply(&decode("identity.passkey_registered.v1"));
+    assert_eq!(grace.passkeys, vec![laptop_passkey()]);
+    assert_eq!(
+        grace.passkeys[0].credential["cred"]["cred_id"],
+        LAPTOP_CREDENTIAL
+    );
+    grace.apply(&decode("identity.passkey_renamed.v1"));
+    assert_eq!(grace.passkeys[0].name, "Work laptop");
+    grace.apply(&decode("identity.passkey_removed.v1"));
+    assert!(grace.passkeys.is_empty());
     assert!(grace.exists());
     assert_eq!(grace.password_hash, None);
     assert_eq!(

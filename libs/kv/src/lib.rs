@@ -124,6 +124,14 @@ pub trait KvStore: Send + Sync + 'static {
         Ok(out)
     }
 
+    /// Stores the counter `value` under `key` if the key is absent or holds
+    /// a smaller counter, (re)setting its TTL; returns whether it was stored.
+    /// An equal or larger stored counter is left as is (`false`). Atomic: of
+    /// several callers racing with the same `value`, exactly one gets `true`
+    /// — the check for values that may only ever move forward (a WebAuthn
+    /// signature counter, the last TOTP time step used).
+    async fn advance(&self, key: &str, value: i64, ttl: Duration) -> Result<bool>;
+
     /// Remaining lifetime of a key, `None` if absent. A key without any
     /// expiry (only possible if something outside this crate wrote it, since
     /// every write here carries a TTL) reports `Some(Duration::MAX)`.

@@ -297,6 +297,36 @@ impl KvStore for MemoryKv {
         Ok(next)
     }
 
+    async fn advance(&self, key: &str, value: i64, ttl: Duration) -> Result<bool> {
+        let now = Instant::now();
+        let expires_at = deadline(now, ttl)?;
+        let mut state = self.state();
+        match state.live(key, now) {
+            None => {}
+            Some(Entry {
+                data: Data::Value(v),
+                ..
+            }) => {
+                let current = parse_counter(v).ok_or_else(|| {
+                    KvError::Invalid("value is not an integer or out of range".into())
+                })?;
+                if current >= value {
+                    return Ok(false);
+                }
+            }
+            Some(_) => return Err(wrong_type()),
+        }
+        state.entries.insert(
+            key.to_owned(),
+            Entry {
+                data: Data::Value(value.to_string().into_bytes()),
+                expires_at,
+            },
+        );
+        state.note_write(now);
+        Ok(true)
+    }
+
     async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
         let now = Instant::now();
         let mut state = self.state();

@@ -63,6 +63,23 @@ end
 return out
 ";
 
+/// [`KvStore::advance`]: compare and set in one step. A non-integer value
+/// is an error, like `INCR`'s; a set at the key fails `GET` (WRONGTYPE).
+const ADVANCE_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then
+  local n = tonumber(current)
+  if not n or string.find(current, '^-?%d+$') == nil then
+    return redis.error_reply('ERR value is not an integer or out of range')
+  end
+  if n >= tonumber(ARGV[1]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
 /// `SADD` then `PEXPIRE`, atomically. Unlike `MULTI`, a failing `SADD`
 /// (wrong kind of value) stops the script before `PEXPIRE` touches the key.
 const SET_ADD_SCRIPT: &str = r"
@@ -88,6 +105,7 @@ struct Inner {
     incr: Script,
     incr_many: Script,
     set_add: Script,
+    advance: Script,
 }
 
 impl std::fmt::Debug for RedisKv {
@@ -163,6 +181,7 @@ impl RedisKv {
                 incr: Script::new(INCR_SCRIPT),
                 incr_many: Script::new(INCR_MANY_SCRIPT),
                 set_add: Script::new(SET_ADD_SCRIPT),
+                advance: Script::new(ADVANCE_SCRIPT),
             }),
         };
         if let Err(err) = kv.connection().await {
@@ -381,6 +400,23 @@ impl KvStore for RedisKv {
             invocation.arg(ms).invoke_async(&mut conn).await
         })
         .await
+    }
+
+    async fn advance(&self, key: &str, value: i64, ttl: Duration) -> Result<bool> {
+        let ms = ttl_millis(ttl)?;
+        let key = self.key(key);
+        let script = &self.inner.advance;
+        let stored: i64 = self
+            .run("advance", |mut conn| async move {
+                script
+                    .key(&key)
+                    .arg(value)
+                    .arg(ms)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(stored == 1)
     }
 
     async fn ttl(&self, key: &str) -> Result<Option<Duration>> {

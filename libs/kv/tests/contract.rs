@@ -630,3 +630,79 @@ async fn redis_down_at_start_or_later_recovers_once_it_is_back() {
     assert_eq!(kv.get("kept").await.unwrap().as_deref(), Some(&b"v"[..]));
     proxy.cut().await;
 }
+
+contract!(advance_stores_only_a_larger_counter);
+async fn advance_stores_only_a_larger_counter(kv: Kv) {
+    let minute = Duration::from_secs(60);
+    assert!(kv.advance("count", 5, minute).await.unwrap());
+    assert_eq!(kv.get("count").await.unwrap().as_deref(), Some(&b"5"[..]));
+    // Equal or smaller: refused, the stored value and its TTL unchanged.
+    assert!(!kv
+        .advance("count", 5, Duration::from_secs(3600))
+        .await
+        .unwrap());
+    assert!(!kv.advance("count", -1, minute).await.unwrap());
+    let left = kv.ttl("count").await.unwrap().expect("ttl");
+    assert!(left <= minute, "{left:?}");
+    // Larger: stored with the new TTL.
+    assert!(kv
+        .advance("count", 6, Duration::from_secs(3600))
+        .await
+        .unwrap());
+    assert_eq!(kv.get("count").await.unwrap().as_deref(), Some(&b"6"[..]));
+    let left = kv.ttl("count").await.unwrap().expect("ttl");
+    assert!(left > minute, "{left:?}");
+    // Zero counts as a value (an authenticator's first use).
+    assert!(kv.advance("zero", 0, minute).await.unwrap());
+    assert!(!kv.advance("zero", 0, minute).await.unwrap());
+    // Not a counter, or a set: invalid, never overwritten.
+    kv.put("text", b"abc", minute).await.unwrap();
+    assert_invalid(kv.advance("text", 9, minute).await);
+    assert_eq!(kv.get("text").await.unwrap().as_deref(), Some(&b"abc"[..]));
+    kv.set_add("set", "m", minute).await.unwrap();
+    assert_invalid(kv.advance("set", 9, minute).await);
+    assert_invalid(kv.advance("count", 9, Duration::ZERO).await);
+}
+
+/// 16 tasks spread over `stores` race to advance one counter to the same
+/// value, 20 rounds: exactly one wins each round (a replayed TOTP step or
+/// signature counter is accepted once, whichever replica sees it first).
+async fn concurrent_advances_to_one_value_have_one_winner(stores: Vec<Kv>) {
+    const TASKS: usize = 16;
+    const ROUNDS: i64 = 20;
+    for round in 0..ROUNDS {
+        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let kv = stores[i % stores.len()].clone();
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    kv.advance("step", round, Duration::from_secs(60))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let wins = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().expect("task"))
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+mod concurrent_advances_to_one_value_have_one_winner {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory() {
+        let kv = super::memory_store();
+        super::concurrent_advances_to_one_value_have_one_winner(vec![kv.clone(), kv]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_across_two_replicas() {
+        let (stores, _cleanup) = super::redis_replicas(2).await;
+        super::concurrent_advances_to_one_value_have_one_winner(stores).await;
+    }
+}

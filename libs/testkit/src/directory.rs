@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use inkan_directory::{Directory, Identity, KeyRing, Project, StoredKey};
+use inkan_directory::{
+    Directory, Identity, KeyRing, NewPasskey, PasskeyRegistration, Project, StoredKey,
+    StoredPasskey,
+};
 use inkan_keys::kek::Kek;
 use inkan_keys::signing::{Algorithm, SigningKey};
 
@@ -14,6 +17,8 @@ use inkan_keys::signing::{Algorithm, SigningKey};
 struct Data {
     projects: HashMap<String, (Project, Option<String>)>,
     identities: HashMap<String, (Identity, Option<String>)>,
+    /// Passkeys by identity id.
+    passkeys: HashMap<String, Vec<StoredPasskey>>,
 }
 
 pub struct FakeDirectory {
@@ -186,5 +191,44 @@ impl Directory for FakeDirectory {
 
     async fn signing_keys(&self) -> inkan_directory::Result<Vec<StoredKey>> {
         Ok(self.keys.clone())
+    }
+
+    async fn passkeys(
+        &self,
+        identity_id: &str,
+    ) -> inkan_directory::Result<Option<Vec<StoredPasskey>>> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(data
+            .identities
+            .contains_key(identity_id)
+            .then(|| data.passkeys.get(identity_id).cloned().unwrap_or_default()))
+    }
+
+    /// Like the admin: the credential id is unique across identities.
+    async fn register_passkey(
+        &self,
+        request: NewPasskey,
+    ) -> inkan_directory::Result<PasskeyRegistration> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        if !data.identities.contains_key(&request.identity_id) {
+            return Ok(PasskeyRegistration::NoIdentity);
+        }
+        let taken = data
+            .passkeys
+            .values()
+            .flatten()
+            .any(|p| p.credential_id == request.credential_id);
+        if taken {
+            return Ok(PasskeyRegistration::Taken);
+        }
+        let list = data.passkeys.entry(request.identity_id).or_default();
+        list.push(StoredPasskey {
+            credential_id: request.credential_id,
+            name: request.name,
+            credential_json: request.credential_json,
+            backup_eligible: request.backup_eligible,
+            registered_at: 0,
+        });
+        Ok(PasskeyRegistration::Registered(list.clone()))
     }
 }

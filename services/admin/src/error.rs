@@ -65,6 +65,10 @@ impl From<StoreError> for ApiError {
                     inkan_domain::project::CLIENT_ID_SCOPE => {
                         ("client_id", "a project with this client_id already exists")
                     }
+                    inkan_domain::identity::PASSKEY_SCOPE => (
+                        "credential_id",
+                        "this passkey is already registered to an identity",
+                    ),
                     _ => ("body", "a unique value is already taken"),
                 };
                 ApiError::Taken {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inkan_domain::identity::{Identity, IdentityCommand};
+use inkan_domain::identity::{Identity, IdentityCommand, Passkey};
 use inkan_domain::project::Project;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_server::{AdminInternal, AdminInternalServer};
@@ -255,6 +255,21 @@ pub fn identity_message(entry: &Entry<Identity>) -> Option<pb::Identity> {
     })
 }
 
+/// An identity's passkeys as the wire carries them.
+pub fn passkey_messages(identity: &Identity) -> Vec<pb::Passkey> {
+    identity
+        .passkeys
+        .iter()
+        .map(|p| pb::Passkey {
+            credential_id: p.credential_id.clone(),
+            name: p.name.clone(),
+            credential_json: p.credential.to_string(),
+            backup_eligible: p.backup_eligible,
+            registered_at: p.registered_at.unix_timestamp(),
+        })
+        .collect()
+}
+
 fn serde_plain<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
@@ -361,6 +376,62 @@ impl AdminInternal for AdminGrpc {
         Ok(Response::new(pb::IdentityReply {
             position: projections.position(),
             identity: Some(identity),
+        }))
+    }
+
+    async fn list_passkeys(
+        &self,
+        request: Request<pb::ListPasskeysRequest>,
+    ) -> Result<Response<pb::PasskeysReply>, Status> {
+        self.fresh().await;
+        let req = request.into_inner();
+        let projections = &self.state.projections;
+        let entry = match uuid::Uuid::parse_str(&req.identity_id) {
+            Ok(id) => self.bounded(projections.identity(id)).await?,
+            Err(_) => None,
+        };
+        let entry = entry
+            .filter(|e| e.state.profile.is_some() && !e.state.deleted)
+            .ok_or_else(|| Status::not_found("unknown identity"))?;
+        Ok(Response::new(pb::PasskeysReply {
+            position: projections.position(),
+            passkeys: passkey_messages(&entry.state),
+        }))
+    }
+
+    async fn register_passkey(
+        &self,
+        request: Request<pb::RegisterPasskeyRequest>,
+    ) -> Result<Response<pb::PasskeysReply>, Status> {
+        let req = request.into_inner();
+        let id = uuid::Uuid::parse_str(&req.identity_id)
+            .map_err(|_| Status::not_found("unknown identity"))?;
+        let credential = serde_json::from_str(&req.credential_json)
+            .map_err(|_| Status::invalid_argument("credential_json is not JSON"))?;
+        let passkey = Passkey {
+            credential_id: req.credential_id,
+            name: req.name,
+            credential,
+            backup_eligible: req.backup_eligible,
+            registered_at: self.state.clock.now_utc(),
+        };
+        // The authorize service is the actor: it ran the ceremony the user completed.
+        crate::commands::execute::<Identity>(
+            &self.state,
+            "authorize",
+            id,
+            IdentityCommand::RegisterPasskey { passkey },
+        )
+        .await
+        .map_err(Status::from)?;
+        let projections = &self.state.projections;
+        let entry = self
+            .bounded(projections.identity(id))
+            .await?
+            .ok_or_else(|| Status::not_found("unknown identity"))?;
+        Ok(Response::new(pb::PasskeysReply {
+            position: projections.position(),
+            passkeys: passkey_messages(&entry.state),
         }))
     }
 

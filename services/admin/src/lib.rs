@@ -24,7 +24,7 @@ pub mod projections;
 pub mod routes;
 pub mod state;
 
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 pub use state::{AdminState, KeyPolicy};
@@ -64,6 +64,14 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/admin/v1/identities/{id}/password",
             put(identities::set_password),
+        )
+        .route(
+            "/admin/v1/identities/{id}/passkeys",
+            get(identities::list_passkeys),
+        )
+        .route(
+            "/admin/v1/identities/{id}/passkeys/{credential_id}",
+            patch(identities::rename_passkey).delete(identities::delete_passkey),
         )
         .route("/admin/v1/events", get(events::list))
         .route("/admin/v1/keys", get(keys::list))

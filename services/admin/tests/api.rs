@@ -1126,3 +1126,107 @@ async fn the_admin_takes_its_time_from_the_injected_clock() {
         "event time is the clock's"
     );
 }
+
+#[tokio::test]
+async fn passkeys_registered_over_grpc_are_listed_renamed_and_deleted_over_rest() {
+    use inkan_admin::grpc::AdminGrpc;
+    use inkan_proto::admin::v1::admin_internal_server::AdminInternal;
+    use inkan_proto::admin::v1::{ListPasskeysRequest, RegisterPasskeyRequest};
+    use tonic::Code;
+
+    let app = spawn_app().await;
+    let grpc = AdminGrpc::new(app.state.clone());
+    let mut ids = Vec::new();
+    for email in ["ada@example.com", "grace@example.com"] {
+        let (status, created) = app
+            .post("/admin/v1/identities", json!({ "email": email }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    let register = |identity: &str, credential: &str| {
+        tonic::Request::new(RegisterPasskeyRequest {
+            identity_id: identity.into(),
+            credential_id: credential.into(),
+            name: "Laptop".into(),
+            credential_json: r#"{"cred":{"counter":0}}"#.into(),
+            backup_eligible: true,
+        })
+    };
+    let reply = grpc
+        .register_passkey(register(&ids[0], "Y3JlZC0x"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.passkeys.len(), 1);
+    assert_eq!(
+        reply.passkeys[0].credential_json,
+        r#"{"cred":{"counter":0}}"#
+    );
+
+    // One credential id, one identity: not even another identity may hold it.
+    for identity in [&ids[0], &ids[1]] {
+        let refused = grpc
+            .register_passkey(register(identity, "Y3JlZC0x"))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    }
+    let bad = grpc
+        .register_passkey(register(&ids[1], "not base64url!"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let unknown = grpc
+        .register_passkey(register(&uuid::Uuid::new_v4().to_string(), "b3RoZXI"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    let path = format!("/admin/v1/identities/{}/passkeys", ids[0]);
+    let (status, listed) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["credential_id"], "Y3JlZC0x");
+    assert_eq!(listed["items"][0]["name"], "Laptop");
+    assert_eq!(listed["items"][0]["backup_eligible"], true);
+    assert!(listed["items"][0]["registered_at"].is_string());
+    assert!(listed["items"][0].get("credential").is_none());
+
+    let one = format!("{path}/Y3JlZC0x");
+    let (status, renamed) = app
+        .admin(Method::PATCH, &one, Some(json!({"name": "Work laptop"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["name"], "Work laptop");
+    let (status, body) = app
+        .admin(Method::PATCH, &one, Some(json!({"name": ""})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(field_names(&body), vec!["name"]);
+
+    let (status, _) = app.admin(Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.admin(Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let listed = grpc
+        .list_passkeys(tonic::Request::new(ListPasskeysRequest {
+            identity_id: ids[0].clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.passkeys.is_empty());
+    // Removed, the credential id is free again.
+    grpc.register_passkey(register(&ids[1], "Y3JlZC0x"))
+        .await
+        .unwrap();
+    let (status, _) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/identities/{}/passkeys", uuid::Uuid::new_v4()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -7,13 +7,17 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
-    IdentityDeleted, IdentityEvent, IdentityRegistered, PasswordChanged, Profile, ProfileUpdated,
+    IdentityDeleted, IdentityEvent, IdentityRegistered, Passkey, PasskeyRegistered, PasskeyRemoved,
+    PasskeyRenamed, PasswordChanged, Profile, ProfileUpdated,
 };
 
 pub const REGISTERED_V1: &str = "identity.registered.v1";
 pub const PROFILE_UPDATED_V1: &str = "identity.profile_updated.v1";
 pub const PASSWORD_CHANGED_V1: &str = "identity.password_changed.v1";
 pub const DELETED_V1: &str = "identity.deleted.v1";
+pub const PASSKEY_REGISTERED_V1: &str = "identity.passkey_registered.v1";
+pub const PASSKEY_RENAMED_V1: &str = "identity.passkey_renamed.v1";
+pub const PASSKEY_REMOVED_V1: &str = "identity.passkey_removed.v1";
 
 /// `identity.registered.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +42,32 @@ pub struct PasswordChangedV1 {
 /// `identity.deleted.v1`: an empty object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityDeletedV1 {}
+
+/// `identity.passkey_registered.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRegisteredV1 {
+    /// base64url (no padding) credential id; unique across identities.
+    pub credential_id: String,
+    pub name: String,
+    /// The WebAuthn library's serialised credential (public key, algorithm, flags).
+    pub credential: serde_json::Value,
+    pub backup_eligible: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub registered_at: time::OffsetDateTime,
+}
+
+/// `identity.passkey_renamed.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRenamedV1 {
+    pub credential_id: String,
+    pub name: String,
+}
+
+/// `identity.passkey_removed.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRemovedV1 {
+    pub credential_id: String,
+}
 
 /// A profile as `identity.registered.v1` and `identity.profile_updated.v1` store it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +129,29 @@ impl DomainEvent for IdentityEvent {
             IdentityEvent::Deleted(IdentityDeleted {}) => {
                 super::encode(DELETED_V1, &IdentityDeletedV1 {})
             }
+            IdentityEvent::PasskeyRegistered(PasskeyRegistered { passkey: p }) => super::encode(
+                PASSKEY_REGISTERED_V1,
+                &PasskeyRegisteredV1 {
+                    credential_id: p.credential_id.clone(),
+                    name: p.name.clone(),
+                    credential: p.credential.clone(),
+                    backup_eligible: p.backup_eligible,
+                    registered_at: p.registered_at,
+                },
+            ),
+            IdentityEvent::PasskeyRenamed(e) => super::encode(
+                PASSKEY_RENAMED_V1,
+                &PasskeyRenamedV1 {
+                    credential_id: e.credential_id.clone(),
+                    name: e.name.clone(),
+                },
+            ),
+            IdentityEvent::PasskeyRemoved(e) => super::encode(
+                PASSKEY_REMOVED_V1,
+                &PasskeyRemovedV1 {
+                    credential_id: e.credential_id.clone(),
+                },
+            ),
         }
     }
 
@@ -126,6 +179,31 @@ impl DomainEvent for IdentityEvent {
             DELETED_V1 => {
                 let IdentityDeletedV1 {} = super::parse(event_type, payload)?;
                 IdentityEvent::Deleted(IdentityDeleted {})
+            }
+            PASSKEY_REGISTERED_V1 => {
+                let e: PasskeyRegisteredV1 = super::parse(event_type, payload)?;
+                IdentityEvent::PasskeyRegistered(PasskeyRegistered {
+                    passkey: Passkey {
+                        credential_id: e.credential_id,
+                        name: e.name,
+                        credential: e.credential,
+                        backup_eligible: e.backup_eligible,
+                        registered_at: e.registered_at,
+                    },
+                })
+            }
+            PASSKEY_RENAMED_V1 => {
+                let e: PasskeyRenamedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::PasskeyRenamed(PasskeyRenamed {
+                    credential_id: e.credential_id,
+                    name: e.name,
+                })
+            }
+            PASSKEY_REMOVED_V1 => {
+                let e: PasskeyRemovedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::PasskeyRemoved(PasskeyRemoved {
+                    credential_id: e.credential_id,
+                })
             }
             _ => return Err(super::unknown(event_type)),
         })

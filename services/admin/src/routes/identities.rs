@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use inkan_domain::identity::{Identity, IdentityCommand, ProfileInput};
+use inkan_domain::identity::{Identity, IdentityCommand, Passkey, ProfileInput};
 use inkan_domain::validation::check_password_for_email;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -182,5 +182,88 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     execute::<Identity>(&state, &caller.client_id, id, IdentityCommand::Delete).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API view of a passkey: what it is and when it was registered. The
+/// stored verifier record (a public key) is not shown; nothing in it helps
+/// an operator.
+fn passkey_view(p: &Passkey) -> Value {
+    json!({
+        "credential_id": p.credential_id,
+        "name": p.name,
+        "backup_eligible": p.backup_eligible,
+        "registered_at": p.registered_at.format(&time::format_description::well_known::Rfc3339).ok(),
+    })
+}
+
+/// The identity with this id, if it exists (deleted ones do not).
+async fn live_identity(state: &AdminState, id: Uuid) -> Result<Entry<Identity>, ApiError> {
+    state
+        .projections
+        .identity(id)
+        .await?
+        .filter(|e| e.state.profile.is_some() && !e.state.deleted)
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /admin/v1/identities/{id}/passkeys`.
+pub async fn list_passkeys(
+    State(state): State<AdminState>,
+    _caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let entry = live_identity(&state, parse_id(&id)?).await?;
+    let items: Vec<Value> = entry.state.passkeys.iter().map(passkey_view).collect();
+    Ok(Json(json!({ "items": items, "total": items.len() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskey {
+    name: String,
+}
+
+/// `PATCH /admin/v1/identities/{id}/passkeys/{credential_id}`: `{"name": ...}`.
+pub async fn rename_passkey(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path((id, credential_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RenamePasskey>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::RenamePasskey {
+            credential_id: credential_id.clone(),
+            name: body.name,
+        },
+    )
+    .await?;
+    let entry = live_identity(&state, id).await?;
+    let passkey = entry
+        .state
+        .passkey(&credential_id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(passkey_view(passkey)))
+}
+
+/// `DELETE /admin/v1/identities/{id}/passkeys/{credential_id}`: the
+/// authenticator can no longer sign in (its credential id is free again).
+pub async fn delete_passkey(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path((id, credential_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::RemovePasskey { credential_id },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -75,6 +75,7 @@ pub struct FakeDirectory {
     projects: Vec<Project>,
     identity: Identity,
     keys: Vec<StoredKey>,
+    passkeys: std::sync::Mutex<Vec<inkan_directory::StoredPasskey>>,
     pub down: AtomicBool,
 }
 
@@ -128,6 +129,41 @@ impl Directory for FakeDirectory {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, DirectoryError> {
         self.check()?;
         Ok(self.keys.clone())
+    }
+
+    async fn passkeys(
+        &self,
+        identity_id: &str,
+    ) -> Result<Option<Vec<inkan_directory::StoredPasskey>>, DirectoryError> {
+        self.check()?;
+        Ok((identity_id == self.identity.id).then(|| self.passkeys.lock().unwrap().clone()))
+    }
+
+    async fn register_passkey(
+        &self,
+        request: inkan_directory::NewPasskey,
+    ) -> Result<inkan_directory::PasskeyRegistration, DirectoryError> {
+        self.check()?;
+        if request.identity_id != self.identity.id {
+            return Ok(inkan_directory::PasskeyRegistration::NoIdentity);
+        }
+        let mut passkeys = self.passkeys.lock().unwrap();
+        if passkeys
+            .iter()
+            .any(|p| p.credential_id == request.credential_id)
+        {
+            return Ok(inkan_directory::PasskeyRegistration::Taken);
+        }
+        passkeys.push(inkan_directory::StoredPasskey {
+            credential_id: request.credential_id,
+            name: request.name,
+            credential_json: request.credential_json,
+            backup_eligible: request.backup_eligible,
+            registered_at: 0,
+        });
+        Ok(inkan_directory::PasskeyRegistration::Registered(
+            passkeys.clone(),
+        ))
     }
 }
 
@@ -192,6 +228,10 @@ impl KvStore for SwitchableKv {
         self.check()?;
         self.inner.incr(key, ttl).await
     }
+    async fn advance(&self, key: &str, value: i64, ttl: Duration) -> inkan_kv::Result<bool> {
+        self.check()?;
+        self.inner.advance(key, value, ttl).await
+    }
     async fn ttl(&self, key: &str) -> inkan_kv::Result<Option<Duration>> {
         self.check()?;
         self.inner.ttl(key).await
@@ -246,6 +286,7 @@ async fn build(secure: bool) -> TestApp {
             ..Identity::default()
         },
         keys: vec![stored],
+        passkeys: std::sync::Mutex::default(),
         down: AtomicBool::new(false),
     });
     let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
