@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::provider::*;
 
-struct Driver(Child);
+pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -22,7 +22,7 @@ impl Drop for Driver {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver, or explains how to get it. CI (`CI` set) requires it.
-fn chromedriver() -> Option<(Driver, u16)> {
+pub fn chromedriver() -> Option<(Driver, u16)> {
     let installed = Command::new("chromedriver")
         .arg("--version")
         .stdout(Stdio::null())
@@ -55,16 +55,13 @@ fn chromedriver() -> Option<(Driver, u16)> {
     Some((Driver(child), port))
 }
 
-#[tokio::test]
-async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() {
-    let Some((_driver, driver_port)) = chromedriver() else {
-        return;
-    };
-    // Several TLS backends are linked into the test binary; pick one for fantoccini's client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// Redirects the browser reaches: the query of each `GET /callback`.
+pub type Callbacks = tokio::sync::mpsc::Receiver<std::collections::HashMap<String, String>>;
 
-    // The relying party's callback: a loopback server that hands over the query.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::collections::HashMap<String, String>>(1);
+/// The relying party's callback: a loopback server that hands over each
+/// query it receives. Returns its URL.
+pub async fn callback_server() -> (String, Callbacks) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::collections::HashMap<String, String>>(4);
     let callback = axum::Router::new().route(
         "/callback",
         get(
@@ -80,11 +77,14 @@ async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let callback_url = format!("http://{}/callback", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, callback).await });
+    (callback_url, rx)
+}
 
-    let p = Provider::start(Backend::Embedded).await;
-    let rp = p.web_rp(json!({"redirect_uris": [callback_url]})).await;
-    p.user("ada@example.com").await;
-
+/// A headless Debian Chromium session through the chromedriver on
+/// `driver_port`, with a fresh profile (kept as long as the returned dir).
+pub async fn headless(driver_port: u16) -> (fantoccini::Client, tempfile::TempDir) {
+    // Several TLS backends are linked into the test binary; pick one for fantoccini's client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut caps = serde_json::Map::new();
     let profile = tempfile::tempdir().unwrap();
     caps.insert(
@@ -99,7 +99,6 @@ async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() 
         }),
     );
     // chromedriver needs a moment to listen: retry the session (bounded).
-    let mut browser = None;
     for _ in 0..100 {
         match ClientBuilder::rustls()
             .unwrap()
@@ -107,14 +106,25 @@ async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() 
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await
         {
-            Ok(c) => {
-                browser = Some(c);
-                break;
-            }
+            Ok(c) => return (c, profile),
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
-    let browser = browser.expect("a WebDriver session");
+    panic!("no WebDriver session within 10 s");
+}
+
+#[tokio::test]
+async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() {
+    let Some((_driver, driver_port)) = chromedriver() else {
+        return;
+    };
+    let (callback_url, mut rx) = callback_server().await;
+
+    let p = Provider::start(Backend::Embedded).await;
+    let rp = p.web_rp(json!({"redirect_uris": [callback_url]})).await;
+    p.user("ada@example.com").await;
+
+    let (browser, _profile) = headless(driver_port).await;
 
     let ch = challenge();
     let mut url = url::Url::parse(&p.url("/authorize")).unwrap();

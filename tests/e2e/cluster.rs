@@ -35,6 +35,8 @@ fn service_of(path: &str) -> &'static str {
     match path {
         p if p.starts_with("/authorize")
             || p.starts_with("/login")
+            || p.starts_with("/passkeys")
+            || p.starts_with("/static/")
             || p.starts_with("/end_session") =>
         {
             "authorize"
@@ -133,8 +135,19 @@ impl Cluster {
     /// first creates the bootstrap client and keys), on fresh backends;
     /// with `database_port`, the admins reach PostgreSQL through that port.
     pub(crate) async fn start_replicas(names: &[&str], database_port: Option<u16>) -> Cluster {
+        Cluster::start_replicas_on(names, database_port, "127.0.0.1").await
+    }
+
+    /// As [`Cluster::start_replicas`], with the issuer's host named `host`
+    /// (`localhost` for passkeys: WebAuthn refuses IP addresses).
+    pub(crate) async fn start_replicas_on(
+        names: &[&str],
+        database_port: Option<u16>,
+        host: &str,
+    ) -> Cluster {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let issuer = format!("http://{host}:{port}");
         let mut routes = Routes::default();
         for s in ["authorize", "token", "userinfo", "admin"] {
             routes.pools.insert(s, Pool::default());
@@ -229,7 +242,7 @@ impl Cluster {
             .retain(|t| t != base);
     }
 
-    fn served(&self) -> Vec<(String, String)> {
+    pub(crate) fn served(&self) -> Vec<(String, String)> {
         self.routes.served.lock().unwrap().clone()
     }
 

@@ -17,6 +17,9 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// The issuer's host name (`127.0.0.1` if unset). Passkey tests use
+    /// `localhost`: WebAuthn refuses IP addresses as relying-party ids.
+    pub issuer_host: Option<String>,
 }
 
 /// A running `inkan serve` process; killed when dropped.
@@ -50,7 +53,8 @@ impl Inkan {
                 .local_addr()
                 .unwrap()
                 .port();
-            let issuer = format!("http://127.0.0.1:{port}");
+            let host = options.issuer_host.as_deref().unwrap_or("127.0.0.1");
+            let issuer = format!("http://{host}:{port}");
             let mut attempt = options.clone();
             attempt
                 .env

@@ -12,6 +12,7 @@ mod in_process;
 mod lifecycle;
 mod operations;
 mod outages;
+mod passkeys;
 mod privilege;
 mod projections;
 mod provider;

@@ -51,6 +51,16 @@ impl Provider {
 
     /// Starts a provider with extra environment variables.
     pub async fn start_with(backend: Backend, env: &[(&str, &str)]) -> Provider {
+        Provider::start_at(backend, env, None).await
+    }
+
+    /// Starts a provider whose issuer is `http://localhost:PORT` (passkeys
+    /// need a domain name for their relying-party id).
+    pub async fn start_on_localhost(backend: Backend) -> Provider {
+        Provider::start_at(backend, &[], Some("localhost")).await
+    }
+
+    async fn start_at(backend: Backend, env: &[(&str, &str)], host: Option<&str>) -> Provider {
         let dir = tempfile::tempdir().unwrap();
         let (options, real) = match backend {
             Backend::Embedded => (
@@ -69,6 +79,7 @@ impl Provider {
             }
         };
         let mut options = options;
+        options.issuer_host = host.map(str::to_owned);
         options
             .env
             .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));

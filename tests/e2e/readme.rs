@@ -242,7 +242,7 @@ fn every_shell_block_of_the_readme_runs_in_order_against_a_real_server() {
             ),
             ("INKAN_METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ],
-        args: vec![],
+        ..Options::default()
     });
     let addr = issuer.trim_start_matches("http://").to_string();
     let mut client_id: Option<String> = None;

@@ -15,10 +15,14 @@
 //! - [`refresh`]: one-time refresh tokens, rotation, reuse detection, retry window.
 //! - [`revocation`]: revoked token families and access-token ids.
 //! - [`limits`]: rate limits and login throttling (NIST SP 800-63B §5.2.2).
+//! - [`ceremony`]: WebAuthn ceremony state (5 minutes, taken once).
+//! - [`passkey`]: passkey usage (signature counters, last use), off the event log.
 
 pub mod access;
+pub mod ceremony;
 pub mod code;
 pub mod limits;
+pub mod passkey;
 pub mod pending;
 pub mod refresh;
 pub mod revocation;

@@ -28,6 +28,11 @@ pub struct PendingAuthorization {
     pub requested_at: i64,
     /// The login form's CSRF token, bound to this request.
     pub csrf: String,
+    /// Set once someone has signed in for this request but it is not answered
+    /// yet (the passkey offer after a password login): the identity, which
+    /// the browser's session must still belong to when the request is answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in: Option<String>,
 }
 
 fn key(id: &str) -> String {

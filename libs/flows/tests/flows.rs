@@ -238,3 +238,73 @@ async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
     }
     redis_cleanup(&s.prefix).await;
 }
+
+#[tokio::test]
+async fn a_webauthn_ceremony_finishes_once_and_only_for_its_request_and_browser() {
+    use inkan_flows::ceremony::{self, binding_hash, Ceremony, Purpose};
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        let started = Ceremony {
+            purpose: Purpose::Register {
+                identity_id: "u".into(),
+            },
+            authz: "authz-1".into(),
+            binding: binding_hash("browser-a"),
+            state: serde_json::json!({"challenge": "x"}),
+        };
+        let id = ceremony::start(a.as_ref(), &started).await.unwrap();
+        let (x, y) = tokio::join!(
+            ceremony::take(a.as_ref(), &id),
+            ceremony::take(b.as_ref(), &id)
+        );
+        let taken: Vec<_> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
+        assert_eq!(
+            taken,
+            vec![started.clone()],
+            "{name}: exactly one replica takes it"
+        );
+        assert!(taken[0].belongs_to("authz-1", Some("browser-a")));
+        assert!(!taken[0].belongs_to("authz-2", Some("browser-a")));
+        assert!(!taken[0].belongs_to("authz-1", Some("browser-b")));
+        assert!(!taken[0].belongs_to("authz-1", None));
+        assert_eq!(ceremony::take(a.as_ref(), "").await.unwrap(), None);
+        assert_eq!(
+            ceremony::take(a.as_ref(), &"x".repeat(65)).await.unwrap(),
+            None
+        );
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn a_passkey_counter_must_move_forward_unless_the_authenticator_never_counts() {
+    use inkan_flows::passkey::{last_used, record_use};
+    let s = stores().await;
+    for (name, a, b) in &s.stores {
+        let counting = unique_name("counting");
+        assert!(
+            record_use(a.as_ref(), &counting, 1, NOW).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(last_used(b.as_ref(), &counting).await.unwrap(), Some(NOW));
+        // A replayed or cloned counter, on any replica: refused, last use unchanged.
+        assert!(!record_use(b.as_ref(), &counting, 1, NOW + 5).await.unwrap());
+        assert!(!record_use(b.as_ref(), &counting, 0, NOW + 5).await.unwrap());
+        assert_eq!(last_used(a.as_ref(), &counting).await.unwrap(), Some(NOW));
+        assert!(record_use(b.as_ref(), &counting, 7, NOW + 9).await.unwrap());
+        // Two replicas racing with one counter value: one wins.
+        let (x, y) = tokio::join!(
+            record_use(a.as_ref(), &counting, 8, NOW + 10),
+            record_use(b.as_ref(), &counting, 8, NOW + 10)
+        );
+        assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|w| **w).count(), 1);
+
+        let synced = unique_name("synced");
+        for t in 0..3 {
+            assert!(record_use(a.as_ref(), &synced, 0, NOW + t).await.unwrap());
+        }
+        assert_eq!(last_used(a.as_ref(), &synced).await.unwrap(), Some(NOW + 2));
+        assert_eq!(last_used(a.as_ref(), "never-used").await.unwrap(), None);
+    }
+    redis_cleanup(&s.prefix).await;
+}

@@ -46,6 +46,8 @@ pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
         "revocation_endpoint": endpoint("/revoke"),
         "scopes_supported": config.scopes_supported,
         "claims_supported": config.claims_supported,
+        // OIDC Discovery §3; lowest level first (see crate::acr).
+        "acr_values_supported": crate::acr::Acr::ALL.map(crate::acr::Acr::as_str),
         // The code flow only: implicit and hybrid are refused (RFC 9700 §2.1.2).
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

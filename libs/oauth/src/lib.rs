@@ -19,9 +19,11 @@
 //! - [`access_token`]: [`AccessClaims`], the typed claims of Inkan's RFC 9068 access tokens.
 //! - [`token_request`]: [`TokenRequest`], one variant per supported grant.
 //! - [`discovery`]: the OpenID Provider metadata document.
+//! - [`acr`]: [`Acr`], Inkan's authentication levels and the `amr` behind them.
 #![forbid(unsafe_code)]
 
 pub mod access_token;
+pub mod acr;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
@@ -34,6 +36,7 @@ pub mod scope;
 pub mod token_request;
 
 pub use access_token::AccessClaims;
+pub use acr::Acr;
 pub use authorize::{AuthorizationRequest, ClientPolicy, ClientTarget, Display, Prompt};
 pub use client_auth::ClientAuth;
 pub use discovery::{discovery_document, DiscoveryConfig};

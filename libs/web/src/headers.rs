@@ -4,12 +4,14 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 
 /// Headers for server-rendered pages (login, errors, logout): no framing,
-/// no inline script, no referrer leaking codes or state, no caching.
+/// no inline or foreign script (only the issuer's own files, such as the
+/// passkey script, which may call back only to the issuer), no referrer
+/// leaking codes or state, no caching.
 pub fn html_security(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -26,7 +26,7 @@ pub const SCOPES_SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_
 /// names (`user_id`, `first_name`, `last_name`, `verified`) are emitted
 /// unless a project sets `compat_claims: false`; an identity's custom claims
 /// are the operator's own and not listed.
-pub const CLAIMS_SUPPORTED: [&str; 20] = [
+pub const CLAIMS_SUPPORTED: [&str; 21] = [
     "iss",
     "sub",
     "aud",
@@ -35,6 +35,7 @@ pub const CLAIMS_SUPPORTED: [&str; 20] = [
     "auth_time",
     "nonce",
     "at_hash",
+    "acr",
     "amr",
     "azp",
     "rat",

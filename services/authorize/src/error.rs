@@ -54,6 +54,10 @@ pub enum AuthorizeError {
     /// The login form's CSRF token does not match (or the browser binding is missing).
     #[error("the login form failed the CSRF check")]
     CsrfMismatch,
+    /// A passkey endpoint was called, but this issuer has no passkeys (its
+    /// host is not a domain name WebAuthn accepts).
+    #[error("passkeys are not available on this issuer")]
+    PasskeysOff,
     /// An RP-initiated logout request that must not be acted on.
     #[error("invalid logout request: {0}")]
     InvalidLogout(&'static str),
@@ -206,6 +210,12 @@ impl IntoResponse for AuthorizeError {
                     None,
                 )
             }
+            AuthorizeError::PasskeysOff => page(
+                StatusCode::NOT_FOUND,
+                "Passkeys unavailable",
+                "Passkeys are not available here. Please sign in with your password.",
+                None,
+            ),
             AuthorizeError::InvalidLogout(reason) => {
                 tracing::info!(reason, "refused a logout request");
                 page(

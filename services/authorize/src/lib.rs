@@ -16,6 +16,11 @@
 //! - [`router`]: the HTTP routes; `routes/`: one file per endpoint
 //!   ([`routes::authorize`], [`routes::login`], [`routes::end_session`]).
 //! - [`state`]: [`AuthorizeState`], what the handlers share.
+//! - [`signin`]: what every way of signing in shares (the post's CSRF
+//!   check, the new session, answering the request).
+//! - [`webauthn`]: the passkey relying party and its conversions
+//!   ([`routes::passkey`]: usernameless sign-in; [`routes::enrol`]: the
+//!   offer to create a passkey after a password login).
 //! - [`grant`]: issuing a code for an approved request.
 //! - [`redirect`]: authorization responses (`state`, `iss`) and `303 See Other`.
 //! - [`cookie`]: the session and login-binding cookies, read defensively.
@@ -31,7 +36,9 @@ pub mod grant;
 pub mod pages;
 pub mod redirect;
 pub mod routes;
+pub mod signin;
 pub mod state;
+pub mod webauthn;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -40,8 +47,9 @@ pub use error::AuthorizeError;
 pub use state::AuthorizeState;
 
 /// The service's routes: `/authorize` (GET and POST, OIDC Core §3.1.2.1),
-/// `/login` (POST, the login form) and `/end_session` (GET and POST,
-/// RP-Initiated Logout 1.0 §2).
+/// `/login` (POST, the login form), the passkey steps (`/login/passkey`,
+/// `/passkeys`, `/login/continue`, their `options`, and the pages' script)
+/// and `/end_session` (GET and POST, RP-Initiated Logout 1.0 §2).
 pub fn router(state: AuthorizeState) -> Router {
     Router::new()
         .route(
@@ -49,6 +57,12 @@ pub fn router(state: AuthorizeState) -> Router {
             get(routes::authorize::authorize).post(routes::authorize::authorize),
         )
         .route("/login", post(routes::login::login))
+        .route("/login/passkey/options", post(routes::passkey::options))
+        .route("/login/passkey", post(routes::passkey::finish))
+        .route("/login/continue", post(routes::enrol::decline))
+        .route("/passkeys/options", post(routes::enrol::options))
+        .route("/passkeys", post(routes::enrol::register))
+        .route("/static/passkey.js", get(routes::passkey::script))
         .route(
             "/end_session",
             get(routes::end_session::end_session).post(routes::end_session::end_session),

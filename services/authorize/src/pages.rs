@@ -27,6 +27,20 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     /// A message about the previous attempt.
     pub error: Option<&'a str>,
+    /// Whether to offer "Sign in with a passkey" (and passkey autofill).
+    pub passkeys: bool,
+}
+
+/// The offer to create a passkey after a password login (`templates/passkey_offer.html`).
+#[derive(Template)]
+#[template(path = "passkey_offer.html")]
+pub struct PasskeyOfferPage<'a> {
+    pub project_name: &'a str,
+    /// The pending authorization, now marked as signed in.
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    /// Why the last attempt did not create a passkey.
+    pub error: Option<&'a str>,
 }
 
 /// A page with a heading and a message (`templates/message.html`).

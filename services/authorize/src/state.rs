@@ -2,7 +2,10 @@
 
 use axum::http::HeaderName;
 use inkan_flows::session::Lifetimes;
+use std::sync::Arc;
+
 use inkan_web::ServiceCore;
+use webauthn_rs::prelude::Webauthn;
 
 /// Everything a handler needs, cloned per request (every field is cheap to clone).
 #[derive(Clone)]
@@ -21,6 +24,10 @@ pub struct AuthorizeState {
     /// (`X-Forwarded-For`); `None` = the TCP peer. Login throttling keys on
     /// the address (see [`inkan_web::client_ip::client_ip`]).
     pub trusted_proxy_header: Option<HeaderName>,
+    /// The WebAuthn relying party (the issuer's host and origin); `None`
+    /// when the issuer cannot be one (an IP address), and then the pages
+    /// offer no passkeys.
+    pub webauthn: Option<Arc<Webauthn>>,
 }
 
 impl std::ops::Deref for AuthorizeState {
@@ -32,6 +39,11 @@ impl std::ops::Deref for AuthorizeState {
 }
 
 impl AuthorizeState {
+    /// Whether the login pages offer passkeys.
+    pub fn passkeys_enabled(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
     /// The claims of an `id_token_hint`: an ID token signed by one of our
     /// published keys, with our `iss`; an expired one is fine (OIDC Core
     /// §3.1.2.1, RP-Initiated Logout §2). `None` for anything else.

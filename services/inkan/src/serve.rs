@@ -299,6 +299,13 @@ impl App {
             app = app.merge(limiter.apply(RateLimitGroup::Token, token));
         }
         if role.runs(Role::Authorize) {
+            let passkeys = match inkan_authorize::webauthn::relying_party(&issuer, "Inkan") {
+                Ok(rp) => Some(Arc::new(rp)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "passkeys are off");
+                    None
+                }
+            };
             let authorize = inkan_authorize::router(inkan_authorize::AuthorizeState {
                 core: core.clone(),
                 sessions: inkan_flows::session::Lifetimes::default(),
@@ -306,6 +313,7 @@ impl App {
                 // a plain-http issuer is only allowed on loopback for development.
                 secure_cookies: settings.issuer.scheme() == "https",
                 trusted_proxy_header,
+                webauthn: passkeys.clone(),
             });
             app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }

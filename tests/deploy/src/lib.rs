@@ -84,10 +84,26 @@ pub const PUBLIC_ROUTES: &[Route] = &[
         methods: &["GET", "POST"],
         server: Server::Role("authorize"),
     },
+    // The login form's target and the steps after it (`/login/passkey`,
+    // `/login/passkey/options`, `/login/continue`).
     Route {
         path: "/login",
-        prefix: false,
+        prefix: true,
         methods: &["POST"],
+        server: Server::Role("authorize"),
+    },
+    // Creating a passkey after a password login (`/passkeys`, `/passkeys/options`).
+    Route {
+        path: "/passkeys",
+        prefix: true,
+        methods: &["POST"],
+        server: Server::Role("authorize"),
+    },
+    // The login pages' script (`/static/passkey.js`).
+    Route {
+        path: "/static",
+        prefix: true,
+        methods: &["GET"],
         server: Server::Role("authorize"),
     },
     Route {

@@ -261,6 +261,7 @@ async fn login_page(
         ui_locales: request.ui_locales.clone(),
         requested_at: now,
         csrf: csrf_token.clone(),
+        signed_in: None,
     };
     let authz = pending::put(&*state.kv, &record)
         .await
@@ -273,6 +274,7 @@ async fn login_page(
             csrf: &csrf_token,
             email: email_prefill(request.login_hint.as_deref()),
             error: None,
+            passkeys: state.passkeys_enabled(),
         },
     );
     let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)

@@ -12,23 +12,20 @@
 //! a wrong password gets, so a lock does not reveal that the account exists.
 
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_directory::typed::Lookup;
 use inkan_flows::limits::{self, AccountKey, IpKey, LoginGate};
-use inkan_flows::pending::{self, PendingAuthorization};
-use inkan_flows::session::{self, Session};
+use inkan_flows::pending::PendingAuthorization;
 use inkan_web::client_ip::client_ip;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
 
 use crate::error::AuthorizeError;
-use crate::grant::{self, Approved};
 use crate::pages::{email_prefill, html, LoginPage};
-use crate::redirect::see_other;
+use crate::routes::enrol;
+use crate::signin::{self, Verified};
 use crate::state::AuthorizeState;
-use crate::{cookie, csrf};
 
 /// The one message for every failed login: it does not say which part was
 /// wrong, so the form cannot tell who has an account.
@@ -37,7 +34,9 @@ pub const LOGIN_FAILED: &str = "Incorrect email or password.";
 /// Shown when a field was left empty (the browser normally prevents it).
 pub const LOGIN_INCOMPLETE: &str = "Enter your email and password.";
 
-/// The login form's post: `authz`, `csrf`, `email`, `password`.
+/// The login form's post: `authz`, `csrf`, `email`, `password`, and
+/// `passkey=available` when the page's script found that this browser can
+/// create a passkey (then a user without one is offered to create it).
 pub async fn login(
     State(state): State<AuthorizeState>,
     headers: HeaderMap,
@@ -45,18 +44,8 @@ pub async fn login(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
-    let authz = form.get("authz").unwrap_or_default();
-    let pending = pending::get(&*state.kv, authz)
-        .await?
-        .ok_or(AuthorizeError::LoginExpired)?;
-    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies));
-    if !csrf::verify(
-        &pending.csrf,
-        form.get("csrf").unwrap_or_default(),
-        binding.as_deref(),
-    ) {
-        return Err(AuthorizeError::CsrfMismatch);
-    }
+    let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
+    let authz = authz.as_str();
 
     let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
@@ -88,42 +77,16 @@ pub async fn login(
     };
     limits::record_login_success(&*state.kv, &account).await?;
 
-    // Consume the request before anything is issued: the same form cannot be
-    // posted twice (a racing second post finds nothing).
-    let pending = pending::take(&*state.kv, authz)
-        .await?
-        .ok_or(AuthorizeError::LoginExpired)?;
-    // Session fixation: the browser's previous session (if any) ends, and
-    // the new one gets an id the browser has never held.
-    if let Some(old) = cookie::read(&headers, cookie::session_name(state.secure_cookies)) {
-        session::end(&*state.kv, &old).await?;
+    let amr = vec!["pwd".to_owned()];
+    let browser_can = form.get("passkey") == Some("available");
+    if browser_can && enrol::offer_due(&state, &identity.id).await? {
+        return enrol::offer(&state, &headers, authz, identity.id, amr).await;
     }
-    let session = Session {
-        identity_id: identity.id,
-        auth_time: now,
-        amr: vec!["pwd".to_owned()],
-    };
-    let sid = session::create(&*state.kv, &session, state.sessions).await?;
-    tracing::info!(client_id = %pending.client_id, "login succeeded");
-    inkan_telemetry::metrics::login_attempt(true);
-    let location = grant::issue(
-        &state,
-        &Approved::from_pending(pending),
-        &sid,
-        &session,
-        now,
-    )
-    .await?;
-
-    let mut response = see_other(&location)?;
-    let cookie = cookie::session(state.secure_cookies, &sid, state.sessions.absolute_seconds)
-        .map_err(|_| AuthorizeError::Internal("session cookie is not a header value".into()))?;
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    signin::complete(&state, &headers, authz, identity.id, amr).await
 }
 
 /// The form again, with `message`, for the same pending request.
-async fn retry(
+pub async fn retry(
     state: &AuthorizeState,
     authz: &str,
     pending: &PendingAuthorization,
@@ -142,6 +105,7 @@ async fn retry(
             csrf: &pending.csrf,
             email: email_prefill(Some(email)),
             error: Some(message),
+            passkeys: state.passkeys_enabled(),
         },
     ))
 }

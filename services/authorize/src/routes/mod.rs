@@ -2,4 +2,6 @@
 
 pub mod authorize;
 pub mod end_session;
+pub mod enrol;
 pub mod login;
+pub mod passkey;

@@ -217,14 +217,18 @@ async fn login_page_has_the_form_fields_csrf_and_security_headers() {
     assert!(b.contains("<html lang=\"en\">"));
     assert!(b.contains("<h1>"));
     assert!(b.contains("Shop"), "project name shown");
-    assert!(b.contains("<form method=\"post\" action=\"/login\">"));
+    assert!(b.contains("<form method=\"post\" action=\"/login\""));
     assert!(b.contains("name=\"email\""));
-    assert!(b.contains("autocomplete=\"username\""));
+    // Passkey autofill (conditional mediation) rides on the username field.
+    assert!(b.contains("autocomplete=\"username webauthn\""));
     assert!(b.contains("name=\"password\""));
     assert!(b.contains("autocomplete=\"current-password\""));
     assert!(b.contains("<label for=\"email\">"));
     assert!(b.contains("<label for=\"password\">"));
-    assert!(!b.contains("<script"));
+    // One script, the issuer's own passkey file; nothing inline.
+    assert_eq!(b.matches("<script").count(), 1);
+    assert!(b.contains("<script src=\"/static/passkey.js\" defer></script>"));
+    assert!(b.contains("id=\"passkey-login\""));
     assert!(r.hidden("authz").len() >= 22);
     assert!(r.hidden("csrf").len() >= 43);
 
@@ -232,10 +236,12 @@ async fn login_page_has_the_form_fields_csrf_and_security_headers() {
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"));
-    assert!(
-        !csp.contains("script-src"),
-        "no script source allowed: {csp}"
-    );
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap();
+    assert_eq!(script_src, "script-src 'self'", "no inline script: {csp}");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -265,10 +271,11 @@ async fn login_page_escapes_a_hostile_login_hint() {
         )
         .await;
     assert!(r.is_login_form());
-    assert!(!r.body.contains("<script"), "{}", r.body);
+    assert!(!r.body.contains("<script>"), "{}", r.body);
     assert!(!r.body.contains(hostile));
     assert!(r.body.contains("&#60;script&#62;") || r.body.contains("&lt;script&gt;"));
-    assert_eq!(r.body.matches("name=\"csrf\"").count(), 1);
+    // The password form's and the passkey form's, and no injected third.
+    assert_eq!(r.body.matches("name=\"csrf\"").count(), 2);
 }
 
 #[tokio::test]

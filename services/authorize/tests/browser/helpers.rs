@@ -306,6 +306,9 @@ async fn build(secure: bool) -> TestApp {
         sessions,
         secure_cookies: secure,
         trusted_proxy_header: Some(axum::http::HeaderName::from_static("x-forwarded-for")),
+        webauthn: Some(Arc::new(
+            inkan_authorize::webauthn::relying_party(ISSUER, "Inkan").unwrap(),
+        )),
     };
     TestApp {
         router: router(state),
@@ -372,7 +375,7 @@ impl TestResponse {
         self.status == StatusCode::OK
             && self
                 .body
-                .contains("<form method=\"post\" action=\"/login\">")
+                .contains("<form method=\"post\" action=\"/login\" id=\"password-form\">")
     }
 }
 

@@ -59,6 +59,11 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
         let facts = g.identity.facts(project.custom_claims);
         let mut extra = user_claims(&facts, g.scope, project.compat_claims);
         extra.insert("amr".into(), json!(g.amr));
+        // OIDC Core §2: the level this login reached (crate inkan_oauth::acr).
+        extra.insert(
+            "acr".into(),
+            json!(inkan_oauth::Acr::of_amr(g.amr).as_str()),
+        );
         if let Some(rat) = g.requested_at {
             extra.insert("rat".into(), json!(rat));
         }

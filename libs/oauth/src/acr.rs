@@ -1,0 +1,89 @@
+//! Authentication context classes (`acr`, OIDC Core §2) and the methods
+//! behind them (`amr`, RFC 8176): what Inkan means by each level, and which
+//! level a login reached.
+//!
+//! Three levels, each satisfying the ones below it:
+//! - [`Acr::OneFactor`] — one factor (a password);
+//! - [`Acr::MultiFactor`] — two factors (a password and a one-time code, or
+//!   a passkey: possession of the key plus the user verification the
+//!   authenticator performed);
+//! - [`Acr::PhishingResistant`] — a passkey: the signature is bound to the
+//!   issuer's origin, so a look-alike site cannot relay it (NIST SP
+//!   800-63B-4 §3.2.5, verifier impersonation resistance).
+
+/// One level of assurance, ordered: a higher level satisfies a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Acr {
+    OneFactor,
+    MultiFactor,
+    PhishingResistant,
+}
+
+impl Acr {
+    /// Every level, lowest first (the order of `acr_values_supported`).
+    pub const ALL: [Acr; 3] = [Acr::OneFactor, Acr::MultiFactor, Acr::PhishingResistant];
+
+    /// The value in `acr` claims, `acr_values` and discovery.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::OneFactor => "urn:inkan:acr:1fa",
+            Acr::MultiFactor => "urn:inkan:acr:mfa",
+            Acr::PhishingResistant => "urn:inkan:acr:phr",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Acr> {
+        Acr::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+
+    /// The level a login with these RFC 8176 methods reached: a passkey
+    /// (`hwk`/`swk` with `user` verification) is phishing-resistant;
+    /// anything with `mfa` is multi-factor; the rest is one factor.
+    pub fn of_amr(amr: &[String]) -> Acr {
+        let has = |m: &str| amr.iter().any(|a| a == m);
+        if (has("hwk") || has("swk")) && has("user") {
+            Acr::PhishingResistant
+        } else if has("mfa") {
+            Acr::MultiFactor
+        } else {
+            Acr::OneFactor
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amr(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_login_reaches_the_level_of_its_methods() {
+        assert_eq!(Acr::of_amr(&amr(&["pwd"])), Acr::OneFactor);
+        assert_eq!(Acr::of_amr(&amr(&["pwd", "otp", "mfa"])), Acr::MultiFactor);
+        assert_eq!(
+            Acr::of_amr(&amr(&["hwk", "user", "mfa"])),
+            Acr::PhishingResistant
+        );
+        assert_eq!(
+            Acr::of_amr(&amr(&["swk", "user", "mfa"])),
+            Acr::PhishingResistant
+        );
+        // A key without user verification is not a passkey login.
+        assert_eq!(Acr::of_amr(&amr(&["hwk"])), Acr::OneFactor);
+        assert_eq!(Acr::of_amr(&[]), Acr::OneFactor);
+    }
+
+    #[test]
+    fn levels_are_ordered_and_round_trip() {
+        assert!(Acr::OneFactor < Acr::MultiFactor);
+        assert!(Acr::MultiFactor < Acr::PhishingResistant);
+        for level in Acr::ALL {
+            assert_eq!(Acr::parse(level.as_str()), Some(level));
+        }
+        assert_eq!(Acr::parse("urn:inkan:acr:9fa"), None);
+        assert_eq!(Acr::parse(""), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! What every way of signing in shares: checking that a post belongs to a
+//! pending request shown in this browser, starting the session once someone
+//! proved who they are, and answering the request with a code.
+//!
+//! The steps of one login (password, then perhaps the passkey offer; or a
+//! passkey alone) are posts against the same pending authorization. Each
+//! post carries the pending request's id (`authz`) and its CSRF token, bound
+//! to the browser's login cookie ([`crate::csrf`]); the request is taken
+//! (consumed) only by the step that answers it, so a form cannot be posted
+//! twice.
+
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use inkan_flows::pending::{self, PendingAuthorization};
+use inkan_flows::session::{self, Session};
+use inkan_oauth::params::Params;
+
+use crate::error::AuthorizeError;
+use crate::grant::{self, Approved};
+use crate::redirect::see_other;
+use crate::state::AuthorizeState;
+use crate::{cookie, csrf};
+
+/// A post's pending request, after the CSRF check: its id, the record, and
+/// the browser's login binding.
+pub struct Verified {
+    pub authz: String,
+    pub pending: PendingAuthorization,
+    pub binding: Option<String>,
+}
+
+/// The pending request `form` names, if its CSRF token matches and was
+/// issued to this browser.
+pub async fn verify(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<Verified, AuthorizeError> {
+    let authz = form.get("authz").unwrap_or_default().to_owned();
+    let pending = pending::get(&*state.kv, &authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies));
+    if !csrf::verify(
+        &pending.csrf,
+        form.get("csrf").unwrap_or_default(),
+        binding.as_deref(),
+    ) {
+        return Err(AuthorizeError::CsrfMismatch);
+    }
+    Ok(Verified {
+        authz,
+        pending,
+        binding,
+    })
+}
+
+/// A new session for someone who just signed in. The browser's previous
+/// session (if any) ends and the new one gets an id the browser has never
+/// held (no session fixation). Returns the id, the record and the cookie.
+pub async fn start_session(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    session: Session,
+) -> Result<(String, Session, HeaderValue), AuthorizeError> {
+    if let Some(old) = cookie::read(headers, cookie::session_name(state.secure_cookies)) {
+        session::end(&*state.kv, &old).await?;
+    }
+    let sid = session::create(&*state.kv, &session, state.sessions).await?;
+    let cookie = cookie::session(state.secure_cookies, &sid, state.sessions.absolute_seconds)
+        .map_err(|_| AuthorizeError::Internal("session cookie is not a header value".into()))?;
+    Ok((sid, session, cookie))
+}
+
+/// Answers a pending request (already taken) with a code for `session`:
+/// `303` to the redirect URI, setting `cookie` if given.
+pub async fn answer(
+    state: &AuthorizeState,
+    pending: PendingAuthorization,
+    sid: &str,
+    session: &Session,
+    cookie: Option<HeaderValue>,
+) -> Result<Response, AuthorizeError> {
+    let now = state.clock.now();
+    let location = grant::issue(state, &Approved::from_pending(pending), sid, session, now).await?;
+    let mut response = see_other(&location)?;
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// Signs `identity_id` in with `amr` and answers the pending request `authz`
+/// at once: takes the request (a racing second post finds nothing), starts
+/// the session, issues the code.
+pub async fn complete(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    authz: &str,
+    identity_id: String,
+    amr: Vec<String>,
+) -> Result<Response, AuthorizeError> {
+    let pending = pending::take(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let (sid, session, cookie) = start_session(
+        state,
+        headers,
+        Session {
+            identity_id,
+            auth_time: state.clock.now(),
+            amr,
+        },
+    )
+    .await?;
+    tracing::info!(client_id = %pending.client_id, amr = ?session.amr, "login succeeded");
+    inkan_telemetry::metrics::login_attempt(true);
+    answer(state, pending, &sid, &session, Some(cookie)).await
+}
+
+/// Answers a pending request whose user signed in at an earlier step (the
+/// passkey offer): the browser's session must still be that user's.
+pub async fn resume(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    authz: &str,
+) -> Result<Response, AuthorizeError> {
+    let (sid, session) = signed_in_session(state, headers).await?;
+    let pending = pending::take(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    if pending.signed_in.as_deref() != Some(session.identity_id.as_str()) {
+        return Err(AuthorizeError::LoginExpired);
+    }
+    answer(state, pending, &sid, &session, None).await
+}
+
+/// The browser's live session; a step after sign-in without one has expired.
+pub async fn signed_in_session(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+) -> Result<(String, Session), AuthorizeError> {
+    let sid = cookie::read(headers, cookie::session_name(state.secure_cookies))
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let session = session::load(&*state.kv, &sid, state.clock.now(), state.sessions)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    Ok((sid, session))
+}
