@@ -301,6 +301,49 @@ async fn a_user_creates_a_passkey_after_a_password_login_and_then_signs_in_with_
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0]["backup_eligible"], false);
 
+    // 1b. Step-up: the password session does not answer a request for a
+    //     phishing-resistant sign-in; the page asks for the passkey, and the
+    //     new login reaches the level.
+    browser
+        .goto(&format!(
+            "{}&acr_values=urn%3Ainkan%3Aacr%3Aphr",
+            authorize_url(&p.issuer, &rp, &callback, "step-up")
+        ))
+        .await
+        .unwrap();
+    if let Ok(notice) = browser
+        .wait()
+        .at_most(Duration::from_secs(2))
+        .for_element(Locator::Id("login-notice"))
+        .await
+    {
+        assert!(notice
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("stronger sign-in"));
+        if let Ok(button) = browser
+            .find(Locator::Css("#passkey-login:not([hidden])"))
+            .await
+        {
+            let _ = button.click().await;
+        }
+    }
+    let stepped = next_callback(&mut rx).await;
+    assert_eq!(stepped["state"], "step-up");
+    let claims = id_token_claims(&p.issuer, &rp, &callback, &stepped["code"]).await;
+    assert_eq!(claims["acr"], "urn:inkan:acr:phr");
+    assert_eq!(claims["amr"], json!(["hwk", "user", "mfa"]));
+    // The session now has the level: the same request is answered at once.
+    browser
+        .goto(&format!(
+            "{}&acr_values=urn%3Ainkan%3Aacr%3Aphr&prompt=none",
+            authorize_url(&p.issuer, &rp, &callback, "stepped")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next_callback(&mut rx).await["state"], "stepped");
+
     // 2. Signed out (no cookies), the passkey alone signs Ada in: no email,
     //    no password. (With an authenticator that always consents, the
     //    page's autofill request may complete before the button is pressed.)

@@ -36,6 +36,14 @@ impl Acr {
         Acr::ALL.into_iter().find(|a| a.as_str() == value)
     }
 
+    /// The level a request's `acr_values` asks for: OIDC Core §3.1.2.1
+    /// lists acceptable values "in order of preference", so any of them
+    /// will do and the lowest known one is what a session must reach.
+    /// Values this OP does not know are ignored; `None` if none is known.
+    pub fn requested(acr_values: Option<&str>) -> Option<Acr> {
+        acr_values?.split(' ').filter_map(Acr::parse).min()
+    }
+
     /// The level a login with these RFC 8176 methods reached: a passkey
     /// (`hwk`/`swk` with `user` verification) is phishing-resistant;
     /// anything with `mfa` is multi-factor; the rest is one factor.
@@ -74,6 +82,21 @@ mod tests {
         // A key without user verification is not a passkey login.
         assert_eq!(Acr::of_amr(&amr(&["hwk"])), Acr::OneFactor);
         assert_eq!(Acr::of_amr(&[]), Acr::OneFactor);
+    }
+
+    #[test]
+    fn a_request_asks_for_the_lowest_level_it_accepts() {
+        assert_eq!(Acr::requested(None), None);
+        assert_eq!(Acr::requested(Some("")), None);
+        assert_eq!(Acr::requested(Some("urn:other:gold")), None);
+        assert_eq!(
+            Acr::requested(Some("urn:inkan:acr:phr")),
+            Some(Acr::PhishingResistant)
+        );
+        assert_eq!(
+            Acr::requested(Some("urn:inkan:acr:phr urn:other urn:inkan:acr:mfa")),
+            Some(Acr::MultiFactor)
+        );
     }
 
     #[test]

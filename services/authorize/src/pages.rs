@@ -29,6 +29,8 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// Whether to offer "Sign in with a passkey" (and passkey autofill).
     pub passkeys: bool,
+    /// Why the user is asked to sign in (again): a request for a stronger sign-in.
+    pub notice: Option<&'a str>,
 }
 
 /// The offer to create a passkey after a password login (`templates/passkey_offer.html`).

@@ -23,6 +23,7 @@ use inkan_oauth::authorize::{
 use inkan_oauth::error::{ErrorCode, OAuthError};
 use inkan_oauth::params::Params;
 use inkan_oauth::redirect::matches_registered;
+use inkan_oauth::Acr;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
 
@@ -196,6 +197,7 @@ enum Decision {
 fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
     let usable = session.is_some_and(|session| {
         !must_reauthenticate(&request.request, session, now)
+            && reaches_requested_level(&request.request, session)
             && request
                 .hinted_subject
                 .as_deref()
@@ -212,6 +214,10 @@ fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
         Decision::ShowLogin
     }
 }
+
+/// Shown when the request asks for more than a password gives.
+pub const STRONGER_SIGN_IN: &str =
+    "This application asks for a stronger sign-in: use your passkey.";
 
 /// What the login form is rendered for.
 struct LoginForm<'a> {
@@ -275,12 +281,25 @@ async fn login_page(
             email: email_prefill(request.login_hint.as_deref()),
             error: None,
             passkeys: state.passkeys_enabled(),
+            notice: (state.passkeys_enabled()
+                && Acr::requested(request.acr_values.as_deref()) > Some(Acr::OneFactor))
+            .then_some(STRONGER_SIGN_IN),
         },
     );
     let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
         .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
     response.headers_mut().append(SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// Step-up: a session answers a request with `acr_values` only if its login
+/// reached the level asked for; otherwise the user signs in again, with the
+/// stronger method (a passkey). `acr_values` stays voluntary (OIDC Core
+/// §3.1.2.1): a new login that reaches a lower level still answers, with
+/// the `acr` it reached, for the relying party to judge.
+fn reaches_requested_level(request: &AuthorizationRequest, session: &Session) -> bool {
+    Acr::requested(request.acr_values.as_deref())
+        .is_none_or(|wanted| Acr::of_amr(&session.amr) >= wanted)
 }
 
 /// OIDC Core §3.1.2.1: whether the session may not answer this request.
@@ -387,6 +406,43 @@ mod tests {
         assert_eq!(
             decide(&parsed("&max_age=5", None), Some(&session(NOW + 30)), NOW),
             Decision::Answer
+        );
+    }
+
+    #[test]
+    fn a_session_below_the_requested_level_asks_for_a_login_again() {
+        let password = session(NOW - 60);
+        let passkey = Session {
+            amr: vec!["hwk".into(), "user".into(), "mfa".into()],
+            ..session(NOW - 60)
+        };
+        let phr = "&acr_values=urn%3Ainkan%3Aacr%3Aphr";
+        assert_eq!(
+            decide(&parsed(phr, None), Some(&password), NOW),
+            Decision::ShowLogin
+        );
+        assert_eq!(
+            decide(&parsed(phr, None), Some(&passkey), NOW),
+            Decision::Answer
+        );
+        let one = "&acr_values=urn%3Ainkan%3Aacr%3A1fa";
+        assert_eq!(
+            decide(&parsed(one, None), Some(&password), NOW),
+            Decision::Answer
+        );
+        // Unknown values ask for nothing; prompt=none cannot step up.
+        let unknown = "&acr_values=urn%3Aother%3Agold";
+        assert_eq!(
+            decide(&parsed(unknown, None), Some(&password), NOW),
+            Decision::Answer
+        );
+        assert_eq!(
+            decide(
+                &parsed(&format!("{phr}&prompt=none"), None),
+                Some(&password),
+                NOW
+            ),
+            Decision::LoginRequired
         );
     }
 

@@ -106,6 +106,7 @@ pub async fn retry(
             email: email_prefill(Some(email)),
             error: Some(message),
             passkeys: state.passkeys_enabled(),
+            notice: None,
         },
     ))
 }
