@@ -80,6 +80,31 @@ pub async fn callback_server() -> (String, Callbacks) {
     (callback_url, rx)
 }
 
+/// Types `email` and the suite's password into the login page on screen and submits it.
+pub async fn sign_in_with_password(browser: &fantoccini::Client, email: &str) {
+    browser
+        .find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .form(Locator::Id("password-form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+}
+
 /// A headless Debian Chromium session through the chromedriver on
 /// `driver_port`, with a fresh profile (kept as long as the returned dir).
 pub async fn headless(driver_port: u16) -> (fantoccini::Client, tempfile::TempDir) {
@@ -139,27 +164,7 @@ async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() 
         ("code_challenge_method", "S256"),
     ]);
     browser.goto(url.as_str()).await.unwrap();
-    browser
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .form(Locator::Css("form[method=post]"))
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
 
     let query = tokio::time::timeout(Duration::from_secs(20), rx.recv())
         .await

@@ -15,7 +15,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::browser::{callback_server, chromedriver, headless, Callbacks};
+use crate::browser::{callback_server, chromedriver, headless, sign_in_with_password, Callbacks};
 use crate::provider::*;
 
 /// One WebAuthn WebDriver extension command (WebAuthn Level 3 §11.3–§11.9).
@@ -167,48 +167,55 @@ async fn id_token_claims(issuer: &str, rp: &Rp, callback: &str, code: &str) -> V
         .1
 }
 
-/// Signs in with the passkey by hand (options, `navigator.credentials.get`,
-/// the post) and posts the same assertion again, as an attacker who caught
-/// it would: with its finished ceremony, and with a fresh one. Returns the
-/// first post's status (0: a redirect, the sign-in) and the others' status
-/// and page.
-const REPLAY: &str = r#"
-const [authorizeUrl, reloginUrl] = arguments;
+/// Page-side helpers for signing in by hand from a page of the issuer's
+/// origin: a login page's `authz` and `csrf`, a ceremony's options and the
+/// authenticator's assertion for them, the post of an assertion.
+const BY_HAND: &str = r#"
 const b64u = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
-const page = await (await fetch(authorizeUrl)).text();
-const hidden = (name) => page.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
-const authz = hidden("authz"), csrf = hidden("csrf");
-const options = async () => (await fetch("/login/passkey/options", { method: "POST", body: new URLSearchParams({ authz, csrf }) })).json();
-const challenge = await options();
-const pk = challenge.options.publicKey;
-const credential = await navigator.credentials.get({ publicKey: { ...pk, challenge: bytes(pk.challenge), allowCredentials: [] } });
-const r = credential.response;
-const answer = JSON.stringify({
-  id: credential.id, rawId: b64u(credential.rawId), type: credential.type,
-  response: { authenticatorData: b64u(r.authenticatorData), clientDataJSON: b64u(r.clientDataJSON), signature: b64u(r.signature), userHandle: b64u(r.userHandle) },
-  extensions: {},
-});
-const post = async (ceremony) => {
-  const res = await fetch("/login/passkey", { method: "POST", redirect: "manual", body: new URLSearchParams({ authz, csrf, ceremony, credential: answer }) });
+const loginPage = async (url) => {
+  const page = await (await fetch(url)).text();
+  const hidden = (name) => page.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
+  return { authz: hidden("authz"), csrf: hidden("csrf") };
+};
+const ceremonyFor = async (login) =>
+  (await fetch("/login/passkey/options", { method: "POST", body: new URLSearchParams(login) })).json();
+const assertionFor = async (login) => {
+  const challenge = await ceremonyFor(login);
+  const pk = challenge.options.publicKey;
+  const credential = await navigator.credentials.get({ publicKey: { ...pk, challenge: bytes(pk.challenge), allowCredentials: [] } });
+  const r = credential.response;
+  const answer = JSON.stringify({
+    id: credential.id, rawId: b64u(credential.rawId), type: credential.type,
+    response: { authenticatorData: b64u(r.authenticatorData), clientDataJSON: b64u(r.clientDataJSON), signature: b64u(r.signature), userHandle: b64u(r.userHandle) },
+    extensions: {},
+  });
+  return { ceremony: challenge.ceremony, answer };
+};
+// [status, page]: status 0 is a redirect (the sign-in), 200 the login page again.
+const post = async (login, ceremony, answer) => {
+  const res = await fetch("/login/passkey", { method: "POST", redirect: "manual", body: new URLSearchParams({ ...login, ceremony, credential: answer }) });
   return [res.status, res.type === "opaqueredirect" ? "" : await res.text()];
 };
-const first = (await post(challenge.ceremony))[0];
-// The sign-in consumed the pending request and started a session: start
-// another request that asks for a login again (prompt=login) for the replays.
-const again = await (async () => {
-  const page2 = await (await fetch(reloginUrl)).text();
-  const h = (name) => page2.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
-  const [a2, c2] = [h("authz"), h("csrf")];
-  const send = async (ceremony) => {
-    const res = await fetch("/login/passkey", { method: "POST", redirect: "manual", body: new URLSearchParams({ authz: a2, csrf: c2, ceremony, credential: answer }) });
-    return [res.status, await res.text()];
-  };
-  const replayed = await send(challenge.ceremony);
-  const fresh = (await (await fetch("/login/passkey/options", { method: "POST", body: new URLSearchParams({ authz: a2, csrf: c2 }) })).json()).ceremony;
-  return [replayed, await send(fresh)];
-})();
-return { first, again: again[0], fresh: again[1] };
+"#;
+
+/// Runs `body` after [`BY_HAND`] as an async script; its `return` value is the result.
+fn by_hand(body: &str) -> String {
+    format!("return (async () => {{ {BY_HAND} {body} }})();")
+}
+
+/// Signs in by hand and posts the same assertion again, as an attacker who
+/// caught it would: with its finished ceremony, and with a fresh one (in a
+/// new sign-in, `prompt=login`, since the first one consumed its request).
+const REPLAY: &str = r#"
+const [authorizeUrl, reloginUrl] = arguments;
+const login = await loginPage(authorizeUrl);
+const caught = await assertionFor(login);
+const first = (await post(login, caught.ceremony, caught.answer))[0];
+const again = await loginPage(reloginUrl);
+const replayed = await post(again, caught.ceremony, caught.answer);
+const fresh = await post(again, (await ceremonyFor(again)).ceremony, caught.answer);
+return { first, again: replayed, fresh };
 "#;
 
 /// Signs in with the password on the login page at `url` and accepts the
@@ -222,27 +229,7 @@ async fn password_login_then_create_a_passkey(browser: &Client, url: &str) {
         "return document.getElementById('passkey-available').value",
     )
     .await;
-    browser
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("ada@example.com")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .form(Locator::Id("password-form"))
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
+    sign_in_with_password(browser, "ada@example.com").await;
     let create = browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -374,7 +361,7 @@ async fn a_user_creates_a_passkey_after_a_password_login_and_then_signs_in_with_
     sign_out(&browser, &p.issuer).await;
     let outcome = browser
         .execute(
-            &format!("return (async () => {{ {REPLAY} }})();"),
+            &by_hand(REPLAY),
             vec![
                 json!(authorize_url(&p.issuer, &rp, &callback, "replay")),
                 json!(format!(
@@ -504,7 +491,7 @@ async fn in_the_microservices_shape_a_passkey_ceremony_started_on_one_replica_fi
     let before = cluster.served().len();
     let outcome = browser
         .execute(
-            &format!("return (async () => {{ {SIGN_IN} }})();"),
+            &by_hand(SIGN_IN),
             vec![json!(authorize_url(&issuer, &rp, &callback, "across"))],
         )
         .await
@@ -533,25 +520,10 @@ async fn in_the_microservices_shape_a_passkey_ceremony_started_on_one_replica_fi
     cluster.stop().await;
 }
 
-/// Signs in with the passkey by hand from a page of the issuer's origin:
-/// options, `navigator.credentials.get`, the post. Returns the post's status
-/// (0: a redirect, the sign-in).
+/// Signs in by hand; the post's status (0: a redirect, the sign-in).
 const SIGN_IN: &str = r#"
 const [authorizeUrl] = arguments;
-const b64u = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
-const page = await (await fetch(authorizeUrl)).text();
-const hidden = (name) => page.match(new RegExp(`name="${name}" value="([^"]*)"`))[1];
-const authz = hidden("authz"), csrf = hidden("csrf");
-const challenge = await (await fetch("/login/passkey/options", { method: "POST", body: new URLSearchParams({ authz, csrf }) })).json();
-const pk = challenge.options.publicKey;
-const credential = await navigator.credentials.get({ publicKey: { ...pk, challenge: bytes(pk.challenge), allowCredentials: [] } });
-const r = credential.response;
-const answer = JSON.stringify({
-  id: credential.id, rawId: b64u(credential.rawId), type: credential.type,
-  response: { authenticatorData: b64u(r.authenticatorData), clientDataJSON: b64u(r.clientDataJSON), signature: b64u(r.signature), userHandle: b64u(r.userHandle) },
-  extensions: {},
-});
-const res = await fetch("/login/passkey", { method: "POST", redirect: "manual", body: new URLSearchParams({ authz, csrf, ceremony: challenge.ceremony, credential: answer }) });
-return res.status;
+const login = await loginPage(authorizeUrl);
+const { ceremony, answer } = await assertionFor(login);
+return (await post(login, ceremony, answer))[0];
 "#;

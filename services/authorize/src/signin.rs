@@ -148,3 +148,17 @@ pub async fn signed_in_session(
         .ok_or(AuthorizeError::LoginExpired)?;
     Ok((sid, session))
 }
+
+/// The name the pages show for the client of a pending request (its
+/// `client_id` if the project is gone).
+pub async fn project_name(
+    state: &AuthorizeState,
+    client_id: &str,
+) -> Result<String, AuthorizeError> {
+    use inkan_directory::typed::Lookup;
+    let project = state.directory.project(client_id).await?;
+    Ok(project
+        .as_ref()
+        .map_or(client_id, |p| p.display_name())
+        .to_owned())
+}

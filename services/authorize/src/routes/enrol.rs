@@ -12,11 +12,10 @@
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use inkan_directory::typed::Lookup;
 use inkan_directory::{NewPasskey, PasskeyRegistration};
-use inkan_flows::ceremony::{self, binding_hash, Ceremony, Purpose};
+use inkan_flows::ceremony::{self, Purpose};
 use inkan_flows::pending;
 use inkan_flows::session::Session;
 use inkan_web::form::OAuthParams;
@@ -25,7 +24,7 @@ use webauthn_rs::prelude::{PasskeyRegistration as RegistrationState, RegisterPub
 
 use crate::error::AuthorizeError;
 use crate::pages::{html, PasskeyOfferPage};
-use crate::routes::passkey::to_json;
+use crate::routes::passkey::{start, to_json};
 use crate::signin::{self, Verified};
 use crate::state::AuthorizeState;
 use crate::webauthn;
@@ -93,10 +92,8 @@ async fn offer_page(
     pending: &pending::PendingAuthorization,
     error: Option<&str>,
 ) -> Result<Response, AuthorizeError> {
-    let project = state.directory.project(&pending.client_id).await?;
-    let project_name = project
-        .as_ref()
-        .map_or(pending.client_id.as_str(), |p| p.display_name());
+    let project_name = signin::project_name(state, &pending.client_id).await?;
+    let project_name = project_name.as_str();
     Ok(html(
         StatusCode::OK,
         &PasskeyOfferPage {
@@ -157,21 +154,12 @@ pub async fn options(
     let (challenge, registration) = rp
         .start_passkey_registration(user, &identity.email, &display, Some(existing))
         .map_err(|e| AuthorizeError::Internal(e.into()))?;
-    let id = ceremony::start(
-        &*state.kv,
-        &Ceremony {
-            purpose: Purpose::Register {
-                identity_id: identity.id,
-            },
-            authz: verified.authz,
-            binding: binding_hash(verified.binding.as_deref().unwrap_or_default()),
-            state: to_json(&registration)?,
-        },
-    )
-    .await?;
-    let challenge = webauthn::require_discoverable(&challenge)
+    let options = webauthn::require_discoverable(&challenge)
         .map_err(|e| AuthorizeError::Internal(e.into()))?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": challenge })).into_response())
+    let purpose = Purpose::Register {
+        identity_id: identity.id,
+    };
+    start(&state, &verified, purpose, &registration, options).await
 }
 
 /// `POST /passkeys` (`authz`, `csrf`, `ceremony`, `credential`): stores the

@@ -93,10 +93,8 @@ pub async fn retry(
     email: &str,
     message: &str,
 ) -> Result<Response, AuthorizeError> {
-    let project = state.directory.project(&pending.client_id).await?;
-    let project_name = project
-        .as_ref()
-        .map_or(pending.client_id.as_str(), |p| p.display_name());
+    let project_name = signin::project_name(state, &pending.client_id).await?;
+    let project_name = project_name.as_str();
     Ok(html(
         StatusCode::OK,
         &LoginPage {

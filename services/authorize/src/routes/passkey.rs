@@ -53,22 +53,44 @@ pub async fn options(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
-    let Verified { authz, binding, .. } = signin::verify(&state, &headers, &form).await?;
+    let Verified {
+        authz,
+        binding,
+        pending,
+    } = signin::verify(&state, &headers, &form).await?;
     let rp = state.webauthn.as_ref().ok_or(AuthorizeError::PasskeysOff)?;
     let (challenge, ceremony_state) = rp
         .start_discoverable_authentication()
         .map_err(|e| AuthorizeError::Internal(e.into()))?;
+    let verified = Verified {
+        authz,
+        binding,
+        pending,
+    };
+    let options = to_json(&challenge)?;
+    start(&state, &verified, Purpose::Login, &ceremony_state, options).await
+}
+
+/// Stores a ceremony for the post `verified` (its state, for `purpose`)
+/// and answers the page: `{"ceremony": id, "options": ...}`.
+pub async fn start(
+    state: &AuthorizeState,
+    verified: &Verified,
+    purpose: Purpose,
+    ceremony_state: &impl serde::Serialize,
+    options: serde_json::Value,
+) -> Result<Response, AuthorizeError> {
     let id = ceremony::start(
         &*state.kv,
         &Ceremony {
-            purpose: Purpose::Login,
-            authz,
-            binding: binding_hash(binding.as_deref().unwrap_or_default()),
-            state: to_json(&ceremony_state)?,
+            purpose,
+            authz: verified.authz.clone(),
+            binding: binding_hash(verified.binding.as_deref().unwrap_or_default()),
+            state: to_json(ceremony_state)?,
         },
     )
     .await?;
-    Ok(Json(serde_json::json!({ "ceremony": id, "options": challenge })).into_response())
+    Ok(Json(serde_json::json!({ "ceremony": id, "options": options })).into_response())
 }
 
 /// `POST /login/passkey` (`authz`, `csrf`, `ceremony`, `credential`): the

@@ -158,3 +158,26 @@ async fn a_forged_id_token_hint_at_authorize_is_invalid_request() {
     assert_eq!(p.get("error"), Some("invalid_request"));
     assert_eq!(p.get("iss"), Some(ISSUER));
 }
+
+#[tokio::test]
+async fn a_password_session_does_not_answer_a_request_for_a_phishing_resistant_sign_in() {
+    let app = spawn_app().await;
+    let (cookie, _) = app.log_in(WEB_CLIENT).await;
+    let phr = "&acr_values=urn%3Ainkan%3Aacr%3Aphr";
+    let r = app.authorize(WEB_CLIENT, phr, &[cookie.as_str()]).await;
+    assert!(r.is_login_form(), "{}", r.body);
+    assert!(r.body.contains("asks for a stronger sign-in"), "{}", r.body);
+    // The level the password reached is enough for a one-factor request.
+    let one = "&acr_values=urn%3Ainkan%3Aacr%3A1fa";
+    let r = app.authorize(WEB_CLIENT, one, &[cookie.as_str()]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // prompt=none cannot step up.
+    let r = app
+        .authorize(
+            WEB_CLIENT,
+            &format!("{phr}&prompt=none"),
+            &[cookie.as_str()],
+        )
+        .await;
+    assert_eq!(r.redirect_params().get("error"), Some("login_required"));
+}
