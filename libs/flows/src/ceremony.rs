@@ -10,7 +10,7 @@ use inkan_keys::secret::{generate_token, sha256_b64};
 use inkan_kv::KvStore;
 use serde::{Deserialize, Serialize};
 
-use crate::{encode, secs, Result};
+use crate::{encode, plausible_id, secs, take_json, Result};
 
 /// How long a browser has to answer a challenge (WebAuthn's recommended
 /// timeout for user verification is 5 minutes, §15.1).
@@ -65,11 +65,8 @@ pub async fn start(kv: &dyn KvStore, ceremony: &Ceremony) -> Result<String> {
 
 /// Takes a ceremony (at most once, whichever replica asks first).
 pub async fn take(kv: &dyn KvStore, id: &str) -> Result<Option<Ceremony>> {
-    if id.is_empty() || id.len() > 64 {
+    if !plausible_id(id) {
         return Ok(None);
     }
-    kv.take(&key(id))
-        .await?
-        .map(|b| crate::decode(&b))
-        .transpose()
+    take_json(kv, &key(id)).await
 }

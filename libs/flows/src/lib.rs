@@ -55,6 +55,18 @@ async fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &str) -> Result<Op
     kv.get(key).await?.map(|b| decode(&b)).transpose()
 }
 
+/// Takes (reads and deletes, atomically) the record at `key`.
+async fn take_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &str) -> Result<Option<T>> {
+    kv.take(key).await?.map(|b| decode(&b)).transpose()
+}
+
+/// Whether `id` could be one of the random ids this crate hands out; any
+/// other value (empty, or too long to be one) is looked up as absent
+/// without touching the store.
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64
+}
+
 /// Seconds → Duration, at least one second.
 fn secs(s: i64) -> std::time::Duration {
     std::time::Duration::from_secs(s.max(1) as u64)

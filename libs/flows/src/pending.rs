@@ -6,7 +6,7 @@ use inkan_keys::secret::generate_token;
 use inkan_kv::KvStore;
 use serde::{Deserialize, Serialize};
 
-use crate::{encode, get_json, secs, Result};
+use crate::{encode, get_json, plausible_id, secs, take_json, Result};
 
 /// How long a user has to log in.
 pub const TTL_SECONDS: i64 = 600;
@@ -48,7 +48,7 @@ pub async fn put(kv: &dyn KvStore, record: &PendingAuthorization) -> Result<Stri
 }
 
 pub async fn get(kv: &dyn KvStore, id: &str) -> Result<Option<PendingAuthorization>> {
-    if id.is_empty() || id.len() > 64 {
+    if !plausible_id(id) {
         return Ok(None);
     }
     get_json(kv, &key(id)).await
@@ -56,11 +56,8 @@ pub async fn get(kv: &dyn KvStore, id: &str) -> Result<Option<PendingAuthorizati
 
 /// Consumes a pending request (after a successful login): a form cannot be posted twice.
 pub async fn take(kv: &dyn KvStore, id: &str) -> Result<Option<PendingAuthorization>> {
-    if id.is_empty() || id.len() > 64 {
+    if !plausible_id(id) {
         return Ok(None);
     }
-    kv.take(&key(id))
-        .await?
-        .map(|b| crate::decode(&b))
-        .transpose()
+    take_json(kv, &key(id)).await
 }

@@ -112,6 +112,14 @@ impl AuthorizeError {
     }
 }
 
+/// A form or query that cannot be read (repeated, too large, not UTF-8):
+/// shown, never redirected (the client and redirect URI are not trusted yet).
+impl From<inkan_web::OAuthResponse> for AuthorizeError {
+    fn from(r: inkan_web::OAuthResponse) -> Self {
+        AuthorizeError::InvalidRequest(r.error)
+    }
+}
+
 impl From<DirectoryError> for AuthorizeError {
     fn from(e: DirectoryError) -> Self {
         if e.is_outage() {

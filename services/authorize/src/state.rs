@@ -44,6 +44,14 @@ impl AuthorizeState {
         self.webauthn.is_some()
     }
 
+    /// The WebAuthn relying party, for a passkey endpoint: on an issuer
+    /// without passkeys those endpoints do not exist.
+    pub fn passkey_rp(&self) -> Result<&Webauthn, crate::AuthorizeError> {
+        self.webauthn
+            .as_deref()
+            .ok_or(crate::AuthorizeError::PasskeysOff)
+    }
+
     /// The claims of an `id_token_hint`: an ID token signed by one of our
     /// published keys, with our `iss`; an expired one is fine (OIDC Core
     /// §3.1.2.1, RP-Initiated Logout §2). `None` for anything else.

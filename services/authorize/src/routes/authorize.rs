@@ -93,7 +93,7 @@ async fn parse_target(
     state: &AuthorizeState,
     params: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Target, AuthorizeError> {
-    let OAuthParams(params) = params.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(params) = params?;
     let target = ClientTarget::parse(&params).map_err(AuthorizeError::InvalidRequest)?;
     let project = state
         .directory

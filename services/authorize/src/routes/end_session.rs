@@ -39,7 +39,7 @@ pub async fn end_session(
     headers: HeaderMap,
     params: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(params) = params.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(params) = params?;
 
     // Everything about the request is checked before the session is touched.
     let hinted_client = match params.get("id_token_hint") {

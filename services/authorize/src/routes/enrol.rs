@@ -127,9 +127,9 @@ pub async fn options(
     headers: HeaderMap,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let (verified, session) = signed_in(&state, &headers, &form).await?;
-    let rp = state.webauthn.as_ref().ok_or(AuthorizeError::PasskeysOff)?;
+    let rp = state.passkey_rp()?;
     let identity = state
         .directory
         .identity(&session.identity_id)
@@ -170,9 +170,9 @@ pub async fn register(
     headers: HeaderMap,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let (verified, session) = signed_in(&state, &headers, &form).await?;
-    let rp = state.webauthn.as_ref().ok_or(AuthorizeError::PasskeysOff)?;
+    let rp = state.passkey_rp()?;
     let ceremony = ceremony::take(&*state.kv, form.get("ceremony").unwrap_or_default()).await?;
     let expected = Purpose::Register {
         identity_id: session.identity_id.clone(),
@@ -250,7 +250,7 @@ pub async fn decline(
     headers: HeaderMap,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let (verified, session) = signed_in(&state, &headers, &form).await?;
     if form.get("skip") == Some("passkey") {
         state

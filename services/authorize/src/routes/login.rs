@@ -43,7 +43,7 @@ pub async fn login(
     extensions: Extensions,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
     let authz = authz.as_str();
 

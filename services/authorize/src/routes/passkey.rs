@@ -52,13 +52,13 @@ pub async fn options(
     headers: HeaderMap,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let Verified {
         authz,
         binding,
         pending,
     } = signin::verify(&state, &headers, &form).await?;
-    let rp = state.webauthn.as_ref().ok_or(AuthorizeError::PasskeysOff)?;
+    let rp = state.passkey_rp()?;
     let (challenge, ceremony_state) = rp
         .start_discoverable_authentication()
         .map_err(|e| AuthorizeError::Internal(e.into()))?;
@@ -101,13 +101,13 @@ pub async fn finish(
     headers: HeaderMap,
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
-    let OAuthParams(form) = form.map_err(|r| AuthorizeError::InvalidRequest(r.error))?;
+    let OAuthParams(form) = form?;
     let Verified {
         authz,
         pending,
         binding,
     } = signin::verify(&state, &headers, &form).await?;
-    let rp = state.webauthn.as_ref().ok_or(AuthorizeError::PasskeysOff)?;
+    let rp = state.passkey_rp()?;
     let ceremony = ceremony::take(&*state.kv, form.get("ceremony").unwrap_or_default()).await?;
     let outcome = match ceremony {
         Some(c) if c.purpose == Purpose::Login && c.belongs_to(&authz, binding.as_deref()) => {
