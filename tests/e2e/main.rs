@@ -19,6 +19,7 @@ mod provider;
 mod readme;
 mod relying_party;
 mod safety;
+mod second_factor;
 mod settings;
 mod storage;
 mod tokens;

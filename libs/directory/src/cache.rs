@@ -28,7 +28,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Directory, Identity, NewPasskey, PasskeyRegistration, Project, Result, StoredKey, StoredPasskey,
+    Directory, Identity, NewPasskey, PasskeyRegistration, Project, Result, SecondFactor, StoredKey,
+    StoredPasskey, TotpEnrolment,
 };
 
 /// Entry lifetimes with the bus up (invalidation is the freshness mechanism;
@@ -278,5 +279,17 @@ impl Directory for CachedDirectory {
 
     async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration> {
         self.inner.register_passkey(request).await
+    }
+
+    /// Also forgets the cached identity at once (its `totp` flag changed),
+    /// rather than waiting for the event on the bus.
+    async fn enrol_totp(&self, identity_id: &str, secret: Vec<u8>) -> Result<TotpEnrolment> {
+        let outcome = self.inner.enrol_totp(identity_id, secret).await?;
+        lock(&self.identities).remove(identity_id);
+        Ok(outcome)
+    }
+
+    async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor> {
+        self.inner.verify_second_factor(identity_id, code).await
     }
 }

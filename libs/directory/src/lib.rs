@@ -86,6 +86,64 @@ pub trait Directory: Send + Sync + 'static {
     /// Adds a verified passkey to an identity (the one write the login
     /// services make, through the admin, which owns the log).
     async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration>;
+    /// Adds a one-time-code second factor (`secret`: the RFC 6238 secret
+    /// whose first code the caller checked); a write, through the admin.
+    async fn enrol_totp(&self, identity_id: &str, secret: Vec<u8>) -> Result<TotpEnrolment>;
+    /// Checks a time-based code or a recovery code (spending it) of an identity.
+    async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor>;
+}
+
+/// What became of a [`Directory::enrol_totp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TotpEnrolment {
+    /// Stored; the recovery codes to show the user, once.
+    Enrolled { recovery_codes: Vec<String> },
+    /// The identity has a second factor already.
+    AlreadyEnrolled,
+    /// The identity does not exist (any more).
+    NoIdentity,
+}
+
+/// The admin's verdict on a second-factor code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Neither a valid code nor an unused recovery code.
+    Rejected,
+    /// A valid time-based code for RFC 6238 time step `step`: the caller
+    /// accepts it only if no code of that step or a later one was used.
+    Totp { step: i64 },
+    /// A recovery code, now spent; `left` remain.
+    RecoveryCode { left: u32 },
+    /// The identity has no second factor (or does not exist).
+    NotEnrolled,
+}
+
+fn enrolment(result: std::result::Result<pb::EnrolTotpReply, Status>) -> Result<TotpEnrolment> {
+    match result {
+        Ok(reply) => Ok(TotpEnrolment::Enrolled {
+            recovery_codes: reply.recovery_codes,
+        }),
+        Err(s) => match s.code() {
+            Code::AlreadyExists => Ok(TotpEnrolment::AlreadyEnrolled),
+            Code::NotFound => Ok(TotpEnrolment::NoIdentity),
+            _ => Err(DirectoryError::Unavailable(s)),
+        },
+    }
+}
+
+fn second_factor(
+    result: std::result::Result<pb::VerifySecondFactorReply, Status>,
+) -> Result<SecondFactor> {
+    use pb::verify_second_factor_reply::Outcome;
+    let reply = result.map_err(DirectoryError::Unavailable)?;
+    Ok(match reply.outcome() {
+        Outcome::Totp => SecondFactor::Totp { step: reply.step },
+        Outcome::RecoveryCode => SecondFactor::RecoveryCode {
+            left: reply.recovery_codes_left,
+        },
+        Outcome::NotEnrolled => SecondFactor::NotEnrolled,
+        Outcome::Rejected | Outcome::Unspecified => SecondFactor::Rejected,
+    })
 }
 
 /// A passkey to add: the wire request.
@@ -184,6 +242,32 @@ impl<T: AdminInternal> Directory for InProcess<T> {
                 .map(tonic::Response::into_inner),
         )
     }
+
+    async fn enrol_totp(&self, identity_id: &str, secret: Vec<u8>) -> Result<TotpEnrolment> {
+        let req = Request::new(pb::EnrolTotpRequest {
+            identity_id: identity_id.into(),
+            secret,
+        });
+        enrolment(
+            self.0
+                .enrol_totp(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
+
+    async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor> {
+        let req = Request::new(pb::VerifySecondFactorRequest {
+            identity_id: identity_id.into(),
+            code: code.into(),
+        });
+        second_factor(
+            self.0
+                .verify_second_factor(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
 }
 
 type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
@@ -198,6 +282,13 @@ pub struct Grpc {
 }
 
 impl Grpc {
+    /// The next replica in turn, for a call that must not be retried elsewhere.
+    fn one_replica(&self) -> AdminClient {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.clients[start % n].clone()
+    }
+
     /// Connects lazily to one or more admin replicas (`urls` comma-separated):
     /// the process starts even if no admin is up yet.
     pub fn connect_lazy(urls: &str) -> Result<Grpc> {
@@ -345,14 +436,42 @@ impl Directory for Grpc {
     /// A write: sent to one replica, never retried elsewhere (a retry of a
     /// write that committed would answer "taken").
     async fn register_passkey(&self, request: NewPasskey) -> Result<PasskeyRegistration> {
-        let n = self.clients.len();
-        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut client = self.clients[start % n].clone();
-        let result = client
+        let result = self
+            .one_replica()
             .register_passkey(request)
             .instrument(client_span("RegisterPasskey"))
             .await
             .map(tonic::Response::into_inner);
         registration(result)
+    }
+
+    /// A write: one replica, never retried (as [`Grpc::register_passkey`]).
+    async fn enrol_totp(&self, identity_id: &str, secret: Vec<u8>) -> Result<TotpEnrolment> {
+        let req = pb::EnrolTotpRequest {
+            identity_id: identity_id.into(),
+            secret,
+        };
+        let result = self
+            .one_replica()
+            .enrol_totp(req)
+            .instrument(client_span("EnrolTotp"))
+            .await
+            .map(tonic::Response::into_inner);
+        enrolment(result)
+    }
+
+    /// May spend a recovery code (a write): one replica, never retried.
+    async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor> {
+        let req = pb::VerifySecondFactorRequest {
+            identity_id: identity_id.into(),
+            code: code.into(),
+        };
+        let result = self
+            .one_replica()
+            .verify_second_factor(req)
+            .instrument(client_span("VerifySecondFactor"))
+            .await
+            .map(tonic::Response::into_inner);
+        second_factor(result)
     }
 }

@@ -10,7 +10,8 @@
 //! default. Callers map it to an internal error, logged once.
 
 use async_trait::async_trait;
-use inkan_domain::project::{AppType, AuthMethod, GrantType};
+use inkan_domain::acr::Acr;
+use inkan_domain::project::{AppType, AuthMethod, GrantType, LoginMethod, MfaPolicy};
 use inkan_keys::signing::Algorithm;
 use inkan_oauth::claims::IdentityFacts;
 use inkan_proto::admin::v1 as pb;
@@ -67,6 +68,11 @@ pub struct Project {
     pub custom_claims: bool,
     pub reject_unknown_scopes: bool,
     pub requires_pkce: bool,
+    /// How end users may sign in (never empty).
+    pub login_methods: Vec<LoginMethod>,
+    pub mfa: MfaPolicy,
+    /// Asked for when a request carries no `acr_values`.
+    pub default_acr_values: Vec<Acr>,
 }
 
 impl Project {
@@ -78,6 +84,25 @@ impl Project {
     /// A public client (RFC 6749 §2.1): it authenticates with its `client_id` alone.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    pub fn allows_login(&self, method: LoginMethod) -> bool {
+        self.login_methods.contains(&method)
+    }
+
+    /// The level a login for this project must reach: the lowest of the
+    /// request's `acr_values` this OP knows, else the project's default
+    /// ones (OIDC Core §3.1.2.1 treats them as voluntary; Inkan honours
+    /// them), raised to two factors when the project requires them.
+    pub fn required_acr(&self, acr_values: Option<&str>) -> Option<Acr> {
+        let asked =
+            Acr::requested(acr_values).or_else(|| self.default_acr_values.iter().min().copied());
+        match self.mfa {
+            MfaPolicy::Required => {
+                Some(asked.map_or(Acr::MultiFactor, |a| a.max(Acr::MultiFactor)))
+            }
+            _ => asked,
+        }
     }
 
     /// What the login page calls the project.
@@ -120,6 +145,33 @@ impl TryFrom<pb::Project> for Project {
             .id_token_signed_response_alg
             .parse()
             .map_err(|e| InvalidRecord::new("project", "id_token_signed_response_alg", e))?;
+        // An admin older than the login settings sends none: its defaults.
+        let login_methods = if p.login_methods.is_empty() {
+            LoginMethod::ALL.to_vec()
+        } else {
+            p.login_methods
+                .iter()
+                .map(|m| plain("project", "login_methods", m))
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let mfa = if p.mfa.is_empty() {
+            MfaPolicy::Optional
+        } else {
+            plain("project", "mfa", &p.mfa)?
+        };
+        let default_acr_values = p
+            .default_acr_values
+            .iter()
+            .map(|a| {
+                Acr::parse(a).ok_or_else(|| {
+                    InvalidRecord::new(
+                        "project",
+                        "default_acr_values",
+                        format!("unknown level {a}"),
+                    )
+                })
+            })
+            .collect::<std::result::Result<_, _>>()?;
         Ok(Project {
             id: p.id,
             client_id: p.client_id,
@@ -139,6 +191,9 @@ impl TryFrom<pb::Project> for Project {
             custom_claims: p.custom_claims,
             reject_unknown_scopes: p.reject_unknown_scopes,
             requires_pkce: p.requires_pkce,
+            login_methods,
+            mfa,
+            default_acr_values,
         })
     }
 }
@@ -154,6 +209,8 @@ pub struct Identity {
     pub last_name: Option<String>,
     /// Custom claims, released with the `profile` scope to projects that allow it.
     pub claims: Map<String, Value>,
+    /// Whether the identity has a one-time-code second factor.
+    pub totp: bool,
 }
 
 impl Identity {
@@ -197,6 +254,7 @@ impl TryFrom<pb::Identity> for Identity {
             first_name: i.first_name,
             last_name: i.last_name,
             claims,
+            totp: i.totp,
         })
     }
 }
@@ -353,6 +411,12 @@ mod tests {
             _: pb::RegisterPasskeyRequest,
         ) -> Result<crate::PasskeyRegistration> {
             Ok(crate::PasskeyRegistration::NoIdentity)
+        }
+        async fn enrol_totp(&self, _: &str, _: Vec<u8>) -> Result<crate::TotpEnrolment> {
+            Ok(crate::TotpEnrolment::NoIdentity)
+        }
+        async fn verify_second_factor(&self, _: &str, _: &str) -> Result<crate::SecondFactor> {
+            Ok(crate::SecondFactor::NotEnrolled)
         }
     }
 

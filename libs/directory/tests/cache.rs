@@ -60,6 +60,20 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<inkan_directory::PasskeyRegistration> {
         self.inner.register_passkey(request).await
     }
+    async fn enrol_totp(
+        &self,
+        identity_id: &str,
+        secret: Vec<u8>,
+    ) -> inkan_directory::Result<inkan_directory::TotpEnrolment> {
+        self.inner.enrol_totp(identity_id, secret).await
+    }
+    async fn verify_second_factor(
+        &self,
+        identity_id: &str,
+        code: &str,
+    ) -> inkan_directory::Result<inkan_directory::SecondFactor> {
+        self.inner.verify_second_factor(identity_id, code).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

@@ -80,6 +80,18 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::PasskeysReply>, Status> {
         Err(self.record(&request))
     }
+    async fn enrol_totp(
+        &self,
+        request: Request<pb::EnrolTotpRequest>,
+    ) -> Result<Response<pb::EnrolTotpReply>, Status> {
+        Err(self.record(&request))
+    }
+    async fn verify_second_factor(
+        &self,
+        request: Request<pb::VerifySecondFactorRequest>,
+    ) -> Result<Response<pb::VerifySecondFactorReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -10,6 +10,13 @@
 //! in the append's transaction, like emails), so one authenticator's key can
 //! never sign in as two people. What changes at every login (the signature
 //! counter, the last use) is not stored here: it would add an event per login.
+//!
+//! A one-time-code second factor (TOTP, RFC 6238) is an event too: its
+//! secret arrives sealed under the key-encryption key (the domain never sees
+//! it in clear) with the keyed hashes of ten recovery codes; using a
+//! recovery code is an event (so it works once, whichever replica races),
+//! using a time-based code is not (its replay check lives in the key-value
+//! store).
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -32,6 +39,9 @@ pub const MAX_PASSKEYS: usize = 20;
 /// The longest credential id accepted, base64url-encoded: WebAuthn Level 3
 /// §5.1 caps a credential id at 1023 bytes (1364 characters encoded).
 pub const MAX_CREDENTIAL_ID_CHARS: usize = 1364;
+
+/// The most recovery codes one enrolment holds.
+pub const MAX_RECOVERY_CODES: usize = 10;
 
 /// The longest name a passkey may have.
 pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
@@ -169,6 +179,18 @@ pub struct Passkey {
     pub registered_at: OffsetDateTime,
 }
 
+/// A time-based one-time-password second factor (RFC 6238).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totp {
+    /// The shared secret sealed under the key-encryption key (base64url):
+    /// opaque to the domain, opened only by the admin to check a code.
+    pub sealed_secret: String,
+    /// Keyed hashes of the recovery codes not used yet.
+    pub recovery_codes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub enrolled_at: OffsetDateTime,
+}
+
 // ---- events ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +229,19 @@ pub struct PasskeyRemoved {
     pub credential_id: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpEnrolled {
+    pub totp: Totp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRemoved {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCodeUsed {
+    pub code_hash: String,
+}
+
 /// In memory only: stored as the revision types of [`crate::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
@@ -217,6 +252,9 @@ pub enum IdentityEvent {
     PasskeyRegistered(PasskeyRegistered),
     PasskeyRenamed(PasskeyRenamed),
     PasskeyRemoved(PasskeyRemoved),
+    TotpEnrolled(TotpEnrolled),
+    TotpRemoved(TotpRemoved),
+    RecoveryCodeUsed(RecoveryCodeUsed),
 }
 
 // ---- commands ----
@@ -247,6 +285,17 @@ pub enum IdentityCommand {
     RemovePasskey {
         credential_id: String,
     },
+    /// Adds a one-time-code second factor whose first code the caller
+    /// checked; refused while the identity has one (remove it first).
+    EnrolTotp {
+        totp: Totp,
+    },
+    /// Removes the second factor (a lost device; an admin's reset).
+    RemoveTotp,
+    /// Spends one recovery code, found by its keyed hash: once only.
+    UseRecoveryCode {
+        code_hash: String,
+    },
 }
 
 // ---- state ----
@@ -264,6 +313,9 @@ pub struct Identity {
     /// Absent from read-model rows written before passkeys existed: none.
     #[serde(default)]
     pub passkeys: Vec<Passkey>,
+    /// Absent from read-model rows written before one-time codes existed: none.
+    #[serde(default)]
+    pub totp: Option<Totp>,
 }
 
 impl Identity {
@@ -413,6 +465,42 @@ impl Aggregate for Identity {
                     credential_id,
                 })])
             }
+            IdentityCommand::EnrolTotp { totp } => {
+                self.profile()?;
+                if self.totp.is_some() {
+                    return Err(DomainError::AlreadyExists);
+                }
+                let mut problems = Problems::default();
+                if totp.sealed_secret.is_empty() {
+                    problems.push("secret", "must not be empty");
+                }
+                if totp.recovery_codes.is_empty()
+                    || totp.recovery_codes.len() > MAX_RECOVERY_CODES
+                    || totp.recovery_codes.iter().any(String::is_empty)
+                {
+                    problems.push(
+                        "recovery_codes",
+                        format!("between 1 and {MAX_RECOVERY_CODES} code hashes"),
+                    );
+                }
+                let totp = problems.into_result(totp)?;
+                Ok(vec![IdentityEvent::TotpEnrolled(TotpEnrolled { totp })])
+            }
+            IdentityCommand::RemoveTotp => {
+                self.profile()?;
+                self.totp.as_ref().ok_or(DomainError::NotFound)?;
+                Ok(vec![IdentityEvent::TotpRemoved(TotpRemoved {})])
+            }
+            IdentityCommand::UseRecoveryCode { code_hash } => {
+                self.profile()?;
+                let totp = self.totp.as_ref().ok_or(DomainError::NotFound)?;
+                if !totp.recovery_codes.contains(&code_hash) {
+                    return Err(DomainError::NotFound);
+                }
+                Ok(vec![IdentityEvent::RecoveryCodeUsed(RecoveryCodeUsed {
+                    code_hash,
+                })])
+            }
         }
     }
 
@@ -437,6 +525,13 @@ impl Aggregate for Identity {
             }
             IdentityEvent::PasskeyRemoved(e) => {
                 self.passkeys.retain(|p| p.credential_id != e.credential_id)
+            }
+            IdentityEvent::TotpEnrolled(e) => self.totp = Some(e.totp.clone()),
+            IdentityEvent::TotpRemoved(_) => self.totp = None,
+            IdentityEvent::RecoveryCodeUsed(e) => {
+                if let Some(totp) = &mut self.totp {
+                    totp.recovery_codes.retain(|h| h != &e.code_hash);
+                }
             }
         }
     }
@@ -470,7 +565,11 @@ impl Aggregate for Identity {
                     changes.release.push(passkey_unique(&e.credential_id));
                     continue;
                 }
-                IdentityEvent::PasswordChanged(_) | IdentityEvent::PasskeyRenamed(_) => continue,
+                IdentityEvent::PasswordChanged(_)
+                | IdentityEvent::PasskeyRenamed(_)
+                | IdentityEvent::TotpEnrolled(_)
+                | IdentityEvent::TotpRemoved(_)
+                | IdentityEvent::RecoveryCodeUsed(_) => continue,
             };
             if next != current {
                 if let Some(old) = current.take() {

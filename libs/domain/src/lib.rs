@@ -11,8 +11,10 @@
 //! - [`project`]: OAuth clients — app types, defaults, redirect-URI rules.
 //! - [`identity`]: end users — profile, custom claims, password hash.
 //! - [`signing_key`]: JWS keys — generated, published, activated, retired.
+//! - [`acr`]: authentication levels (`acr`) and the `amr` methods behind them.
 //! - [`validation`]: input rules shared by both.
 //! - [`error`]: `DomainError` and field-level problems.
+pub mod acr;
 pub mod aggregate;
 pub mod envelope;
 pub mod error;

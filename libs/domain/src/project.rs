@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::acr::Acr;
 use crate::aggregate::{Aggregate, Unique, UniqueChanges};
 use crate::error::{DomainError, FieldError, Problems};
 use crate::validation::{check_name, check_redirect_uri, is_scope_token};
@@ -77,6 +78,33 @@ impl AuthMethod {
     }
 }
 
+/// A way an end user may sign in to a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMethod {
+    /// Email and password (then a one-time code if the identity has one).
+    Password,
+    /// A passkey (WebAuthn discoverable credential), no email needed.
+    Passkey,
+}
+
+impl LoginMethod {
+    pub const ALL: [LoginMethod; 2] = [LoginMethod::Password, LoginMethod::Passkey];
+}
+
+/// Whether a project's logins ask for a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    /// A password is enough, even for identities that enrolled a code.
+    Off,
+    /// Identities that enrolled a one-time code are asked for it.
+    Optional,
+    /// Every login reaches two factors: a passkey, or a password and a
+    /// one-time code (enrolled at the login if the identity has none).
+    Required,
+}
+
 /// JWS algorithms a project may choose for its ID tokens.
 pub const SIGNING_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
@@ -108,10 +136,29 @@ pub struct ProjectSettings {
     /// request (`invalid_scope`) instead of dropping it. Absent means `false`.
     #[serde(default)]
     pub reject_unknown_scopes: bool,
+    /// How end users may sign in (at least one). Absent from rows written
+    /// before it existed: both.
+    #[serde(default = "all_login_methods")]
+    pub login_methods: Vec<LoginMethod>,
+    /// Second-factor policy. Absent means `optional`.
+    #[serde(default = "default_mfa")]
+    pub mfa: MfaPolicy,
+    /// The levels asked for when an authorization request carries no
+    /// `acr_values` (OpenID Connect Dynamic Client Registration 1.0 §2).
+    #[serde(default)]
+    pub default_acr_values: Vec<Acr>,
 }
 
 fn default_true() -> bool {
     true
+}
+
+pub(crate) fn all_login_methods() -> Vec<LoginMethod> {
+    LoginMethod::ALL.to_vec()
+}
+
+pub(crate) fn default_mfa() -> MfaPolicy {
+    MfaPolicy::Optional
 }
 
 impl ProjectSettings {
@@ -122,6 +169,10 @@ impl ProjectSettings {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    pub fn allows_login(&self, method: LoginMethod) -> bool {
+        self.login_methods.contains(&method)
     }
 }
 
@@ -144,6 +195,9 @@ pub struct ProjectInput {
     pub compat_claims: Option<bool>,
     pub custom_claims: Option<bool>,
     pub reject_unknown_scopes: Option<bool>,
+    pub login_methods: Option<Vec<LoginMethod>>,
+    pub mfa: Option<MfaPolicy>,
+    pub default_acr_values: Option<Vec<Acr>>,
 }
 
 impl ProjectSettings {
@@ -182,6 +236,9 @@ impl ProjectSettings {
             compat_claims: true,
             custom_claims: true,
             reject_unknown_scopes: false,
+            login_methods: all_login_methods(),
+            mfa: default_mfa(),
+            default_acr_values: vec![],
         }
     }
 
@@ -259,6 +316,15 @@ impl ProjectSettings {
         }
         if let Some(v) = input.reject_unknown_scopes {
             self.reject_unknown_scopes = v;
+        }
+        if let Some(v) = input.login_methods {
+            self.login_methods = v;
+        }
+        if let Some(v) = input.mfa {
+            self.mfa = v;
+        }
+        if let Some(v) = input.default_acr_values {
+            self.default_acr_values = v;
         }
         self.validate(&mut problems);
         problems.into_result(self)
@@ -386,6 +452,23 @@ impl ProjectSettings {
             problems.push(
                 "id_token_signed_response_alg",
                 "must be RS256, ES256 or EdDSA",
+            );
+        }
+
+        dedup(&mut self.login_methods);
+        if self.login_methods.is_empty() {
+            problems.push(
+                "login_methods",
+                "at least one login method is required (password, passkey)",
+            );
+        }
+        dedup(&mut self.default_acr_values);
+        if self.default_acr_values.contains(&Acr::PhishingResistant)
+            && !self.allows_login(LoginMethod::Passkey)
+        {
+            problems.push(
+                "default_acr_values",
+                "urn:inkan:acr:phr needs a passkey, which login_methods does not allow",
             );
         }
     }

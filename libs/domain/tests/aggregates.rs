@@ -1,5 +1,6 @@
 //! Given/when/then tests of the aggregates: events in, command, events out.
 
+use inkan_domain::acr::Acr;
 use inkan_domain::identity::*;
 use inkan_domain::project::*;
 use inkan_domain::{Aggregate, DomainError, DomainEvent, Unique};
@@ -214,6 +215,58 @@ fn updating_with_identical_settings_emits_nothing() {
 }
 
 #[test]
+fn a_project_signs_in_with_a_password_or_a_passkey_and_an_optional_code_unless_it_says_otherwise() {
+    let p = registered_web();
+    let s = p.settings.as_ref().unwrap();
+    assert_eq!(
+        s.login_methods,
+        [LoginMethod::Password, LoginMethod::Passkey]
+    );
+    assert_eq!(s.mfa, MfaPolicy::Optional);
+    assert!(s.default_acr_values.is_empty());
+
+    let events = p
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                login_methods: Some(vec![LoginMethod::Passkey, LoginMethod::Passkey]),
+                mfa: Some(MfaPolicy::Required),
+                default_acr_values: Some(vec![Acr::PhishingResistant]),
+                ..Default::default()
+            },
+        })
+        .unwrap();
+    let [ProjectEvent::Updated(updated)] = events.as_slice() else {
+        panic!("one update: {events:?}");
+    };
+    assert_eq!(updated.settings.login_methods, [LoginMethod::Passkey]);
+    assert!(!updated.settings.allows_login(LoginMethod::Password));
+    assert_eq!(updated.settings.mfa, MfaPolicy::Required);
+}
+
+#[test]
+fn a_project_needs_a_login_method_and_a_passkey_for_a_phishing_resistant_default() {
+    let err = registered_web()
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                login_methods: Some(vec![]),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["login_methods"]);
+    let err = registered_web()
+        .decide(ProjectCommand::Update {
+            input: ProjectInput {
+                login_methods: Some(vec![LoginMethod::Password]),
+                default_acr_values: Some(vec![Acr::MultiFactor, Acr::PhishingResistant]),
+                ..Default::default()
+            },
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["default_acr_values"]);
+}
+
+#[test]
 fn app_type_cannot_change_on_update() {
     let p = registered_web();
     let err = p
@@ -254,7 +307,7 @@ fn events_round_trip_through_their_stored_form() {
         })
         .unwrap();
     let (event_type, payload) = events[0].encode();
-    assert_eq!(event_type, "project.registered.v1");
+    assert_eq!(event_type, "project.registered.v2");
     assert_eq!(
         ProjectEvent::decode(&event_type, &payload).unwrap(),
         events[0]
@@ -520,4 +573,78 @@ fn renaming_and_removing_a_passkey_and_deleting_the_identity_release_what_they_s
             (EMAIL_SCOPE, "ada@example.com".to_string())
         ]
     );
+}
+
+fn totp(codes: &[&str]) -> Totp {
+    Totp {
+        sealed_secret: "c2VhbGVk".into(),
+        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+        enrolled_at: time::OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+fn apply_all(identity: &mut Identity, events: Vec<IdentityEvent>) {
+    for e in &events {
+        identity.apply(e);
+    }
+}
+
+#[test]
+fn a_one_time_code_is_enrolled_once_and_each_recovery_code_works_once() {
+    let mut i = registered_identity("ada@example.com");
+    let enrolled = i
+        .decide(IdentityCommand::EnrolTotp {
+            totp: totp(&["h1", "h2"]),
+        })
+        .unwrap();
+    assert_eq!(i.unique_changes(&enrolled), Default::default());
+    apply_all(&mut i, enrolled);
+    assert!(matches!(
+        i.decide(IdentityCommand::EnrolTotp {
+            totp: totp(&["h3"])
+        }),
+        Err(DomainError::AlreadyExists)
+    ));
+
+    let used = i
+        .decide(IdentityCommand::UseRecoveryCode {
+            code_hash: "h1".into(),
+        })
+        .unwrap();
+    apply_all(&mut i, used);
+    assert_eq!(i.totp.as_ref().unwrap().recovery_codes, ["h2"]);
+    for spent in ["h1", "h9"] {
+        assert!(matches!(
+            i.decide(IdentityCommand::UseRecoveryCode {
+                code_hash: spent.into()
+            }),
+            Err(DomainError::NotFound)
+        ));
+    }
+
+    let removed = i.decide(IdentityCommand::RemoveTotp).unwrap();
+    apply_all(&mut i, removed);
+    assert_eq!(i.totp, None);
+    assert!(matches!(
+        i.decide(IdentityCommand::RemoveTotp),
+        Err(DomainError::NotFound)
+    ));
+}
+
+#[test]
+fn a_one_time_code_needs_a_secret_and_one_to_ten_recovery_codes() {
+    let i = registered_identity("ada@example.com");
+    let mut bad = totp(&[]);
+    bad.sealed_secret.clear();
+    let err = i
+        .decide(IdentityCommand::EnrolTotp { totp: bad })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["secret", "recovery_codes"]);
+    let eleven = ["h"; 11];
+    let err = i
+        .decide(IdentityCommand::EnrolTotp {
+            totp: totp(&eleven),
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), vec!["recovery_codes"]);
 }

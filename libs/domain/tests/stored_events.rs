@@ -6,12 +6,14 @@
 //!
 //! The fixtures were written by the release before revision types existed
 //! (the `project.*~before-custom-claims` ones as v1 payloads were written
-//! before those two fields were added in place). Never edit one: a new shape
+//! before those two fields were added in place; `project.*.v1` became
+//! decode-only when v2 added the login settings). Never edit one: a new shape
 //! is a new revision with a new fixture (see `inkan_domain::events`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use inkan_domain::acr::Acr;
 use inkan_domain::identity::*;
 use inkan_domain::project::*;
 use inkan_domain::signing_key::*;
@@ -58,6 +60,16 @@ fn web_settings() -> ProjectSettings {
     s.compat_claims = false;
     s.custom_claims = false;
     s.reject_unknown_scopes = true;
+    s
+}
+
+/// `web_settings` as a v2 payload holds them: passkeys only, two factors,
+/// phishing-resistant by default.
+fn passwordless_web_settings() -> ProjectSettings {
+    let mut s = web_settings();
+    s.login_methods = vec![LoginMethod::Passkey];
+    s.mfa = MfaPolicy::Required;
+    s.default_acr_values = vec![Acr::PhishingResistant];
     s
 }
 
@@ -116,15 +128,15 @@ fn key_generated() -> KeyGenerated {
 fn project_events() -> Vec<(&'static str, ProjectEvent)> {
     vec![
         (
-            "project.registered.v1",
+            "project.registered.v2",
             ProjectEvent::Registered(ProjectRegistered {
                 client_id: "shop".into(),
-                settings: web_settings(),
+                settings: passwordless_web_settings(),
                 secret_hash: Some("hmac-sha256:3q2-7w".into()),
             }),
         ),
         (
-            "project.updated.v1",
+            "project.updated.v2",
             ProjectEvent::Updated(ProjectUpdated {
                 settings: service_settings(),
             }),
@@ -196,7 +208,29 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
                 credential_id: LAPTOP_CREDENTIAL.into(),
             }),
         ),
+        (
+            "identity.totp_enrolled.v1",
+            IdentityEvent::TotpEnrolled(TotpEnrolled { totp: ada_totp() }),
+        ),
+        (
+            "identity.recovery_code_used.v1",
+            IdentityEvent::RecoveryCodeUsed(RecoveryCodeUsed {
+                code_hash: "hmac-sha256:r1".into(),
+            }),
+        ),
+        (
+            "identity.totp_removed.v1",
+            IdentityEvent::TotpRemoved(TotpRemoved {}),
+        ),
     ]
+}
+
+fn ada_totp() -> Totp {
+    Totp {
+        sealed_secret: "c2VhbGVkLXNlY3JldA".into(),
+        recovery_codes: vec!["hmac-sha256:r1".into(), "hmac-sha256:r2".into()],
+        enrolled_at: at("2026-12-03T14:05:00Z"),
+    }
 }
 
 const LAPTOP_CREDENTIAL: &str = "AQIDBAUGBwgJCgsMDQ4PEA";
@@ -238,7 +272,9 @@ fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
 }
 
 /// Fixtures of older shapes: decoded by every release, never written again.
-const LEGACY: [&str; 2] = [
+const LEGACY: [&str; 4] = [
+    "project.registered.v1",
+    "project.updated.v1",
     "project.registered.v1~before-custom-claims",
     "project.updated.v1~before-custom-claims",
 ];
@@ -313,6 +349,31 @@ fn a_v1_project_payload_written_before_custom_claims_existed_loads_with_their_de
 }
 
 #[test]
+fn a_v1_project_payload_upcasts_to_password_or_passkey_logins_an_optional_code_and_no_default_levels(
+) {
+    let ProjectEvent::Registered(registered) = decode("project.registered.v1") else {
+        panic!("project.registered.v1 is a registration");
+    };
+    assert_eq!(registered.client_id, "shop");
+    assert_eq!(registered.settings, web_settings());
+    assert_eq!(
+        registered.settings.login_methods,
+        [LoginMethod::Password, LoginMethod::Passkey]
+    );
+    assert_eq!(registered.settings.mfa, MfaPolicy::Optional);
+    assert!(registered.settings.default_acr_values.is_empty());
+    let updated: ProjectEvent = decode("project.updated.v1");
+    assert_eq!(
+        updated,
+        ProjectEvent::Updated(ProjectUpdated {
+            settings: service_settings()
+        })
+    );
+    // Written again, an upcast event is the newest revision.
+    assert_eq!(updated.encode().0, "project.updated.v2");
+}
+
+#[test]
 fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
     let mut project = Project::new(Uuid::new_v4());
     let events: Vec<ProjectEvent> = project_events()
@@ -321,7 +382,7 @@ fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
         .collect();
     project.apply(&events[0]);
     assert_eq!(project.client_id, "shop");
-    assert_eq!(project.settings, Some(web_settings()));
+    assert_eq!(project.settings, Some(passwordless_web_settings()));
     assert_eq!(project.secret_hash.as_deref(), Some("hmac-sha256:3q2-7w"));
     assert!(project.exists());
     project.apply(&events[1]);
@@ -343,6 +404,15 @@ fn an_identity_folded_from_its_golden_payloads_has_the_stored_state() {
     assert_eq!(ada_state.password_hash.as_deref(), Some(ADA_HASH));
     ada_state.apply(&decode("identity.profile_updated.v1"));
     ada_state.apply(&decode("identity.password_changed.v1"));
+    ada_state.apply(&decode("identity.totp_enrolled.v1"));
+    assert_eq!(ada_state.totp, Some(ada_totp()));
+    ada_state.apply(&decode("identity.recovery_code_used.v1"));
+    assert_eq!(
+        ada_state.totp.as_ref().map(|t| t.recovery_codes.clone()),
+        Some(vec!["hmac-sha256:r2".to_string()])
+    );
+    ada_state.apply(&decode("identity.totp_removed.v1"));
+    assert_eq!(ada_state.totp, None);
     assert_eq!(ada_state.profile, Some(ada_updated()));
     assert_eq!(ada_state.password_hash.as_deref(), Some(NEW_HASH));
     ada_state.apply(&decode("identity.deleted.v1"));
@@ -388,7 +458,7 @@ fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unkno
     let registered: serde_json::Value =
         serde_json::from_str(&golden("project.registered.v1")).unwrap();
     for (event_type, payload) in [
-        ("project.registered.v2", registered.clone()),
+        ("project.registered.v3", registered.clone()),
         ("project.registered", registered.clone()),
         ("identity.registered.v1", registered),
         ("project.updated.v1", serde_json::json!({"settings": 7})),

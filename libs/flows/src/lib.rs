@@ -16,12 +16,14 @@
 //! - [`revocation`]: revoked token families and access-token ids.
 //! - [`limits`]: rate limits and login throttling (NIST SP 800-63B §5.2.2).
 //! - [`ceremony`]: WebAuthn ceremony state (5 minutes, taken once).
+//! - [`otp`]: the one-time-code replay check (the last time step used).
 //! - [`passkey`]: passkey usage (signature counters, last use), off the event log.
 
 pub mod access;
 pub mod ceremony;
 pub mod code;
 pub mod limits;
+pub mod otp;
 pub mod passkey;
 pub mod pending;
 pub mod refresh;

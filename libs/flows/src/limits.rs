@@ -125,6 +125,12 @@ impl AccountKey {
     pub fn for_email(email: &str) -> AccountKey {
         AccountKey(sha256_b64(&email.trim().to_lowercase()))
     }
+
+    /// The key that throttles guessing an identity's second factor (its
+    /// one-time and recovery codes), apart from its password's.
+    pub fn for_second_factor(identity_id: &str) -> AccountKey {
+        AccountKey(sha256_b64(&format!("second-factor:{identity_id}")))
+    }
 }
 
 /// A client address's throttling key: the hash of the address (IPv6: of its

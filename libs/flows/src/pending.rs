@@ -33,6 +33,27 @@ pub struct PendingAuthorization {
     /// the browser's session must still belong to when the request is answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_in: Option<String>,
+    /// The request's `acr_values` (OIDC Core §3.1.2.1), for the level the
+    /// login must reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
+    /// Set once someone proved a first factor (a password) and still owes a
+    /// second one: no session exists yet, and the code page posts against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactorDue>,
+}
+
+/// A login waiting for its one-time code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorDue {
+    /// Who proved the first factor.
+    pub identity_id: String,
+    /// The RFC 8176 methods proved so far (`pwd`).
+    pub amr: Vec<String>,
+    /// When the identity has no one-time code yet: the secret being set up
+    /// (base32), kept here until its first code proves the app has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolling: Option<String>,
 }
 
 fn key(id: &str) -> String {

@@ -19,11 +19,11 @@
 //! - [`access_token`]: [`AccessClaims`], the typed claims of Inkan's RFC 9068 access tokens.
 //! - [`token_request`]: [`TokenRequest`], one variant per supported grant.
 //! - [`discovery`]: the OpenID Provider metadata document.
-//! - [`acr`]: [`Acr`], Inkan's authentication levels and the `amr` behind them.
+//! - [`acr`]: [`Acr`], Inkan's authentication levels and the `amr` behind them
+//!   (defined in the domain, where projects name them in `default_acr_values`).
 #![forbid(unsafe_code)]
 
 pub mod access_token;
-pub mod acr;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
@@ -36,11 +36,11 @@ pub mod scope;
 pub mod token_request;
 
 pub use access_token::AccessClaims;
-pub use acr::Acr;
 pub use authorize::{AuthorizationRequest, ClientPolicy, ClientTarget, Display, Prompt};
 pub use client_auth::ClientAuth;
 pub use discovery::{discovery_document, DiscoveryConfig};
 pub use error::{ErrorCode, OAuthError};
+pub use inkan_domain::acr::{self, Acr};
 pub use params::Params;
 pub use pkce::CodeChallengeMethod;
 pub use scope::Scopes;

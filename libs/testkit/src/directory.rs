@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use inkan_directory::{
-    Directory, Identity, KeyRing, NewPasskey, PasskeyRegistration, Project, StoredKey,
-    StoredPasskey,
+    Directory, Identity, KeyRing, NewPasskey, PasskeyRegistration, Project, SecondFactor,
+    StoredKey, StoredPasskey, TotpEnrolment,
 };
 use inkan_keys::kek::Kek;
 use inkan_keys::signing::{Algorithm, SigningKey};
@@ -19,6 +19,8 @@ struct Data {
     identities: HashMap<String, (Identity, Option<String>)>,
     /// Passkeys by identity id.
     passkeys: HashMap<String, Vec<StoredPasskey>>,
+    /// One-time-code secrets and unused recovery codes by identity id.
+    totp: HashMap<String, (inkan_otp::Secret, Vec<String>)>,
 }
 
 pub struct FakeDirectory {
@@ -67,6 +69,9 @@ pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Proje
         custom_claims: true,
         reject_unknown_scopes: false,
         requires_pkce: public,
+        login_methods: vec!["password".into(), "passkey".into()],
+        mfa: "optional".into(),
+        default_acr_values: vec![],
     }
 }
 
@@ -78,6 +83,7 @@ pub fn identity(email: &str) -> Identity {
         first_name: Some("Ada".into()),
         last_name: Some("Lovelace".into()),
         claims_json: r#"{"tenant":"acme"}"#.into(),
+        totp: false,
     }
 }
 
@@ -230,5 +236,62 @@ impl Directory for FakeDirectory {
             registered_at: 0,
         });
         Ok(PasskeyRegistration::Registered(list.clone()))
+    }
+
+    async fn enrol_totp(
+        &self,
+        identity_id: &str,
+        secret: Vec<u8>,
+    ) -> inkan_directory::Result<TotpEnrolment> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((identity, _)) = data.identities.get_mut(identity_id) else {
+            return Ok(TotpEnrolment::NoIdentity);
+        };
+        if identity.totp {
+            return Ok(TotpEnrolment::AlreadyEnrolled);
+        }
+        identity.totp = true;
+        let secret = inkan_otp::Secret::from_bytes(&secret).expect("a 20-byte secret");
+        let codes = inkan_otp::recovery_codes();
+        data.totp
+            .insert(identity_id.to_string(), (secret, codes.clone()));
+        Ok(TotpEnrolment::Enrolled {
+            recovery_codes: codes,
+        })
+    }
+
+    /// Like the admin: a code of the steps around now, or an unused recovery code (spent).
+    async fn verify_second_factor(
+        &self,
+        identity_id: &str,
+        code: &str,
+    ) -> inkan_directory::Result<SecondFactor> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((secret, codes)) = data.totp.get_mut(identity_id) else {
+            return Ok(SecondFactor::NotEnrolled);
+        };
+        if inkan_otp::looks_like_code(code) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            return Ok(match secret.check(code, now) {
+                Some(step) => SecondFactor::Totp {
+                    step: i64::try_from(step).unwrap_or(0),
+                },
+                None => SecondFactor::Rejected,
+            });
+        }
+        let Some(code) = inkan_otp::normalize_recovery_code(code) else {
+            return Ok(SecondFactor::Rejected);
+        };
+        let before = codes.len();
+        codes.retain(|c| c != &code);
+        Ok(if codes.len() < before {
+            SecondFactor::RecoveryCode {
+                left: u32::try_from(codes.len()).unwrap_or(0),
+            }
+        } else {
+            SecondFactor::Rejected
+        })
     }
 }

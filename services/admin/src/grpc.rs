@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inkan_domain::identity::{Identity, IdentityCommand, Passkey};
+use inkan_domain::identity::{Identity, IdentityCommand, Passkey, Totp};
 use inkan_domain::project::Project;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_server::{AdminInternal, AdminInternalServer};
@@ -240,6 +240,13 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
         custom_claims: s.custom_claims,
         reject_unknown_scopes: s.reject_unknown_scopes,
         requires_pkce: s.requires_pkce(),
+        login_methods: s.login_methods.iter().map(serde_plain).collect(),
+        mfa: serde_plain(&s.mfa),
+        default_acr_values: s
+            .default_acr_values
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect(),
     })
 }
 
@@ -252,6 +259,7 @@ pub fn identity_message(entry: &Entry<Identity>) -> Option<pb::Identity> {
         first_name: p.first_name.clone(),
         last_name: p.last_name.clone(),
         claims_json: serde_json::Value::Object(p.claims.clone()).to_string(),
+        totp: entry.state.totp.is_some(),
     })
 }
 
@@ -433,6 +441,106 @@ impl AdminInternal for AdminGrpc {
             position: projections.position(),
             passkeys: passkey_messages(&entry.state),
         }))
+    }
+
+    async fn enrol_totp(
+        &self,
+        request: Request<pb::EnrolTotpRequest>,
+    ) -> Result<Response<pb::EnrolTotpReply>, Status> {
+        let req = request.into_inner();
+        let id = uuid::Uuid::parse_str(&req.identity_id)
+            .map_err(|_| Status::not_found("unknown identity"))?;
+        let secret = inkan_otp::Secret::from_bytes(&req.secret)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let codes = inkan_otp::recovery_codes();
+        let totp = Totp {
+            sealed_secret: crate::totp::seal(&self.state.kek, id, &secret),
+            recovery_codes: codes
+                .iter()
+                .map(|c| crate::totp::recovery_hash(&self.state.secrets, id, c))
+                .collect(),
+            enrolled_at: self.state.clock.now_utc(),
+        };
+        crate::commands::execute::<Identity>(
+            &self.state,
+            "authorize",
+            id,
+            IdentityCommand::EnrolTotp { totp },
+        )
+        .await
+        .map_err(Status::from)?;
+        Ok(Response::new(pb::EnrolTotpReply {
+            recovery_codes: codes,
+        }))
+    }
+
+    async fn verify_second_factor(
+        &self,
+        request: Request<pb::VerifySecondFactorRequest>,
+    ) -> Result<Response<pb::VerifySecondFactorReply>, Status> {
+        use pb::verify_second_factor_reply::Outcome;
+        self.fresh().await;
+        let req = request.into_inner();
+        let reply = |outcome: Outcome, step: u64, left: usize| {
+            Ok(Response::new(pb::VerifySecondFactorReply {
+                outcome: outcome as i32,
+                step: i64::try_from(step).unwrap_or(0),
+                recovery_codes_left: u32::try_from(left).unwrap_or(0),
+            }))
+        };
+        let Ok(id) = uuid::Uuid::parse_str(&req.identity_id) else {
+            return reply(Outcome::NotEnrolled, 0, 0);
+        };
+        let entry = self.bounded(self.state.projections.identity(id)).await?;
+        let Some(totp) = entry.and_then(|e| e.state.totp.clone()) else {
+            return reply(Outcome::NotEnrolled, 0, 0);
+        };
+        if inkan_otp::looks_like_code(&req.code) {
+            let secret =
+                crate::totp::open(&self.state.kek, id, &totp.sealed_secret).ok_or_else(|| {
+                    tracing::error!("a one-time-code secret does not open under this KEK");
+                    Status::internal("a stored second factor cannot be read")
+                })?;
+            let now = u64::try_from(self.state.clock.now_utc().unix_timestamp()).unwrap_or(0);
+            return match secret.check(&req.code, now) {
+                Some(step) => reply(Outcome::Totp, step, 0),
+                None => reply(Outcome::Rejected, 0, 0),
+            };
+        }
+        let Some(code) = inkan_otp::normalize_recovery_code(&req.code) else {
+            return reply(Outcome::Rejected, 0, 0);
+        };
+        let code_hash = crate::totp::recovery_hash(&self.state.secrets, id, &code);
+        // Spending the code is an event: of two racing uses, the append of
+        // one wins, the other's version conflicts, and its retry finds the
+        // code gone (NotFound). Three tries bound it.
+        let mut spent = Err(crate::error::ApiError::Conflict("not tried".into()));
+        for _ in 0..3 {
+            spent = crate::commands::execute::<Identity>(
+                &self.state,
+                "authorize",
+                id,
+                IdentityCommand::UseRecoveryCode {
+                    code_hash: code_hash.clone(),
+                },
+            )
+            .await;
+            if !matches!(spent, Err(crate::error::ApiError::Conflict(_))) {
+                break;
+            }
+        }
+        match spent {
+            Ok(_) => {
+                let left = self
+                    .bounded(self.state.projections.identity(id))
+                    .await?
+                    .and_then(|e| e.state.totp)
+                    .map_or(0, |t| t.recovery_codes.len());
+                reply(Outcome::RecoveryCode, 0, left)
+            }
+            Err(crate::error::ApiError::NotFound) => reply(Outcome::Rejected, 0, 0),
+            Err(e) => Err(Status::from(e)),
+        }
     }
 
     async fn get_signing_keys(

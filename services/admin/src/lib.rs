@@ -10,6 +10,7 @@
 //! - [`projections`]: the read models, checkpointed in tables beside the log
 //!   (projects and keys in memory, identities read through a cache); [`projections::rebuild`].
 //! - [`keys`]: signing keys — first keys, rotation, activation schedule, JWKS.
+//! - [`totp`]: one-time-code secrets sealed, recovery codes hashed.
 //! - [`auth`]: who may call the admin API; [`bootstrap`]: the first admin client.
 //! - [`error`]: every admin error mapped to HTTP and gRPC in one place.
 
@@ -23,8 +24,9 @@ pub mod keys;
 pub mod projections;
 pub mod routes;
 pub mod state;
+pub mod totp;
 
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 pub use state::{AdminState, KeyPolicy};
@@ -72,6 +74,10 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/admin/v1/identities/{id}/passkeys/{credential_id}",
             patch(identities::rename_passkey).delete(identities::delete_passkey),
+        )
+        .route(
+            "/admin/v1/identities/{id}/totp",
+            delete(identities::delete_totp),
         )
         .route("/admin/v1/events", get(events::list))
         .route("/admin/v1/keys", get(keys::list))

@@ -228,6 +228,56 @@ async fn invalid_project_input_gets_field_level_errors_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_project_chooses_its_login_methods_second_factor_and_default_levels() {
+    let app = spawn_app().await;
+    let (status, body) = app.post("/admin/v1/projects", web_project()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["login_methods"], json!(["password", "passkey"]));
+    assert_eq!(body["mfa"], "optional");
+    assert_eq!(body["default_acr_values"], json!([]));
+    let path = format!("/admin/v1/projects/{}", body["id"].as_str().unwrap());
+
+    let (status, got) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({
+                "login_methods": ["passkey"],
+                "mfa": "required",
+                "default_acr_values": ["urn:inkan:acr:phr"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["login_methods"], json!(["passkey"]));
+    assert_eq!(got["mfa"], "required");
+    assert_eq!(got["default_acr_values"], json!(["urn:inkan:acr:phr"]));
+
+    let before = app.head().await;
+    for (input, fields) in [
+        (json!({"mfa": "sometimes"}), vec!["mfa"]),
+        (json!({"login_methods": ["sms"]}), vec!["login_methods[0]"]),
+        (
+            json!({"login_methods": []}),
+            vec!["login_methods", "default_acr_values"],
+        ),
+        (
+            json!({"default_acr_values": ["gold"]}),
+            vec!["default_acr_values[0]"],
+        ),
+        (
+            json!({"login_methods": ["password"]}),
+            vec!["default_acr_values"],
+        ),
+    ] {
+        let (status, body) = app.admin(Method::PATCH, &path, Some(input.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{input}: {body}");
+        assert_eq!(field_names(&body), fields, "{input}: {body}");
+    }
+    assert_eq!(app.head().await, before, "refused updates change nothing");
+}
+
+#[tokio::test]
 async fn malformed_bodies_are_clear_json_errors() {
     let app = spawn_app().await;
     let (status, body) = app
@@ -928,6 +978,9 @@ async fn a_web_projects_client_configuration_lists_every_endpoint_it_uses() {
     );
     assert_eq!(config["pkce"]["code_challenge_method"], "S256");
     assert_eq!(config["id_token_signed_response_alg"], "RS256");
+    assert_eq!(config["login_methods"], json!(["password", "passkey"]));
+    assert_eq!(config["mfa"], "optional");
+    assert_eq!(config["default_acr_values"], json!([]));
     assert_eq!(
         config["grant_types"],
         json!(["authorization_code", "refresh_token"])
@@ -982,6 +1035,8 @@ async fn a_service_projects_client_configuration_leaves_out_the_browser_flow() {
         "post_logout_redirect_uris",
         "pkce",
         "id_token_signed_response_alg",
+        "login_methods",
+        "mfa",
         "refresh_token_lifetime_seconds",
     ] {
         assert!(config.get(field).is_none(), "{field} present: {config}");

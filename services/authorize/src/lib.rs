@@ -60,6 +60,8 @@ pub fn router(state: AuthorizeState) -> Router {
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))
         .route("/login/continue", post(routes::enrol::decline))
+        .route("/login/code", post(routes::code::code))
+        .route("/login/totp", post(routes::code::enrol))
         .route("/passkeys/options", post(routes::enrol::options))
         .route("/passkeys", post(routes::enrol::register))
         .route("/static/passkey.js", get(routes::passkey::script))

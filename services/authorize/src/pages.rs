@@ -27,6 +27,8 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     /// A message about the previous attempt.
     pub error: Option<&'a str>,
+    /// Whether to show the email and password form (the project's `login_methods`).
+    pub password: bool,
     /// Whether to offer "Sign in with a passkey" (and passkey autofill).
     pub passkeys: bool,
     /// Why the user is asked to sign in (again): a request for a stronger sign-in.
@@ -43,6 +45,43 @@ pub struct PasskeyOfferPage<'a> {
     pub csrf: &'a str,
     /// Why the last attempt did not create a passkey.
     pub error: Option<&'a str>,
+}
+
+/// The second step of a login: a one-time code or a recovery code (`templates/code.html`).
+#[derive(Template)]
+#[template(path = "code.html")]
+pub struct CodePage<'a> {
+    pub project_name: &'a str,
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// Setting up a one-time code: the QR code, the key as text, the first
+/// code (`templates/totp_enrol.html`).
+#[derive(Template)]
+#[template(path = "totp_enrol.html")]
+pub struct TotpEnrolPage<'a> {
+    pub project_name: &'a str,
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    /// The `otpauth://` URI as an SVG element, made by `inkan_otp::qr_svg`
+    /// (inserted unescaped: it holds only path data Inkan generated).
+    pub qr_svg: &'a str,
+    /// The secret as base32, for typing in.
+    pub secret: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The recovery codes, shown once after a one-time code was set up
+/// (`templates/recovery_codes.html`).
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub project_name: &'a str,
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    pub codes: &'a [String],
 }
 
 /// A page with a heading and a message (`templates/message.html`).

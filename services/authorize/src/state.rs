@@ -44,6 +44,14 @@ impl AuthorizeState {
         self.webauthn.is_some()
     }
 
+    /// The issuer's host (what authenticator apps list a one-time code under).
+    pub fn issuer_host(&self) -> String {
+        url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| self.issuer.to_string())
+    }
+
     /// The WebAuthn relying party, for a passkey endpoint: on an issuer
     /// without passkeys those endpoints do not exist.
     pub fn passkey_rp(&self) -> Result<&Webauthn, crate::AuthorizeError> {

@@ -63,7 +63,7 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 /// The order the table lists the fields in; absent fields are left out
 /// (a `service` project has no browser endpoints).
-const FIELDS: [&str; 22] = [
+const FIELDS: [&str; 25] = [
     "issuer",
     "discovery_url",
     "client_id",
@@ -77,6 +77,9 @@ const FIELDS: [&str; 22] = [
     "post_logout_redirect_uris",
     "pkce",
     "id_token_signed_response_alg",
+    "login_methods",
+    "mfa",
+    "default_acr_values",
     "authorization_endpoint",
     "token_endpoint",
     "introspection_endpoint",

@@ -8,7 +8,8 @@ use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
     IdentityDeleted, IdentityEvent, IdentityRegistered, Passkey, PasskeyRegistered, PasskeyRemoved,
-    PasskeyRenamed, PasswordChanged, Profile, ProfileUpdated,
+    PasskeyRenamed, PasswordChanged, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled,
+    TotpRemoved,
 };
 
 pub const REGISTERED_V1: &str = "identity.registered.v1";
@@ -18,6 +19,9 @@ pub const DELETED_V1: &str = "identity.deleted.v1";
 pub const PASSKEY_REGISTERED_V1: &str = "identity.passkey_registered.v1";
 pub const PASSKEY_RENAMED_V1: &str = "identity.passkey_renamed.v1";
 pub const PASSKEY_REMOVED_V1: &str = "identity.passkey_removed.v1";
+pub const TOTP_ENROLLED_V1: &str = "identity.totp_enrolled.v1";
+pub const TOTP_REMOVED_V1: &str = "identity.totp_removed.v1";
+pub const RECOVERY_CODE_USED_V1: &str = "identity.recovery_code_used.v1";
 
 /// `identity.registered.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +71,27 @@ pub struct PasskeyRenamedV1 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyRemovedV1 {
     pub credential_id: String,
+}
+
+/// `identity.totp_enrolled.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolledV1 {
+    /// The RFC 6238 secret sealed under the key-encryption key (base64url).
+    pub sealed_secret: String,
+    /// Keyed hashes of the recovery codes.
+    pub recovery_codes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub enrolled_at: time::OffsetDateTime,
+}
+
+/// `identity.totp_removed.v1`: an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpRemovedV1 {}
+
+/// `identity.recovery_code_used.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodeUsedV1 {
+    pub code_hash: String,
 }
 
 /// A profile as `identity.registered.v1` and `identity.profile_updated.v1` store it.
@@ -152,6 +177,23 @@ impl DomainEvent for IdentityEvent {
                     credential_id: e.credential_id.clone(),
                 },
             ),
+            IdentityEvent::TotpEnrolled(TotpEnrolled { totp: t }) => super::encode(
+                TOTP_ENROLLED_V1,
+                &TotpEnrolledV1 {
+                    sealed_secret: t.sealed_secret.clone(),
+                    recovery_codes: t.recovery_codes.clone(),
+                    enrolled_at: t.enrolled_at,
+                },
+            ),
+            IdentityEvent::TotpRemoved(TotpRemoved {}) => {
+                super::encode(TOTP_REMOVED_V1, &TotpRemovedV1 {})
+            }
+            IdentityEvent::RecoveryCodeUsed(e) => super::encode(
+                RECOVERY_CODE_USED_V1,
+                &RecoveryCodeUsedV1 {
+                    code_hash: e.code_hash.clone(),
+                },
+            ),
         }
     }
 
@@ -203,6 +245,26 @@ impl DomainEvent for IdentityEvent {
                 let e: PasskeyRemovedV1 = super::parse(event_type, payload)?;
                 IdentityEvent::PasskeyRemoved(PasskeyRemoved {
                     credential_id: e.credential_id,
+                })
+            }
+            TOTP_ENROLLED_V1 => {
+                let e: TotpEnrolledV1 = super::parse(event_type, payload)?;
+                IdentityEvent::TotpEnrolled(TotpEnrolled {
+                    totp: Totp {
+                        sealed_secret: e.sealed_secret,
+                        recovery_codes: e.recovery_codes,
+                        enrolled_at: e.enrolled_at,
+                    },
+                })
+            }
+            TOTP_REMOVED_V1 => {
+                let TotpRemovedV1 {} = super::parse(event_type, payload)?;
+                IdentityEvent::TotpRemoved(TotpRemoved {})
+            }
+            RECOVERY_CODE_USED_V1 => {
+                let e: RecoveryCodeUsedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::RecoveryCodeUsed(RecoveryCodeUsed {
+                    code_hash: e.code_hash,
                 })
             }
             _ => return Err(super::unknown(event_type)),

@@ -4,15 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::acr::Acr;
 use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::project::{
-    AppType, AuthMethod, ClientSecretRotated, GrantType, ProjectDeleted, ProjectEvent,
-    ProjectRegistered, ProjectSettings, ProjectUpdated,
+    AppType, AuthMethod, ClientSecretRotated, GrantType, LoginMethod, MfaPolicy, ProjectDeleted,
+    ProjectEvent, ProjectRegistered, ProjectSettings, ProjectUpdated,
 };
 
 pub const REGISTERED_V1: &str = "project.registered.v1";
 pub const UPDATED_V1: &str = "project.updated.v1";
+pub const REGISTERED_V2: &str = "project.registered.v2";
+pub const UPDATED_V2: &str = "project.updated.v2";
 pub const SECRET_ROTATED_V1: &str = "project.secret_rotated.v1";
 pub const DELETED_V1: &str = "project.deleted.v1";
 
@@ -29,6 +32,20 @@ pub struct ProjectRegisteredV1 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectUpdatedV1 {
     pub settings: ProjectSettingsV1,
+}
+
+/// `project.registered.v2`: v1 with the login settings (issue #12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegisteredV2 {
+    pub client_id: String,
+    pub settings: ProjectSettingsV2,
+    pub secret_hash: Option<String>,
+}
+
+/// `project.updated.v2`: the whole settings after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdatedV2 {
+    pub settings: ProjectSettingsV2,
 }
 
 /// `project.secret_rotated.v1`.
@@ -67,6 +84,86 @@ pub struct ProjectSettingsV1 {
 
 fn default_true() -> bool {
     true
+}
+
+/// A project's settings as `project.registered.v2` and `project.updated.v2`
+/// store them: every v1 field, then how end users sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettingsV2 {
+    pub name: String,
+    pub app_type: AppTypeV1,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantTypeV1>,
+    pub token_endpoint_auth_method: AuthMethodV1,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    pub id_token_signed_response_alg: String,
+    pub compat_claims: bool,
+    pub custom_claims: bool,
+    pub reject_unknown_scopes: bool,
+    pub login_methods: Vec<LoginMethodV2>,
+    pub mfa: MfaPolicyV2,
+    pub default_acr_values: Vec<AcrV2>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginMethodV2 {
+    #[serde(rename = "password")]
+    Password,
+    #[serde(rename = "passkey")]
+    Passkey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MfaPolicyV2 {
+    #[serde(rename = "off")]
+    Off,
+    #[serde(rename = "optional")]
+    Optional,
+    #[serde(rename = "required")]
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AcrV2 {
+    #[serde(rename = "urn:inkan:acr:1fa")]
+    OneFactor,
+    #[serde(rename = "urn:inkan:acr:mfa")]
+    MultiFactor,
+    #[serde(rename = "urn:inkan:acr:phr")]
+    PhishingResistant,
+}
+
+/// The upcaster: a project registered before login settings existed signed
+/// users in with a password or a passkey, asked for a code when the
+/// identity had one, and had no default levels.
+impl From<ProjectSettingsV1> for ProjectSettingsV2 {
+    fn from(s: ProjectSettingsV1) -> Self {
+        ProjectSettingsV2 {
+            name: s.name,
+            app_type: s.app_type,
+            redirect_uris: s.redirect_uris,
+            post_logout_redirect_uris: s.post_logout_redirect_uris,
+            scopes: s.scopes,
+            grant_types: s.grant_types,
+            token_endpoint_auth_method: s.token_endpoint_auth_method,
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: vec![LoginMethodV2::Password, LoginMethodV2::Passkey],
+            mfa: MfaPolicyV2::Optional,
+            default_acr_values: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,9 +231,38 @@ impl From<AuthMethod> for AuthMethodV1 {
     }
 }
 
-impl From<&ProjectSettings> for ProjectSettingsV1 {
+impl From<LoginMethod> for LoginMethodV2 {
+    fn from(v: LoginMethod) -> Self {
+        match v {
+            LoginMethod::Password => LoginMethodV2::Password,
+            LoginMethod::Passkey => LoginMethodV2::Passkey,
+        }
+    }
+}
+
+impl From<MfaPolicy> for MfaPolicyV2 {
+    fn from(v: MfaPolicy) -> Self {
+        match v {
+            MfaPolicy::Off => MfaPolicyV2::Off,
+            MfaPolicy::Optional => MfaPolicyV2::Optional,
+            MfaPolicy::Required => MfaPolicyV2::Required,
+        }
+    }
+}
+
+impl From<Acr> for AcrV2 {
+    fn from(v: Acr) -> Self {
+        match v {
+            Acr::OneFactor => AcrV2::OneFactor,
+            Acr::MultiFactor => AcrV2::MultiFactor,
+            Acr::PhishingResistant => AcrV2::PhishingResistant,
+        }
+    }
+}
+
+impl From<&ProjectSettings> for ProjectSettingsV2 {
     fn from(s: &ProjectSettings) -> Self {
-        ProjectSettingsV1 {
+        ProjectSettingsV2 {
             name: s.name.clone(),
             app_type: s.app_type.into(),
             redirect_uris: s.redirect_uris.clone(),
@@ -152,6 +278,14 @@ impl From<&ProjectSettings> for ProjectSettingsV1 {
             compat_claims: s.compat_claims,
             custom_claims: s.custom_claims,
             reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: s.login_methods.iter().copied().map(Into::into).collect(),
+            mfa: s.mfa.into(),
+            default_acr_values: s
+                .default_acr_values
+                .iter()
+                .copied()
+                .map(Into::into)
+                .collect(),
         }
     }
 }
@@ -189,8 +323,37 @@ impl From<AuthMethodV1> for AuthMethod {
     }
 }
 
-impl From<ProjectSettingsV1> for ProjectSettings {
-    fn from(s: ProjectSettingsV1) -> Self {
+impl From<LoginMethodV2> for LoginMethod {
+    fn from(v: LoginMethodV2) -> Self {
+        match v {
+            LoginMethodV2::Password => LoginMethod::Password,
+            LoginMethodV2::Passkey => LoginMethod::Passkey,
+        }
+    }
+}
+
+impl From<MfaPolicyV2> for MfaPolicy {
+    fn from(v: MfaPolicyV2) -> Self {
+        match v {
+            MfaPolicyV2::Off => MfaPolicy::Off,
+            MfaPolicyV2::Optional => MfaPolicy::Optional,
+            MfaPolicyV2::Required => MfaPolicy::Required,
+        }
+    }
+}
+
+impl From<AcrV2> for Acr {
+    fn from(v: AcrV2) -> Self {
+        match v {
+            AcrV2::OneFactor => Acr::OneFactor,
+            AcrV2::MultiFactor => Acr::MultiFactor,
+            AcrV2::PhishingResistant => Acr::PhishingResistant,
+        }
+    }
+}
+
+impl From<ProjectSettingsV2> for ProjectSettings {
+    fn from(s: ProjectSettingsV2) -> Self {
         ProjectSettings {
             name: s.name,
             app_type: s.app_type.into(),
@@ -207,6 +370,9 @@ impl From<ProjectSettingsV1> for ProjectSettings {
             compat_claims: s.compat_claims,
             custom_claims: s.custom_claims,
             reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: s.login_methods.into_iter().map(Into::into).collect(),
+            mfa: s.mfa.into(),
+            default_acr_values: s.default_acr_values.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -215,16 +381,16 @@ impl DomainEvent for ProjectEvent {
     fn encode(&self) -> (String, serde_json::Value) {
         match self {
             ProjectEvent::Registered(e) => super::encode(
-                REGISTERED_V1,
-                &ProjectRegisteredV1 {
+                REGISTERED_V2,
+                &ProjectRegisteredV2 {
                     client_id: e.client_id.clone(),
                     settings: (&e.settings).into(),
                     secret_hash: e.secret_hash.clone(),
                 },
             ),
             ProjectEvent::Updated(e) => super::encode(
-                UPDATED_V1,
-                &ProjectUpdatedV1 {
+                UPDATED_V2,
+                &ProjectUpdatedV2 {
                     settings: (&e.settings).into(),
                 },
             ),
@@ -246,12 +412,26 @@ impl DomainEvent for ProjectEvent {
                 let e: ProjectRegisteredV1 = super::parse(event_type, payload)?;
                 ProjectEvent::Registered(ProjectRegistered {
                     client_id: e.client_id,
-                    settings: e.settings.into(),
+                    settings: ProjectSettingsV2::from(e.settings).into(),
                     secret_hash: e.secret_hash,
                 })
             }
             UPDATED_V1 => {
                 let e: ProjectUpdatedV1 = super::parse(event_type, payload)?;
+                ProjectEvent::Updated(ProjectUpdated {
+                    settings: ProjectSettingsV2::from(e.settings).into(),
+                })
+            }
+            REGISTERED_V2 => {
+                let e: ProjectRegisteredV2 = super::parse(event_type, payload)?;
+                ProjectEvent::Registered(ProjectRegistered {
+                    client_id: e.client_id,
+                    settings: e.settings.into(),
+                    secret_hash: e.secret_hash,
+                })
+            }
+            UPDATED_V2 => {
+                let e: ProjectUpdatedV2 = super::parse(event_type, payload)?;
                 ProjectEvent::Updated(ProjectUpdated {
                     settings: e.settings.into(),
                 })

@@ -29,6 +29,11 @@ pub fn view(entry: &Entry<Identity>) -> Value {
         "last_name": profile.last_name,
         "claims": profile.claims,
         "has_password": entry.state.password_hash.is_some(),
+        // The second factor, without its secret or recovery-code hashes.
+        "totp": entry.state.totp.as_ref().map(|t| json!({
+            "enrolled_at": t.enrolled_at.format(&time::format_description::well_known::Rfc3339).ok(),
+            "recovery_codes_left": t.recovery_codes.len(),
+        })),
     });
     if let Some(obj) = v.as_object_mut() {
         obj.extend(entry_fields(entry));
@@ -265,5 +270,18 @@ pub async fn delete_passkey(
         IdentityCommand::RemovePasskey { credential_id },
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /admin/v1/identities/{id}/totp`: removes the one-time-code second
+/// factor (a lost device); the user enrols a new one at the next login that
+/// needs it. 404 if the identity has none.
+pub async fn delete_totp(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(&state, &caller.client_id, id, IdentityCommand::RemoveTotp).await?;
     Ok(StatusCode::NO_CONTENT)
 }

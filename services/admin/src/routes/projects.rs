@@ -263,6 +263,11 @@ pub fn client_configuration_of(
                 "id_token_signed_response_alg".into(),
                 json!(s.id_token_signed_response_alg),
             ),
+            // How the project's users sign in, and the acr levels asked
+            // for when a request names none (README, "Login settings").
+            ("login_methods".into(), json!(s.login_methods)),
+            ("mfa".into(), json!(s.mfa)),
+            ("default_acr_values".into(), json!(s.default_acr_values)),
         ]);
     }
     if let (true, Some(obj)) = (

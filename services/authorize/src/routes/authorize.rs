@@ -13,7 +13,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_directory::typed::{Lookup, Project};
-use inkan_domain::project::GrantType;
+use inkan_domain::project::{GrantType, LoginMethod};
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
 use inkan_keys::secret::generate_token;
@@ -31,6 +31,7 @@ use crate::error::AuthorizeError;
 use crate::grant::{self, Approved};
 use crate::pages::{email_prefill, html, LoginPage};
 use crate::redirect::{see_other, ReplyTo};
+use crate::routes::code::{self, SecondStep};
 use crate::state::AuthorizeState;
 use crate::{cookie, csrf};
 
@@ -66,16 +67,41 @@ pub async fn authorize(
             ErrorCode::LoginRequired,
             "the user is not logged in",
         ))),
-        (Decision::ShowLogin | Decision::Answer, _) => {
+        (decision, session) => {
             let login = LoginForm {
                 project: &target.project,
-                request: &request.request,
+                request: &request,
                 approved: &approved,
                 now,
             };
-            login_page(&state, &headers, login, &outage).await
+            // Step-up asks only for the missing factor: a password session
+            // that needs two factors goes straight to the code (or its set-up).
+            let step_up = match (decision, session) {
+                (Decision::StepUp, Some((_, session))) => {
+                    step_up(&state, &target.project, &request, session)
+                        .await
+                        .map_err(outage)?
+                }
+                _ => None,
+            };
+            login_page(&state, &headers, login, step_up, &outage).await
         }
     }
+}
+
+/// The second step a password session owes to reach `request`'s level, if
+/// a one-time code can supply it.
+async fn step_up(
+    state: &AuthorizeState,
+    project: &Project,
+    request: &Parsed,
+    session: Session,
+) -> Result<Option<(SecondStep, Session)>, AuthorizeError> {
+    let Some(identity) = state.directory.identity(&session.identity_id).await? else {
+        return Ok(None);
+    };
+    let step = code::second_step(project, request.required, identity.totp);
+    Ok((step != SecondStep::None).then_some((step, session)))
 }
 
 /// A client and redirect URI that are known good: from here on, errors go
@@ -125,6 +151,11 @@ async fn parse_target(
 struct Parsed {
     request: AuthorizationRequest,
     hinted_subject: Option<String>,
+    /// The level the login must reach ([`Project::required_acr`]).
+    required: Option<Acr>,
+    /// The project's `login_methods`.
+    password: bool,
+    passkey: bool,
 }
 
 fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAuthError> {
@@ -149,9 +180,13 @@ fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAut
         })?),
         None => None,
     };
+    let required = project.required_acr(request.acr_values.as_deref());
     Ok(Parsed {
         request,
         hinted_subject,
+        required,
+        password: project.allows_login(LoginMethod::Password),
+        passkey: project.allows_login(LoginMethod::Passkey),
     })
 }
 
@@ -190,19 +225,32 @@ enum Decision {
     LoginRequired,
     /// Show the login form.
     ShowLogin,
+    /// The session is fine but for its level: one factor (a password)
+    /// where two are needed. Ask for the second, not the password again.
+    StepUp,
 }
 
 /// Whether the session (if any) may answer `request` now. Pure: everything
 /// it needs is looked up before.
+///
+/// Step-up: a session answers a request only if its login reached the
+/// level the request (or the project, [`Project::required_acr`]) asks for;
+/// otherwise the user signs in again (with a passkey), or, from a password
+/// session that needs two factors, enters a one-time code
+/// ([`Decision::StepUp`]). `acr_values` stays voluntary (OIDC Core
+/// §3.1.2.1): a new login that reaches a lower level still answers, with
+/// the `acr` it reached, for the relying party to judge.
 fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
-    let usable = session.is_some_and(|session| {
+    let fine_but_level = session.filter(|session| {
         !must_reauthenticate(&request.request, session, now)
-            && reaches_requested_level(&request.request, session)
+            && used_an_allowed_method(request, session)
             && request
                 .hinted_subject
                 .as_deref()
                 .is_none_or(|sub| sub == session.identity_id)
     });
+    let reached = fine_but_level.map(|s| Acr::of_amr(&s.amr));
+    let usable = reached.is_some_and(|level| request.required.is_none_or(|r| level >= r));
     if usable {
         Decision::Answer
     } else if request.request.has_prompt(Prompt::None) {
@@ -210,19 +258,36 @@ fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
         // authentication or consent user interface pages"; no usable session
         // means `login_required` (OIDC Core §3.1.2.6).
         Decision::LoginRequired
+    } else if reached == Some(Acr::OneFactor)
+        && request.required == Some(Acr::MultiFactor)
+        && request.password
+        && fine_but_level.is_some_and(|s| s.amr.iter().any(|m| m == "pwd"))
+    {
+        Decision::StepUp
     } else {
         Decision::ShowLogin
     }
 }
 
-/// Shown when the request asks for more than a password gives.
+/// Whether the session's login used a method the project accepts (a
+/// password session does not sign in to a passkey-only project).
+fn used_an_allowed_method(request: &Parsed, session: &Session) -> bool {
+    let has = |m: &str| session.amr.iter().any(|a| a == m);
+    (request.password && has("pwd")) || (request.passkey && (has("hwk") || has("swk")))
+}
+
+/// Shown when the request asks for a passkey.
 pub const STRONGER_SIGN_IN: &str =
     "This application asks for a stronger sign-in: use your passkey.";
+
+/// Shown when the request or the project asks for two factors.
+pub const TWO_STEP_SIGN_IN: &str =
+    "This application asks for two-step sign-in: a passkey, or your password and a code from your authenticator app.";
 
 /// What the login form is rendered for.
 struct LoginForm<'a> {
     project: &'a Project,
-    request: &'a AuthorizationRequest,
+    request: &'a Parsed,
     approved: &'a Approved,
     now: i64,
 }
@@ -233,14 +298,16 @@ async fn login_page(
     state: &AuthorizeState,
     headers: &HeaderMap,
     form: LoginForm<'_>,
+    step_up: Option<(SecondStep, Session)>,
     outage: &(dyn Fn(AuthorizeError) -> AuthorizeError + Sync),
 ) -> Result<Response, AuthorizeError> {
     let LoginForm {
         project,
-        request,
+        request: parsed,
         approved,
         now,
     } = form;
+    let request = &parsed.request;
     let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
         .unwrap_or_else(|| generate_token(32));
     let csrf_token = csrf::issue(&binding);
@@ -268,38 +335,41 @@ async fn login_page(
         requested_at: now,
         csrf: csrf_token.clone(),
         signed_in: None,
+        acr_values: request.acr_values.clone(),
+        second_factor: None,
     };
-    let authz = pending::put(&*state.kv, &record)
-        .await
-        .map_err(|e| outage(e.into()))?;
-    let mut response = html(
-        StatusCode::OK,
-        &LoginPage {
-            project_name: project.display_name(),
-            authz: &authz,
-            csrf: &csrf_token,
-            email: email_prefill(request.login_hint.as_deref()),
-            error: None,
-            passkeys: state.passkeys_enabled(),
-            notice: (state.passkeys_enabled()
-                && Acr::requested(request.acr_values.as_deref()) > Some(Acr::OneFactor))
-            .then_some(STRONGER_SIGN_IN),
-        },
-    );
+    let mut response = if let Some((step, session)) = step_up {
+        code::ask(state, record, step, session.identity_id, session.amr)
+            .await
+            .map_err(outage)?
+    } else {
+        let authz = pending::put(&*state.kv, &record)
+            .await
+            .map_err(|e| outage(e.into()))?;
+        let passkeys = state.passkeys_enabled() && parsed.passkey;
+        let notice = match parsed.required {
+            Some(Acr::PhishingResistant) if passkeys => Some(STRONGER_SIGN_IN),
+            Some(Acr::MultiFactor) => Some(TWO_STEP_SIGN_IN),
+            _ => None,
+        };
+        html(
+            StatusCode::OK,
+            &LoginPage {
+                project_name: project.display_name(),
+                authz: &authz,
+                csrf: &csrf_token,
+                email: email_prefill(request.login_hint.as_deref()),
+                error: None,
+                password: parsed.password,
+                passkeys,
+                notice,
+            },
+        )
+    };
     let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
         .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
     response.headers_mut().append(SET_COOKIE, cookie);
     Ok(response)
-}
-
-/// Step-up: a session answers a request with `acr_values` only if its login
-/// reached the level asked for; otherwise the user signs in again, with the
-/// stronger method (a passkey). `acr_values` stays voluntary (OIDC Core
-/// §3.1.2.1): a new login that reaches a lower level still answers, with
-/// the `acr` it reached, for the relying party to judge.
-fn reaches_requested_level(request: &AuthorizationRequest, session: &Session) -> bool {
-    Acr::requested(request.acr_values.as_deref())
-        .is_none_or(|wanted| Acr::of_amr(&session.amr) >= wanted)
 }
 
 /// OIDC Core §3.1.2.1: whether the session may not answer this request.
@@ -344,9 +414,13 @@ mod tests {
             requires_pkce: false,
             drop_unknown_scopes: true,
         };
+        let request = AuthorizationRequest::parse(&params, &policy).unwrap();
         Parsed {
-            request: AuthorizationRequest::parse(&params, &policy).unwrap(),
+            required: Acr::requested(request.acr_values.as_deref()),
+            request,
             hinted_subject: hinted_subject.map(str::to_owned),
+            password: true,
+            passkey: true,
         }
     }
 

@@ -15,14 +15,16 @@ use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_directory::typed::Lookup;
+use inkan_domain::project::LoginMethod;
 use inkan_flows::limits::{self, AccountKey, IpKey, LoginGate};
-use inkan_flows::pending::PendingAuthorization;
+use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_web::client_ip::client_ip;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
 
 use crate::error::AuthorizeError;
 use crate::pages::{email_prefill, html, LoginPage};
+use crate::routes::code::{self, SecondStep};
 use crate::routes::enrol;
 use crate::signin::{self, Verified};
 use crate::state::AuthorizeState;
@@ -30,6 +32,9 @@ use crate::state::AuthorizeState;
 /// The one message for every failed login: it does not say which part was
 /// wrong, so the form cannot tell who has an account.
 pub const LOGIN_FAILED: &str = "Incorrect email or password.";
+
+/// Shown when a password is posted for a passwordless project.
+pub const NO_PASSWORDS: &str = "This application does not accept passwords: use a passkey.";
 
 /// Shown when a field was left empty (the browser normally prevents it).
 pub const LOGIN_INCOMPLETE: &str = "Enter your email and password.";
@@ -46,6 +51,14 @@ pub async fn login(
     let OAuthParams(form) = form?;
     let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
     let authz = authz.as_str();
+    let project = state
+        .directory
+        .project(&pending.client_id)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    if !project.allows_login(LoginMethod::Password) {
+        return retry(&state, authz, &pending, "", NO_PASSWORDS).await;
+    }
 
     let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
@@ -78,8 +91,19 @@ pub async fn login(
     limits::record_login_success(&*state.kv, &account).await?;
 
     let amr = vec!["pwd".to_owned()];
+    let required = project.required_acr(pending.acr_values.as_deref());
+    let step = code::second_step(&project, required, identity.totp);
+    if step != SecondStep::None {
+        let pending = pending::take(&*state.kv, authz)
+            .await?
+            .ok_or(AuthorizeError::LoginExpired)?;
+        return code::ask(&state, pending, step, identity.id, amr).await;
+    }
     let browser_can = form.get("passkey") == Some("available");
-    if browser_can && enrol::offer_due(&state, &identity.id).await? {
+    if browser_can
+        && project.allows_login(LoginMethod::Passkey)
+        && enrol::offer_due(&state, &identity.id).await?
+    {
         return enrol::offer(&state, &headers, authz, identity.id, amr).await;
     }
     signin::complete(&state, &headers, authz, identity.id, amr).await
@@ -93,8 +117,11 @@ pub async fn retry(
     email: &str,
     message: &str,
 ) -> Result<Response, AuthorizeError> {
-    let project_name = signin::project_name(state, &pending.client_id).await?;
-    let project_name = project_name.as_str();
+    let project = state.directory.project(&pending.client_id).await?;
+    let project_name = project
+        .as_ref()
+        .map_or(pending.client_id.as_str(), |p| p.display_name());
+    let allows = |m| project.as_ref().is_none_or(|p| p.allows_login(m));
     Ok(html(
         StatusCode::OK,
         &LoginPage {
@@ -103,7 +130,8 @@ pub async fn retry(
             csrf: &pending.csrf,
             email: email_prefill(Some(email)),
             error: Some(message),
-            passkeys: state.passkeys_enabled(),
+            password: allows(LoginMethod::Password),
+            passkeys: state.passkeys_enabled() && allows(LoginMethod::Passkey),
             notice: None,
         },
     ))

@@ -1,6 +1,7 @@
 //! One module per endpoint of the authorize service.
 
 pub mod authorize;
+pub mod code;
 pub mod end_session;
 pub mod enrol;
 pub mod login;

@@ -59,6 +59,7 @@ pub async fn options(
         pending,
     } = signin::verify(&state, &headers, &form).await?;
     let rp = state.passkey_rp()?;
+    allowed_for(&state, &pending.client_id).await?;
     let (challenge, ceremony_state) = rp
         .start_discoverable_authentication()
         .map_err(|e| AuthorizeError::Internal(e.into()))?;
@@ -69,6 +70,16 @@ pub async fn options(
     };
     let options = to_json(&challenge)?;
     start(&state, &verified, Purpose::Login, &ceremony_state, options).await
+}
+
+/// Passkey sign-in exists only for projects whose `login_methods` name it.
+async fn allowed_for(state: &AuthorizeState, client_id: &str) -> Result<(), AuthorizeError> {
+    use inkan_directory::typed::Lookup;
+    let project = state.directory.project(client_id).await?;
+    if project.is_some_and(|p| !p.allows_login(inkan_domain::project::LoginMethod::Passkey)) {
+        return Err(AuthorizeError::PasskeysOff);
+    }
+    Ok(())
 }
 
 /// Stores a ceremony for the post `verified` (its state, for `purpose`)
@@ -108,6 +119,7 @@ pub async fn finish(
         binding,
     } = signin::verify(&state, &headers, &form).await?;
     let rp = state.passkey_rp()?;
+    allowed_for(&state, &pending.client_id).await?;
     let ceremony = ceremony::take(&*state.kv, form.get("ceremony").unwrap_or_default()).await?;
     let outcome = match ceremony {
         Some(c) if c.purpose == Purpose::Login && c.belongs_to(&authz, binding.as_deref()) => {

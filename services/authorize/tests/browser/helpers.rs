@@ -165,6 +165,26 @@ impl Directory for FakeDirectory {
             passkeys.clone(),
         ))
     }
+
+    /// This directory's identity takes no second factor: the one-time-code
+    /// flows are driven in `tests/e2e` against the real admin.
+    async fn enrol_totp(
+        &self,
+        _identity_id: &str,
+        _secret: Vec<u8>,
+    ) -> Result<inkan_directory::TotpEnrolment, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::TotpEnrolment::NoIdentity)
+    }
+
+    async fn verify_second_factor(
+        &self,
+        _identity_id: &str,
+        _code: &str,
+    ) -> Result<inkan_directory::SecondFactor, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::SecondFactor::NotEnrolled)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if

@@ -11,11 +11,17 @@
 //!   issuer's origin, so a look-alike site cannot relay it (NIST SP
 //!   800-63B-4 §3.2.5, verifier impersonation resistance).
 
+use serde::{Deserialize, Serialize};
+
 /// One level of assurance, ordered: a higher level satisfies a lower one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Serialised as its URN (a project's `default_acr_values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Acr {
+    #[serde(rename = "urn:inkan:acr:1fa")]
     OneFactor,
+    #[serde(rename = "urn:inkan:acr:mfa")]
     MultiFactor,
+    #[serde(rename = "urn:inkan:acr:phr")]
     PhishingResistant,
 }
 

@@ -1,0 +1,386 @@
+//! One-time codes (TOTP, RFC 6238) as a second factor, in a real browser
+//! against the `inkan` binary: set-up with the QR page's key, codes
+//! computed here from that key, a reused time step refused, recovery codes
+//! that work once, step-up from a password session asking only for the
+//! code, and per-project `login_methods` on the login page.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::browser::{callback_server, chromedriver, headless, sign_in_with_password, Callbacks};
+use crate::provider::*;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn authorize_url(issuer: &str, rp: &Rp, callback: &str, state: &str, extra: &str) -> String {
+    let ch = challenge();
+    let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", rp.client_id.as_str()),
+        ("redirect_uri", callback),
+        ("scope", "openid email"),
+        ("state", state),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    format!("{url}{extra}")
+}
+
+async fn next_callback(rx: &mut Callbacks) -> std::collections::HashMap<String, String> {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the browser reaches the callback within 20 s")
+        .expect("the callback server runs")
+}
+
+/// The ID token's claims for a code the callback received.
+async fn id_token_claims(issuer: &str, rp: &Rp, callback: &str, code: &str) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", callback),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tokens: Value = resp.json().await.unwrap();
+    verify_at(issuer, tokens["id_token"].as_str().unwrap(), &rp.client_id)
+        .await
+        .1
+}
+
+async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("#{id} on the page"))
+}
+
+/// Types `code` into the code field of the page on screen and submits `form`.
+async fn submit_code(browser: &Client, form: &str, code: &str) {
+    let input = element(browser, "code").await;
+    input.clear().await.unwrap();
+    input.send_keys(code).await.unwrap();
+    browser
+        .form(Locator::Id(form))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+}
+
+/// The message the code page shows after a refused code.
+async fn code_error(browser: &Client) -> String {
+    element(browser, "code-error").await.text().await.unwrap()
+}
+
+/// Sets up a one-time code on the set-up page on screen: reads the key,
+/// submits its current code, reads the recovery codes and continues.
+/// Returns the key and the recovery codes.
+async fn set_up_code(browser: &Client) -> (inkan_otp::Secret, Vec<String>) {
+    let key = element(browser, "totp-secret").await.text().await.unwrap();
+    let svg = browser
+        .find(Locator::Css("#totp-qr svg"))
+        .await
+        .expect("the QR code, rendered as SVG");
+    assert!(svg.attr("viewBox").await.unwrap().is_some());
+    let secret = inkan_otp::Secret::from_base32(&key).expect("the page's key is base32");
+    submit_code(browser, "totp-form", &secret.code_at(now())).await;
+    element(browser, "recovery-codes").await;
+    let mut codes = Vec::new();
+    for c in browser
+        .find_all(Locator::Css("#recovery-codes code"))
+        .await
+        .unwrap()
+    {
+        codes.push(c.text().await.unwrap());
+    }
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    element(browser, "recovery-saved")
+        .await
+        .click()
+        .await
+        .unwrap();
+    (secret, codes)
+}
+
+async fn sign_out(browser: &Client, issuer: &str) {
+    browser
+        .goto(&format!("{issuer}/static/passkey.js"))
+        .await
+        .unwrap();
+    browser.delete_all_cookies().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and_recovery_codes_work_once(
+) {
+    let Some((_driver, driver_port)) = chromedriver() else {
+        return;
+    };
+    let (callback, mut rx) = callback_server().await;
+    let p = Provider::start(Backend::Embedded).await;
+    let rp = p
+        .web_rp(json!({"redirect_uris": [callback], "mfa": "required"}))
+        .await;
+    let ada = p.user("ada@example.com").await;
+    let (browser, _profile) = headless(driver_port).await;
+    let admin = p.inkan.admin();
+
+    // 1. The first password login must set up a code: the QR page, the
+    //    first code, the recovery codes once, then the application.
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "setup", ""))
+        .await
+        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
+    let (secret, recovery) = set_up_code(&browser).await;
+    let setup_step = now() / 30;
+    let first = next_callback(&mut rx).await;
+    assert_eq!(first["state"], "setup");
+    let claims = id_token_claims(&p.issuer, &rp, &callback, &first["code"]).await;
+    assert_eq!(claims["sub"], ada);
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "urn:inkan:acr:mfa");
+    let (status, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(identity["totp"]["recovery_codes_left"], 10, "{identity}");
+    assert!(
+        !identity.to_string().contains(&secret.to_base32()),
+        "the admin API never shows the secret"
+    );
+
+    // 2. The next login asks for the code after the password. The set-up
+    //    code's time step is spent: its code is refused while still valid
+    //    (RFC 6238 §5.2); a wrong code is refused; the next step's code works.
+    sign_out(&browser, &p.issuer).await;
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "code", ""))
+        .await
+        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
+    submit_code(&browser, "code-form", &secret.code_at(setup_step * 30)).await;
+    let refused = code_error(&browser).await;
+    if now() / 30 <= setup_step + 1 {
+        assert!(refused.contains("used already"), "{refused}");
+    }
+    submit_code(&browser, "code-form", "000000x").await;
+    assert!(code_error(&browser).await.contains("not right"));
+    let next_step = (now() / 30).max(setup_step) + 1;
+    submit_code(&browser, "code-form", &secret.code_at(next_step * 30)).await;
+    let second = next_callback(&mut rx).await;
+    assert_eq!(second["state"], "code");
+    let claims = id_token_claims(&p.issuer, &rp, &callback, &second["code"]).await;
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // 3. A recovery code (typed in capitals, without its hyphen) signs in
+    //    once; the same code is refused the next time.
+    for (state, expect_ok) in [("recovery", true), ("recovery-again", false)] {
+        sign_out(&browser, &p.issuer).await;
+        browser
+            .goto(&authorize_url(&p.issuer, &rp, &callback, state, ""))
+            .await
+            .unwrap();
+        sign_in_with_password(&browser, "ada@example.com").await;
+        submit_code(
+            &browser,
+            "code-form",
+            &recovery[3].replace('-', "").to_uppercase(),
+        )
+        .await;
+        if expect_ok {
+            let got = next_callback(&mut rx).await;
+            assert_eq!(got["state"], state);
+        } else {
+            assert!(code_error(&browser).await.contains("not right"));
+        }
+    }
+    let (_, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;
+    assert_eq!(identity["totp"]["recovery_codes_left"], 9, "{identity}");
+
+    // 4. An admin removes the code (a lost phone): the next login sets up a new one.
+    let (status, _) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/identities/{ada}/totp"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    sign_out(&browser, &p.issuer).await;
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "again", ""))
+        .await
+        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
+    let (new_secret, _) = set_up_code(&browser).await;
+    assert_ne!(new_secret, secret);
+    assert_eq!(next_callback(&mut rx).await["state"], "again");
+}
+
+#[tokio::test]
+async fn a_password_session_steps_up_to_two_factors_with_only_the_code() {
+    let Some((_driver, driver_port)) = chromedriver() else {
+        return;
+    };
+    let (callback, mut rx) = callback_server().await;
+    let p = Provider::start(Backend::Embedded).await;
+    let rp = p.web_rp(json!({"redirect_uris": [callback]})).await;
+    p.user("ada@example.com").await;
+    let (browser, _profile) = headless(driver_port).await;
+
+    // A password alone: the project's second factor is optional and Ada has none.
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "one", ""))
+        .await
+        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
+    let one = next_callback(&mut rx).await;
+    let claims = id_token_claims(&p.issuer, &rp, &callback, &one["code"]).await;
+    assert_eq!(claims["acr"], "urn:inkan:acr:1fa");
+
+    // The application asks for two factors: the session goes straight to
+    // setting up a code, with no password form.
+    browser
+        .goto(&authorize_url(
+            &p.issuer,
+            &rp,
+            &callback,
+            "two",
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa",
+        ))
+        .await
+        .unwrap();
+    element(&browser, "totp-form").await;
+    assert!(browser.find(Locator::Id("password-form")).await.is_err());
+    let (secret, _) = set_up_code(&browser).await;
+    let two = next_callback(&mut rx).await;
+    assert_eq!(two["state"], "two");
+    let claims = id_token_claims(&p.issuer, &rp, &callback, &two["code"]).await;
+    assert_eq!(claims["acr"], "urn:inkan:acr:mfa");
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // That session has two factors now: asked again, it answers at once.
+    browser
+        .goto(&authorize_url(
+            &p.issuer,
+            &rp,
+            &callback,
+            "again",
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa&prompt=none",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next_callback(&mut rx).await["state"], "again");
+
+    // A new password session of someone with a code: the code page after
+    // the password, with a code of the next step (this one was spent).
+    sign_out(&browser, &p.issuer).await;
+    browser
+        .goto(&authorize_url(
+            &p.issuer,
+            &rp,
+            &callback,
+            "later",
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa",
+        ))
+        .await
+        .unwrap();
+    assert!(element(&browser, "login-notice")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("two-step"));
+    sign_in_with_password(&browser, "ada@example.com").await;
+    submit_code(&browser, "code-form", &secret.code_at(now() + 30)).await;
+    assert_eq!(next_callback(&mut rx).await["state"], "later");
+}
+
+/// The login page and `POST /login` of a project, read without a browser.
+async fn login_page(p: &Provider, rp: &Rp) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(authorize_url(&p.issuer, rp, CALLBACK, "s", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_login_page_shows_the_methods_a_project_allows() {
+    let p = Provider::start_on_localhost(Backend::Embedded).await;
+    p.user("ada@example.com").await;
+    let both = p.web_rp(json!({})).await;
+    let page = login_page(&p, &both).await;
+    assert!(page.contains(r#"id="password-form""#));
+    assert!(page.contains(r#"id="passkey-login""#));
+
+    let passwordless = p.web_rp(json!({"login_methods": ["passkey"]})).await;
+    let page = login_page(&p, &passwordless).await;
+    assert!(!page.contains(r#"id="password-form""#), "{page}");
+    assert!(page.contains(r#"id="passkey-login""#));
+
+    let password_only = p.web_rp(json!({"login_methods": ["password"]})).await;
+    let page = login_page(&p, &password_only).await;
+    assert!(page.contains(r#"id="password-form""#));
+    assert!(!page.contains(r#"id="passkey-login""#), "{page}");
+
+    // A password posted to the passwordless project anyway is refused.
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(authorize_url(&p.issuer, &passwordless, CALLBACK, "s", ""))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hidden = |name: &str| {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = page.find(&marker).unwrap() + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].to_string()
+    };
+    let resp = client
+        .post(p.url("/login"))
+        .form(&[
+            ("authz", hidden("authz").as_str()),
+            ("csrf", hidden("csrf").as_str()),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "no redirect: no sign-in");
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("does not accept passwords"));
+}
