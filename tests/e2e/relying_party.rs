@@ -148,3 +148,150 @@ async fn relying_party_library_flow_on_embedded_stores() {
 async fn relying_party_library_flow_on_postgres_redis_and_nats() {
     relying_party_logs_a_user_in_with_an_oidc_library(Backend::Real).await;
 }
+
+/// The text between `<code id="{id}">` and `</code>` in a page.
+fn code_text(page: &str, id: &str) -> String {
+    let marker = format!(r#"<code id="{id}">"#);
+    let start = page.find(&marker).expect("the element") + marker.len();
+    page[start..start + page[start..].find("</code>").unwrap()].to_string()
+}
+
+/// The library asks for `urn:inkan:acr:mfa` after a password login: the
+/// session steps up through setting up a one-time code (no password asked
+/// again), and the library reads `acr` and `amr` from the validated ID
+/// tokens. Against Postgres, Redis and NATS.
+#[tokio::test]
+async fn relying_party_library_reads_acr_and_amr_through_a_step_up_to_two_factors() {
+    use openidconnect::AuthenticationContextClass;
+    let p = Provider::start(Backend::Real).await;
+    let rp = p.web_rp(json!({})).await;
+    p.user("ada@example.com").await;
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(p.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let supported: Vec<String> = metadata
+        .acr_values_supported()
+        .expect("acr_values_supported")
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(
+        supported,
+        [
+            "urn:inkan:acr:1fa",
+            "urn:inkan:acr:mfa",
+            "urn:inkan:acr:phr"
+        ]
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.client_id.clone()),
+        Some(ClientSecret::new(rp.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new(CALLBACK.to_string()).unwrap());
+    let agent = Agent::new();
+
+    // Signs in through `answer` (the page /authorize shows → the redirect
+    // back) and returns the ID token's acr and amr, validated by the library.
+    let sign_in = |acr: Option<&'static str>| {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        if let Some(acr) = acr {
+            request = request.add_auth_context_value(AuthenticationContextClass::new(acr.into()));
+        }
+        let (url, _, nonce) = request.url();
+        (url, verifier, nonce)
+    };
+    let claims_of = |code: String, verifier, nonce: Nonce| {
+        let client = &client;
+        let http = &http;
+        async move {
+            let tokens = client
+                .exchange_code(AuthorizationCode::new(code))
+                .unwrap()
+                .set_pkce_verifier(verifier)
+                .request_async(http)
+                .await
+                .expect("token exchange");
+            let claims = tokens
+                .id_token()
+                .expect("an ID token")
+                .claims(&client.id_token_verifier(), &nonce)
+                .expect("the library validates the ID token")
+                .clone();
+            let acr = claims.auth_context_ref().map(|a| a.to_string());
+            let amr: Vec<String> = claims
+                .auth_method_refs()
+                .map(|m| m.iter().map(|m| m.to_string()).collect())
+                .unwrap_or_default();
+            (acr, amr)
+        }
+    };
+
+    // 1. A password: one factor.
+    let (url, verifier, nonce) = sign_in(None);
+    let page = agent.get(url.as_str()).await.text().await.unwrap();
+    let back = redirect(agent.login(&p, &page, "ada@example.com", PASSWORD).await);
+    let (acr, amr) = claims_of(back.params["code"].clone(), verifier, nonce).await;
+    assert_eq!(acr.as_deref(), Some("urn:inkan:acr:1fa"));
+    assert_eq!(amr, ["pwd"]);
+
+    // 2. Two factors asked for: the session's user sets up a code (the
+    //    set-up page, not the password form), sees the recovery codes, and
+    //    is sent back with a code whose ID token has two factors.
+    let (url, verifier, nonce) = sign_in(Some("urn:inkan:acr:mfa"));
+    let page = agent.get(url.as_str()).await.text().await.unwrap();
+    assert!(page.contains(r#"id="totp-form""#), "{page}");
+    assert!(!page.contains(r#"id="password-form""#));
+    let secret = inkan_otp::Secret::from_base32(&code_text(&page, "totp-secret")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let codes_page = agent
+        .http
+        .post(p.url("/login/totp"))
+        .form(&[
+            ("authz", hidden(&page, "authz").unwrap()),
+            ("csrf", hidden(&page, "csrf").unwrap()),
+            ("code", secret.code_at(now)),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        codes_page.contains(r#"id="recovery-codes""#),
+        "{codes_page}"
+    );
+    let back = redirect(
+        agent
+            .http
+            .post(p.url("/login/continue"))
+            .form(&[
+                ("authz", hidden(&codes_page, "authz").unwrap()),
+                ("csrf", hidden(&codes_page, "csrf").unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(back.status, 303);
+    let (acr, amr) = claims_of(back.params["code"].clone(), verifier, nonce).await;
+    assert_eq!(acr.as_deref(), Some("urn:inkan:acr:mfa"));
+    assert_eq!(amr, ["pwd", "otp", "mfa"]);
+    p.stop().await;
+}

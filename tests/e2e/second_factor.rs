@@ -361,11 +361,7 @@ async fn the_login_page_shows_the_methods_a_project_allows() {
         .text()
         .await
         .unwrap();
-    let hidden = |name: &str| {
-        let marker = format!(r#"name="{name}" value=""#);
-        let start = page.find(&marker).unwrap() + marker.len();
-        page[start..start + page[start..].find('"').unwrap()].to_string()
-    };
+    let hidden = |name: &str| hidden(&page, name).unwrap();
     let resp = client
         .post(p.url("/login"))
         .form(&[

@@ -388,6 +388,14 @@ mod tests {
             project(MfaPolicy::Off).required_acr(Some("urn:other urn:inkan:acr:mfa")),
             Some(Acr::MultiFactor)
         );
+        // The project's defaults stand in for a request without acr_values.
+        let mut defaults = project(MfaPolicy::Optional);
+        defaults.default_acr_values = vec![Acr::PhishingResistant, Acr::MultiFactor];
+        assert_eq!(defaults.required_acr(None), Some(Acr::MultiFactor));
+        assert_eq!(
+            defaults.required_acr(Some("urn:inkan:acr:1fa")),
+            Some(Acr::OneFactor)
+        );
     }
 
     #[test]
