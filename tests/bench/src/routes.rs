@@ -1,8 +1,8 @@
 //! Which process serves which path, bench-side (no proxy in between): in a
 //! monolith every path goes to the one process; with separate roles,
 //! `/token`, `/introspect` and `/revoke` go to the token processes (round
-//! robin when there are several), `/authorize`, `/login` and `/end_session`
-//! to authorize, `/userinfo` to userinfo, `/admin/` to admin, and anything
+//! robin when there are several), `/authorize`, `/login`, `/passkeys` and
+//! `/end_session` to authorize, `/userinfo` to userinfo, `/admin/` to admin, and anything
 //! else (discovery, JWKS) to the first token process.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,7 +61,11 @@ impl Routes {
         if starts("/token") || starts("/introspect") || starts("/revoke") {
             let n = i.next_token.fetch_add(1, Ordering::Relaxed);
             &i.token[n % i.token.len()]
-        } else if starts("/authorize") || starts("/login") || starts("/end_session") {
+        } else if starts("/authorize")
+            || starts("/login")
+            || starts("/passkeys")
+            || starts("/end_session")
+        {
             &i.authorize
         } else if starts("/userinfo") {
             &i.userinfo
@@ -92,6 +96,7 @@ mod tests {
         );
         assert_eq!(r.url("/authorize?x=1"), "http://a/authorize?x=1");
         assert_eq!(r.url("/login"), "http://a/login");
+        assert_eq!(r.url("/passkeys/options"), "http://a/passkeys/options");
         assert_eq!(r.url("/userinfo"), "http://u/userinfo");
         assert_eq!(r.url("/admin/v1/projects"), "http://adm/admin/v1/projects");
         assert_eq!(r.url("/token"), "http://t1/token");

@@ -262,7 +262,7 @@ impl Deployment {
         }
         match opts.shape {
             Shape::Embedded | Shape::Backends => {
-                let p = Process::start(&opts.bin, "inkan", &[], &env)?;
+                let (p, _) = start_on_reserved_port(&opts.bin, "inkan", &[], &env)?;
                 deployment.routes = Routes::single(&p.base);
                 deployment.processes.push(p);
             }
@@ -281,28 +281,11 @@ impl Deployment {
     /// others pointed at its gRPC address. Every process has the same issuer:
     /// authorize's address, reserved before it starts (retried if taken).
     fn start_roles(&mut self, opts: &StartOptions, mut env: Vec<(String, String)>) -> Result<()> {
-        let mut last = None;
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port();
-            let issuer = format!("http://127.0.0.1:{port}");
-            let mut with_issuer = env.clone();
-            with_issuer.push(("INKAN_ISSUER".into(), issuer));
-            with_issuer.push(("INKAN_HTTP_ADDR".into(), format!("127.0.0.1:{port}")));
-            match Process::start(&opts.bin, "admin", &["--role", "admin"], &with_issuer) {
-                Ok(admin) => {
-                    env = with_issuer;
-                    self.processes.push(admin);
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        if let Some(e) = last {
-            return Err(e.context("start admin"));
-        }
+        let (admin, with_issuer) =
+            start_on_reserved_port(&opts.bin, "admin", &["--role", "admin"], &env)
+                .context("start admin")?;
+        env = with_issuer;
+        self.processes.push(admin);
         // Only admin listens on the reserved port; the issuer stays its URL.
         env.retain(|(k, _)| k != "INKAN_HTTP_ADDR");
         let Some(grpc) = self.processes[0].grpc.clone() else {
@@ -421,4 +404,30 @@ impl Drop for Deployment {
             }
         }
     }
+}
+
+/// Starts `name` listening on a port reserved here, with the issuer
+/// `http://localhost:PORT` (a host name, so passkeys work: WebAuthn refuses
+/// IP addresses as relying-party ids). Retried if another process takes
+/// the port first. Returns the process and `env` with the issuer set.
+fn start_on_reserved_port(
+    bin: &Path,
+    name: &str,
+    args: &[&str],
+    env: &[(String, String)],
+) -> Result<(Process, Vec<(String, String)>)> {
+    let mut last = None;
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut with_issuer = env.to_vec();
+        with_issuer.push(("INKAN_ISSUER".into(), format!("http://localhost:{port}")));
+        with_issuer.push(("INKAN_HTTP_ADDR".into(), format!("127.0.0.1:{port}")));
+        match Process::start(bin, name, args, &with_issuer) {
+            Ok(p) => return Ok((p, with_issuer)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no port for {name}")))
 }

@@ -107,6 +107,14 @@ pub fn target(
                 ),
             )
         }),
+        // Issue #12: one signature verification instead of argon2id.
+        "authorization_code_passkey" => refs.map(|r| {
+            let password = 1.1 * r.argon2id_verify_ms;
+            cpu(
+                password / 40.0,
+                format!("<= the password login's target / 40 ({password:.1} ms / 40)"),
+            )
+        }),
         _ => None,
     }
 }

@@ -118,6 +118,7 @@ async fn the_microservices_shape_with_two_token_replicas_runs_every_role() {
         &[
             "client_credentials_es256",
             "authorization_code_sso",
+            "authorization_code_passkey",
             "userinfo",
         ],
     )

@@ -40,14 +40,14 @@ impl RelyingParty {
 }
 
 /// The parameters of one authorization request, fresh per flow.
-struct Request {
+pub(crate) struct Request {
     query: String,
     verifier: String,
-    state: String,
+    pub(crate) state: String,
 }
 
 impl Request {
-    fn new(rp: &RelyingParty, scope: &str) -> Request {
+    pub(crate) fn new(rp: &RelyingParty, scope: &str) -> Request {
         let verifier = generate_token(32);
         let state = generate_token(12);
         let nonce = generate_token(12);
@@ -71,12 +71,12 @@ impl Request {
 }
 
 /// What `GET /authorize` answered.
-enum Authorized {
+pub(crate) enum Authorized {
     Code(String),
     LoginPage(String),
 }
 
-async fn authorize(
+pub(crate) async fn authorize(
     http: &reqwest::Client,
     routes: &Routes,
     jar: &mut Jar,
@@ -99,7 +99,11 @@ async fn authorize(
 }
 
 /// The code from an authorization response, after checking its `state`.
-async fn code_of(status: u16, resp: reqwest::Response, state: &str) -> Result<String, String> {
+pub(crate) async fn code_of(
+    status: u16,
+    resp: reqwest::Response,
+    state: &str,
+) -> Result<String, String> {
     let params = match redirect_params(status, resp.headers()) {
         Ok(p) => p,
         Err(e) => {
@@ -119,7 +123,7 @@ async fn code_of(status: u16, resp: reqwest::Response, state: &str) -> Result<St
 }
 
 /// Posts the login form of `page`; returns the code.
-async fn login(
+pub(crate) async fn login(
     http: &reqwest::Client,
     routes: &Routes,
     jar: &mut Jar,
@@ -190,7 +194,7 @@ pub async fn token_request(
 }
 
 /// Redeems a code; returns the token response (which has an ID token).
-async fn redeem(
+pub(crate) async fn redeem(
     http: &reqwest::Client,
     routes: &Routes,
     rp: &RelyingParty,

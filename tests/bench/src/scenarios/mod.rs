@@ -11,9 +11,11 @@
 //! | `discovery`, `jwks` | `GET /.well-known/openid-configuration`, `GET /jwks` |
 //! | `authorization_code_sso` | a whole code flow with an SSO session: authorize → code → token |
 //! | `authorization_code_password` | a whole code flow with the login form: authorize → login page → login → code → token |
+//! | `authorization_code_passkey` | a whole code flow with a passkey (a software authenticator, ES256): authorize → login page → ceremony options → assertion → code → token |
 //! | `refresh` | `POST /token` refresh_token, keeping the rotated token |
 
 pub mod code_flow;
+pub mod passkey;
 pub mod refresh;
 pub mod request;
 
@@ -41,6 +43,7 @@ pub const ALL: &[&str] = &[
     "jwks",
     "authorization_code_sso",
     "authorization_code_password",
+    "authorization_code_passkey",
     "refresh",
 ];
 
@@ -67,6 +70,7 @@ pub enum Plan {
     Request(Arc<Request>),
     Sso(Arc<Sso>),
     Password(Arc<Password>),
+    Passkey(Arc<passkey::Passkeys>),
     Refresh(Arc<Refresh>),
 }
 
@@ -84,6 +88,7 @@ impl Plan {
             Plan::Request(r) => r.send(http, routes, i).await,
             Plan::Sso(s) => s.step(http, routes, conn).await,
             Plan::Password(p) => p.step(http, routes, conn).await,
+            Plan::Passkey(p) => p.step(http, routes, conn).await,
             Plan::Refresh(r) => r.step(http, routes, conn).await,
         }
     }
@@ -288,6 +293,46 @@ async fn prepare_plan(ctx: &Ctx, scenario: &str) -> Result<Plan> {
                 rp,
                 emails,
                 password,
+            }))
+        }
+        "authorization_code_passkey" => {
+            let rp = RelyingParty::new(ctx.admin.web_project(&ctx.flow_alg).await?);
+            let discovery: serde_json::Value = ctx
+                .http
+                .get(ctx.routes.url("/.well-known/openid-configuration"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let issuer = discovery["issuer"].as_str().unwrap_or_default();
+            let origin = passkey::Origin::of_issuer(issuer).map_err(|e| anyhow!(e))?;
+            if origin.rp_id.parse::<std::net::IpAddr>().is_ok() {
+                bail!("passkeys need an issuer on a host name (WebAuthn refuses {issuer}); start the server with INKAN_ISSUER=http://localhost:PORT");
+            }
+            let run = generate_token(6)
+                .to_ascii_lowercase()
+                .replace(['-', '_'], "x");
+            let password = format!("bench-{}", generate_token(18));
+            let mut tasks = Vec::new();
+            for c in 0..ctx.connections.max(1) {
+                let (ctx, rp, origin, password) =
+                    (ctx.clone(), rp.clone(), origin.clone(), password.clone());
+                let email = format!("bench-pk-{run}-{c}@bench.example");
+                tasks.push(tokio::spawn(async move {
+                    ctx.admin.identity(&email, &password).await?;
+                    passkey::register(&ctx.http, &ctx.routes, &rp, &origin, &email, &password)
+                        .await
+                        .map_err(|e| anyhow!("register a passkey for {email}: {e}"))
+                }));
+            }
+            let mut passkeys = Vec::new();
+            for t in tasks {
+                passkeys.push(t.await??);
+            }
+            Plan::Passkey(Arc::new(passkey::Passkeys {
+                rp,
+                origin,
+                passkeys,
             }))
         }
         "refresh" => {
