@@ -191,3 +191,64 @@ async fn a_user_logs_in_through_the_rendered_login_page_in_a_headless_browser() 
     browser.close().await.unwrap();
     p.stop().await;
 }
+
+/// The relying party's next callback (bounded: 20 s).
+pub async fn next_callback(rx: &mut Callbacks) -> std::collections::HashMap<String, String> {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the browser reaches the callback within 20 s")
+        .expect("the callback server runs")
+}
+
+/// Forgets the browser's session: WebDriver deletes the cookies of the
+/// current page's origin, so the issuer's is visited first (one of its
+/// static files, which runs nothing).
+pub async fn sign_out(browser: &fantoccini::Client, issuer: &str) {
+    browser
+        .goto(&format!("{issuer}/static/passkey.js"))
+        .await
+        .unwrap();
+    browser.delete_all_cookies().await.unwrap();
+}
+
+/// A code-flow request of `rp` (PKCE S256 with the suite's verifier) to the callback.
+pub fn authorize_url(issuer: &str, rp: &Rp, callback: &str, state: &str) -> String {
+    let ch = challenge();
+    let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs([
+        ("response_type", "code"),
+        ("client_id", rp.client_id.as_str()),
+        ("redirect_uri", callback),
+        ("scope", "openid email"),
+        ("state", state),
+        ("code_challenge", ch.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    url.to_string()
+}
+
+/// The ID token's claims for a code the callback received.
+pub async fn id_token_claims(
+    issuer: &str,
+    rp: &Rp,
+    callback: &str,
+    code: &str,
+) -> serde_json::Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", callback),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tokens: serde_json::Value = resp.json().await.unwrap();
+    verify_at(issuer, tokens["id_token"].as_str().unwrap(), &rp.client_id)
+        .await
+        .1
+}

@@ -7,9 +7,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fantoccini::{Client, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::browser::{callback_server, chromedriver, headless, sign_in_with_password, Callbacks};
+use crate::browser::{
+    authorize_url, callback_server, chromedriver, headless, id_token_claims, next_callback,
+    sign_in_with_password, sign_out,
+};
 use crate::provider::*;
 
 fn now() -> u64 {
@@ -17,49 +20,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-fn authorize_url(issuer: &str, rp: &Rp, callback: &str, state: &str, extra: &str) -> String {
-    let ch = challenge();
-    let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
-    url.query_pairs_mut().extend_pairs([
-        ("response_type", "code"),
-        ("client_id", rp.client_id.as_str()),
-        ("redirect_uri", callback),
-        ("scope", "openid email"),
-        ("state", state),
-        ("code_challenge", ch.as_str()),
-        ("code_challenge_method", "S256"),
-    ]);
-    format!("{url}{extra}")
-}
-
-async fn next_callback(rx: &mut Callbacks) -> std::collections::HashMap<String, String> {
-    tokio::time::timeout(Duration::from_secs(20), rx.recv())
-        .await
-        .expect("the browser reaches the callback within 20 s")
-        .expect("the callback server runs")
-}
-
-/// The ID token's claims for a code the callback received.
-async fn id_token_claims(issuer: &str, rp: &Rp, callback: &str, code: &str) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{issuer}/token"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", callback),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let tokens: Value = resp.json().await.unwrap();
-    verify_at(issuer, tokens["id_token"].as_str().unwrap(), &rp.client_id)
-        .await
-        .1
 }
 
 async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
@@ -120,14 +80,6 @@ async fn set_up_code(browser: &Client) -> (inkan_otp::Secret, Vec<String>) {
     (secret, codes)
 }
 
-async fn sign_out(browser: &Client, issuer: &str) {
-    browser
-        .goto(&format!("{issuer}/static/passkey.js"))
-        .await
-        .unwrap();
-    browser.delete_all_cookies().await.unwrap();
-}
-
 #[tokio::test]
 async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and_recovery_codes_work_once(
 ) {
@@ -146,7 +98,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
     // 1. The first password login must set up a code: the QR page, the
     //    first code, the recovery codes once, then the application.
     browser
-        .goto(&authorize_url(&p.issuer, &rp, &callback, "setup", ""))
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "setup"))
         .await
         .unwrap();
     sign_in_with_password(&browser, "ada@example.com").await;
@@ -171,7 +123,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
     //    (RFC 6238 §5.2); a wrong code is refused; the next step's code works.
     sign_out(&browser, &p.issuer).await;
     browser
-        .goto(&authorize_url(&p.issuer, &rp, &callback, "code", ""))
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "code"))
         .await
         .unwrap();
     sign_in_with_password(&browser, "ada@example.com").await;
@@ -194,7 +146,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
     for (state, expect_ok) in [("recovery", true), ("recovery-again", false)] {
         sign_out(&browser, &p.issuer).await;
         browser
-            .goto(&authorize_url(&p.issuer, &rp, &callback, state, ""))
+            .goto(&authorize_url(&p.issuer, &rp, &callback, state))
             .await
             .unwrap();
         sign_in_with_password(&browser, "ada@example.com").await;
@@ -225,7 +177,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
     assert_eq!(status, 204);
     sign_out(&browser, &p.issuer).await;
     browser
-        .goto(&authorize_url(&p.issuer, &rp, &callback, "again", ""))
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "again"))
         .await
         .unwrap();
     sign_in_with_password(&browser, "ada@example.com").await;
@@ -247,7 +199,7 @@ async fn a_password_session_steps_up_to_two_factors_with_only_the_code() {
 
     // A password alone: the project's second factor is optional and Ada has none.
     browser
-        .goto(&authorize_url(&p.issuer, &rp, &callback, "one", ""))
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "one"))
         .await
         .unwrap();
     sign_in_with_password(&browser, "ada@example.com").await;
@@ -258,12 +210,10 @@ async fn a_password_session_steps_up_to_two_factors_with_only_the_code() {
     // The application asks for two factors: the session goes straight to
     // setting up a code, with no password form.
     browser
-        .goto(&authorize_url(
-            &p.issuer,
-            &rp,
-            &callback,
-            "two",
-            "&acr_values=urn%3Ainkan%3Aacr%3Amfa",
+        .goto(&format!(
+            "{}{}",
+            authorize_url(&p.issuer, &rp, &callback, "two"),
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa"
         ))
         .await
         .unwrap();
@@ -278,12 +228,10 @@ async fn a_password_session_steps_up_to_two_factors_with_only_the_code() {
 
     // That session has two factors now: asked again, it answers at once.
     browser
-        .goto(&authorize_url(
-            &p.issuer,
-            &rp,
-            &callback,
-            "again",
-            "&acr_values=urn%3Ainkan%3Aacr%3Amfa&prompt=none",
+        .goto(&format!(
+            "{}{}",
+            authorize_url(&p.issuer, &rp, &callback, "again"),
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa&prompt=none"
         ))
         .await
         .unwrap();
@@ -293,12 +241,10 @@ async fn a_password_session_steps_up_to_two_factors_with_only_the_code() {
     // the password, with a code of the next step (this one was spent).
     sign_out(&browser, &p.issuer).await;
     browser
-        .goto(&authorize_url(
-            &p.issuer,
-            &rp,
-            &callback,
-            "later",
-            "&acr_values=urn%3Ainkan%3Aacr%3Amfa",
+        .goto(&format!(
+            "{}{}",
+            authorize_url(&p.issuer, &rp, &callback, "later"),
+            "&acr_values=urn%3Ainkan%3Aacr%3Amfa"
         ))
         .await
         .unwrap();
@@ -320,7 +266,7 @@ async fn login_page(p: &Provider, rp: &Rp) -> String {
         .build()
         .unwrap();
     let resp = client
-        .get(authorize_url(&p.issuer, rp, CALLBACK, "s", ""))
+        .get(authorize_url(&p.issuer, rp, CALLBACK, "s"))
         .send()
         .await
         .unwrap();
@@ -354,7 +300,7 @@ async fn the_login_page_shows_the_methods_a_project_allows() {
         .build()
         .unwrap();
     let page = client
-        .get(authorize_url(&p.issuer, &passwordless, CALLBACK, "s", ""))
+        .get(authorize_url(&p.issuer, &passwordless, CALLBACK, "s"))
         .send()
         .await
         .unwrap()

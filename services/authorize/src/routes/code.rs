@@ -171,6 +171,23 @@ async fn due(
     })
 }
 
+/// Whether guessing is throttled for this identity's codes or this
+/// address (NIST SP 800-63B §5.2.2); a throttled attempt gets the page a
+/// wrong code gets, and its code is not checked.
+async fn throttled(
+    state: &AuthorizeState,
+    account: &AccountKey,
+    ip: &IpKey,
+    client_id: &str,
+    now: i64,
+) -> Result<bool, AuthorizeError> {
+    let gate = limits::login_allowed(&*state.kv, account, ip, now).await?;
+    if gate != LoginGate::Open {
+        tracing::info!(%client_id, ?gate, "second factor throttled");
+    }
+    Ok(gate != LoginGate::Open)
+}
+
 /// The methods of a login that passed its second step.
 fn with_second_factor(mut amr: Vec<String>) -> Vec<String> {
     for m in SECOND_FACTOR_AMR {
@@ -203,9 +220,7 @@ pub async fn code(
     let client_id = verified.pending.client_id.clone();
     let now = state.clock.now();
     let retry = |message| render(&state, &verified.authz, &verified.pending, Some(message));
-    let gate = limits::login_allowed(&*state.kv, &account, &ip, now).await?;
-    if gate != LoginGate::Open {
-        tracing::info!(%client_id, ?gate, "second factor throttled");
+    if throttled(&state, &account, &ip, &client_id, now).await? {
         return retry(CODE_FAILED).await;
     }
     let typed = form.get("code").unwrap_or_default();
@@ -266,9 +281,7 @@ pub async fn enrol(
     let client_id = verified.pending.client_id.clone();
     let now = state.clock.now();
     let retry = |message| render(&state, &verified.authz, &verified.pending, Some(message));
-    let gate = limits::login_allowed(&*state.kv, &account, &ip, now).await?;
-    if gate != LoginGate::Open {
-        tracing::info!(%client_id, ?gate, "second factor throttled");
+    if throttled(&state, &account, &ip, &client_id, now).await? {
         return retry(CODE_FAILED).await;
     }
     let step = secret.check(
