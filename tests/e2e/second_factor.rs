@@ -326,3 +326,108 @@ async fn the_login_page_shows_the_methods_a_project_allows() {
         .unwrap()
         .contains("does not accept passwords"));
 }
+
+/// Sets up a code for `email` over plain HTTP (the pages as a script reads
+/// them) through `rp`, a project that requires two factors; returns the secret.
+async fn set_up_over_http(p: &Provider, rp: &Rp, email: &str) -> inkan_otp::Secret {
+    let agent = Agent::new();
+    let ch = challenge();
+    let page = agent
+        .authorize(p, &code_params(rp, &ch, "openid"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let setup = agent
+        .login(p, &page, email, PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"<code id="totp-secret">"#;
+    let start = setup.find(marker).expect("the set-up page") + marker.len();
+    let key = &setup[start..start + setup[start..].find('<').unwrap()];
+    let secret = inkan_otp::Secret::from_base32(key).unwrap();
+    let codes = agent
+        .http
+        .post(p.url("/login/totp"))
+        .form(&[
+            ("authz", hidden(&setup, "authz").unwrap()),
+            ("csrf", hidden(&setup, "csrf").unwrap()),
+            ("code", secret.code_at(now())),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(codes.contains(r#"id="recovery-codes""#), "{codes}");
+    secret
+}
+
+#[tokio::test]
+async fn guessing_codes_is_throttled_so_even_the_right_code_is_refused_for_a_while() {
+    let p = Provider::start(Backend::Embedded).await;
+    let rp = p.web_rp(json!({"mfa": "required"})).await;
+    p.user("ada@example.com").await;
+    let secret = set_up_over_http(&p, &rp, "ada@example.com").await;
+
+    let agent = Agent::new();
+    let ch = challenge();
+    let page = agent
+        .authorize(&p, &code_params(&rp, &ch, "openid"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let code_page = agent
+        .login(&p, &page, "ada@example.com", PASSWORD)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(code_page.contains(r#"id="code-form""#), "{code_page}");
+    let post = |code: String| {
+        let form = [
+            ("authz", hidden(&code_page, "authz").unwrap()),
+            ("csrf", hidden(&code_page, "csrf").unwrap()),
+            ("code", code),
+        ];
+        let agent = &agent;
+        let p = &p;
+        async move {
+            agent
+                .http
+                .post(p.url("/login/code"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Five wrong codes are free; the sixth locks the codes for 2 s
+    // (doubling with each further failure). Attempts inside the lock are
+    // answered like a wrong code without being checked.
+    let right = secret.code_at(now() + 30);
+    for i in 0..6 {
+        let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+        let resp = post(wrong).await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.text().await.unwrap().contains("not right"));
+    }
+    // Now even the right code gets the same answer, and no session.
+    let resp = post(right).await;
+    assert_eq!(resp.status(), 200, "throttled: no redirect");
+    assert!(resp.text().await.unwrap().contains("not right"));
+    let r = redirect(
+        agent
+            .authorize(&p, &{
+                let mut params = code_params(&rp, &ch, "openid");
+                params.push(("prompt", "none"));
+                params
+            })
+            .await,
+    );
+    assert_eq!(r.params["error"], "login_required");
+}
