@@ -1285,3 +1285,123 @@ async fn passkeys_registered_over_grpc_are_listed_renamed_and_deleted_over_rest(
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_one_time_code_is_checked_by_its_step_and_a_recovery_code_raced_by_two_admins_works_once()
+{
+    use inkan_admin::grpc::AdminGrpc;
+    use inkan_proto::admin::v1::admin_internal_server::AdminInternal;
+    use inkan_proto::admin::v1::verify_second_factor_reply::Outcome;
+    use inkan_proto::admin::v1::{EnrolTotpRequest, GetIdentityRequest, VerifySecondFactorRequest};
+    use tonic::Code;
+
+    let store = SqliteEventStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let one = spawn_app_on(store.clone(), PasswordParams::fast_for_tests()).await;
+    let (status, created) = one
+        .post("/admin/v1/identities", json!({"email": "ada@example.com"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let grpc = AdminGrpc::new(one.state.clone());
+
+    let secret = inkan_otp::Secret::generate();
+    let enrol = || {
+        tonic::Request::new(EnrolTotpRequest {
+            identity_id: id.clone(),
+            secret: secret.as_bytes().to_vec(),
+        })
+    };
+    let codes = grpc
+        .enrol_totp(enrol())
+        .await
+        .unwrap()
+        .into_inner()
+        .recovery_codes;
+    assert_eq!(codes.len(), 10);
+    assert_eq!(
+        grpc.enrol_totp(enrol()).await.unwrap_err().code(),
+        Code::AlreadyExists
+    );
+    let identity = grpc
+        .get_identity(tonic::Request::new(GetIdentityRequest { id: id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(identity.identity.unwrap().totp);
+    let (_, events) = one.admin(Method::GET, "/admin/v1/events", None).await;
+    assert!(
+        !events.to_string().contains(&codes[0]),
+        "recovery codes are stored hashed"
+    );
+
+    async fn verify(
+        grpc: &AdminGrpc,
+        id: &str,
+        code: String,
+    ) -> inkan_proto::admin::v1::VerifySecondFactorReply {
+        let request = tonic::Request::new(VerifySecondFactorRequest {
+            identity_id: id.into(),
+            code,
+        });
+        grpc.verify_second_factor(request)
+            .await
+            .unwrap()
+            .into_inner()
+    }
+    let check = |grpc, code| verify(grpc, &id, code);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let good = check(&grpc, secret.code_at(now)).await;
+    assert_eq!(good.outcome(), Outcome::Totp);
+    assert_eq!(good.step, i64::try_from(now / 30).unwrap());
+    assert_eq!(
+        check(&grpc, secret.code_at(now - 300)).await.outcome(),
+        Outcome::Rejected
+    );
+
+    // Two admin replicas on one log race one recovery code: one spends it.
+    let other = AdminGrpc::new(AdminState::new(
+        "https://id.example.com".into(),
+        store.clone(),
+        Kek::generate().0,
+        KeyPolicy::default(),
+        SecretHasher::new([7u8; 32]),
+        PasswordHasher::new(PasswordParams::fast_for_tests()),
+        15,
+    ));
+    let (a, b) = tokio::join!(
+        check(&grpc, codes[0].clone()),
+        check(&other, codes[0].clone())
+    );
+    let mut outcomes = [a.outcome(), b.outcome()];
+    outcomes.sort_by_key(|o| *o as i32);
+    assert_eq!(outcomes, [Outcome::Rejected, Outcome::RecoveryCode]);
+    let spent = if a.outcome() == Outcome::RecoveryCode {
+        a
+    } else {
+        b
+    };
+    assert_eq!(spent.recovery_codes_left, 9);
+    assert_eq!(
+        check(&grpc, codes[0].clone()).await.outcome(),
+        Outcome::Rejected
+    );
+
+    // Removed by an admin: nothing to check any more.
+    let (status, _) = one
+        .admin(
+            Method::DELETE,
+            &format!("/admin/v1/identities/{id}/totp"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        check(&grpc, codes[1].clone()).await.outcome(),
+        Outcome::NotEnrolled
+    );
+}
