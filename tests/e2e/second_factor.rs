@@ -327,30 +327,64 @@ async fn the_login_page_shows_the_methods_a_project_allows() {
         .contains("does not accept passwords"));
 }
 
-/// Sets up a code for `email` over plain HTTP (the pages as a script reads
-/// them) through `rp`, a project that requires two factors; returns the secret.
-async fn set_up_over_http(p: &Provider, rp: &Rp, email: &str) -> inkan_otp::Secret {
-    let agent = Agent::new();
+/// The page a fresh browser (`agent`) gets after signing in with the
+/// password at `issuer` for `rp`: the code form or the set-up page.
+async fn after_password(agent: &Agent, issuer: &str, rp: &Rp, email: &str) -> String {
     let ch = challenge();
     let page = agent
-        .authorize(p, &code_params(rp, &ch, "openid"))
+        .http
+        .get(format!("{issuer}/authorize"))
+        .query(&code_params(rp, &ch, "openid"))
+        .send()
         .await
+        .unwrap()
         .text()
         .await
         .unwrap();
-    let setup = agent
-        .login(p, &page, email, PASSWORD)
+    agent
+        .http
+        .post(format!("{issuer}/login"))
+        .form(&[
+            ("authz", hidden(&page, "authz").unwrap().as_str()),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .send()
         .await
+        .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Posts `code` to the second-step form of `page`.
+async fn post_code(agent: &Agent, issuer: &str, page: &str, code: String) -> reqwest::Response {
+    agent
+        .http
+        .post(format!("{issuer}/login/code"))
+        .form(&[
+            ("authz", hidden(page, "authz").unwrap()),
+            ("csrf", hidden(page, "csrf").unwrap()),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Sets up a code for `email` over plain HTTP (the pages as a script reads
+/// them) through `rp`, a project that requires two factors; returns the secret.
+async fn set_up_over_http(issuer: &str, rp: &Rp, email: &str) -> inkan_otp::Secret {
+    let agent = Agent::new();
+    let setup = after_password(&agent, issuer, rp, email).await;
     let marker = r#"<code id="totp-secret">"#;
     let start = setup.find(marker).expect("the set-up page") + marker.len();
     let key = &setup[start..start + setup[start..].find('<').unwrap()];
     let secret = inkan_otp::Secret::from_base32(key).unwrap();
     let codes = agent
         .http
-        .post(p.url("/login/totp"))
+        .post(format!("{issuer}/login/totp"))
         .form(&[
             ("authz", hidden(&setup, "authz").unwrap()),
             ("csrf", hidden(&setup, "csrf").unwrap()),
@@ -371,63 +405,83 @@ async fn guessing_codes_is_throttled_so_even_the_right_code_is_refused_for_a_whi
     let p = Provider::start(Backend::Embedded).await;
     let rp = p.web_rp(json!({"mfa": "required"})).await;
     p.user("ada@example.com").await;
-    let secret = set_up_over_http(&p, &rp, "ada@example.com").await;
+    let secret = set_up_over_http(&p.issuer, &rp, "ada@example.com").await;
 
     let agent = Agent::new();
-    let ch = challenge();
-    let page = agent
-        .authorize(&p, &code_params(&rp, &ch, "openid"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let code_page = agent
-        .login(&p, &page, "ada@example.com", PASSWORD)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let code_page = after_password(&agent, &p.issuer, &rp, "ada@example.com").await;
     assert!(code_page.contains(r#"id="code-form""#), "{code_page}");
-    let post = |code: String| {
-        let form = [
-            ("authz", hidden(&code_page, "authz").unwrap()),
-            ("csrf", hidden(&code_page, "csrf").unwrap()),
-            ("code", code),
-        ];
-        let agent = &agent;
-        let p = &p;
-        async move {
-            agent
-                .http
-                .post(p.url("/login/code"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
     // Five wrong codes are free; the sixth locks the codes for 2 s
     // (doubling with each further failure). Attempts inside the lock are
     // answered like a wrong code without being checked.
     let right = secret.code_at(now() + 30);
     for i in 0..6 {
         let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
-        let resp = post(wrong).await;
+        let resp = post_code(&agent, &p.issuer, &code_page, wrong).await;
         assert_eq!(resp.status(), 200);
         assert!(resp.text().await.unwrap().contains("not right"));
     }
     // Now even the right code gets the same answer, and no session.
-    let resp = post(right).await;
+    let resp = post_code(&agent, &p.issuer, &code_page, right).await;
     assert_eq!(resp.status(), 200, "throttled: no redirect");
     assert!(resp.text().await.unwrap().contains("not right"));
-    let r = redirect(
-        agent
-            .authorize(&p, &{
-                let mut params = code_params(&rp, &ch, "openid");
-                params.push(("prompt", "none"));
-                params
-            })
-            .await,
-    );
+    let ch = challenge();
+    let mut params = code_params(&rp, &ch, "openid");
+    params.push(("prompt", "none"));
+    let r = redirect(agent.authorize(&p, &params).await);
     assert_eq!(r.params["error"], "login_required");
+}
+
+/// Two authorize replicas behind a round-robin front: the set-up spans
+/// them, and one code posted by two sign-ins at once, to the two replicas,
+/// signs in once (the used-step record is shared in Redis).
+#[tokio::test]
+async fn in_the_microservices_shape_one_code_signs_in_once_however_the_replicas_race() {
+    use crate::cluster::Cluster;
+    let cluster = Cluster::start_replicas(
+        &[
+            "admin-a",
+            "authorize-a",
+            "authorize-b",
+            "token-a",
+            "userinfo-a",
+        ],
+        None,
+    )
+    .await;
+    let issuer = cluster.issuer.clone();
+    let rp = cluster
+        .register(json!({
+            "name": "Shop", "app_type": "web", "redirect_uris": [CALLBACK], "mfa": "required",
+        }))
+        .await;
+    let (status, _) = cluster
+        .admin(
+            reqwest::Method::POST,
+            "/admin/v1/identities",
+            Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let secret = set_up_over_http(&issuer, &rp, "ada@example.com").await;
+
+    let (a, b) = (Agent::new(), Agent::new());
+    let page_a = after_password(&a, &issuer, &rp, "ada@example.com").await;
+    let page_b = after_password(&b, &issuer, &rp, "ada@example.com").await;
+    assert!(page_a.contains(r#"id="code-form""#) && page_b.contains(r#"id="code-form""#));
+    let code = secret.code_at(now() + 30);
+    let (ra, rb) = tokio::join!(
+        post_code(&a, &issuer, &page_a, code.clone()),
+        post_code(&b, &issuer, &page_b, code)
+    );
+    let mut statuses = [ra.status().as_u16(), rb.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 303], "one sign-in, one refusal");
+    let replicas: std::collections::HashSet<String> = cluster
+        .served()
+        .into_iter()
+        .filter(|(path, _)| path == "/login/code")
+        .map(|(_, replica)| replica)
+        .collect();
+    assert_eq!(replicas.len(), 2, "the two posts reached both replicas");
+    cluster.stop().await;
 }
