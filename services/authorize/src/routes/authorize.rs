@@ -78,7 +78,7 @@ pub async fn authorize(
             // that needs two factors goes straight to the code (or its set-up).
             let step_up = match (decision, session) {
                 (Decision::StepUp, Some((_, session))) => {
-                    step_up(&state, &target.project, &request, session)
+                    step_up(&state, &target.project, &request, session, now)
                         .await
                         .map_err(outage)?
                 }
@@ -89,6 +89,10 @@ pub async fn authorize(
     }
 }
 
+/// How recent a password login must be for its session to set up a
+/// one-time code without the password again (10 minutes).
+pub const FRESH_FOR_SET_UP_SECONDS: i64 = 600;
+
 /// The second step a password session owes to reach `request`'s level, if
 /// a one-time code can supply it.
 async fn step_up(
@@ -96,12 +100,25 @@ async fn step_up(
     project: &Project,
     request: &Parsed,
     session: Session,
+    now: i64,
 ) -> Result<Option<(SecondStep, Session)>, AuthorizeError> {
     let Some(identity) = state.directory.identity(&session.identity_id).await? else {
         return Ok(None);
     };
     let step = code::second_step(project, request.required, identity.totp);
-    Ok((step != SecondStep::None).then_some((step, session)))
+    Ok(step_up_allowed(step, session.auth_time, now).then_some((step, session)))
+}
+
+/// Whether a session may take `step` without signing in again. Asking for
+/// an existing code is always fine (it is the missing factor); setting one
+/// up binds a second factor to the account, so it needs a recent password:
+/// a stolen older session must not lock its user out with the thief's app.
+fn step_up_allowed(step: SecondStep, auth_time: i64, now: i64) -> bool {
+    match step {
+        SecondStep::None => false,
+        SecondStep::Code => true,
+        SecondStep::Enrol => now - auth_time <= FRESH_FOR_SET_UP_SECONDS,
+    }
 }
 
 /// A client and redirect URI that are known good: from here on, errors go
@@ -518,6 +535,14 @@ mod tests {
             ),
             Decision::LoginRequired
         );
+    }
+
+    #[test]
+    fn a_session_sets_up_a_code_only_within_minutes_of_its_password() {
+        assert!(step_up_allowed(SecondStep::Code, NOW - 86_400, NOW));
+        assert!(step_up_allowed(SecondStep::Enrol, NOW - 600, NOW));
+        assert!(!step_up_allowed(SecondStep::Enrol, NOW - 601, NOW));
+        assert!(!step_up_allowed(SecondStep::None, NOW, NOW));
     }
 
     #[test]
