@@ -55,7 +55,7 @@ impl Acr {
     /// anything with `mfa` is multi-factor; the rest is one factor.
     pub fn of_amr(amr: &[String]) -> Acr {
         let has = |m: &str| amr.iter().any(|a| a == m);
-        if (has("hwk") || has("swk")) && has("user") {
+        if used_passkey(amr) && has("user") {
             Acr::PhishingResistant
         } else if has("mfa") {
             Acr::MultiFactor
@@ -63,6 +63,12 @@ impl Acr {
             Acr::OneFactor
         }
     }
+}
+
+/// Whether a login with these RFC 8176 methods used a passkey (a hardware-
+/// or software-secured key, `hwk`/`swk`).
+pub fn used_passkey(amr: &[String]) -> bool {
+    amr.iter().any(|a| a == "hwk" || a == "swk")
 }
 
 #[cfg(test)]

@@ -119,6 +119,52 @@ pub async fn complete(
     answer(state, pending, &sid, &session, Some(cookie)).await
 }
 
+/// A login that signed in but keeps its request open for one more page
+/// (the passkey offer, the recovery codes): the request's new id and
+/// record, and the session cookie to set.
+pub struct Held {
+    pub authz: String,
+    pub pending: PendingAuthorization,
+    pub cookie: HeaderValue,
+}
+
+/// Signs `identity_id` in with `amr` (a new session) but does not answer
+/// the pending request `authz`: it is stored again, marked signed in by
+/// that user, for the page `next` names (in the log) to answer through
+/// [`resume`].
+pub async fn hold(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    authz: &str,
+    identity_id: String,
+    amr: Vec<String>,
+    next: &'static str,
+) -> Result<Held, AuthorizeError> {
+    let mut pending = pending::take(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let (_, session, cookie) = start_session(
+        state,
+        headers,
+        Session {
+            identity_id: identity_id.clone(),
+            auth_time: state.clock.now(),
+            amr,
+        },
+    )
+    .await?;
+    tracing::info!(client_id = %pending.client_id, amr = ?session.amr, next, "login succeeded");
+    inkan_telemetry::metrics::login_attempt(true);
+    pending.second_factor = None;
+    pending.signed_in = Some(identity_id);
+    let authz = pending::put(&*state.kv, &pending).await?;
+    Ok(Held {
+        authz,
+        pending,
+        cookie,
+    })
+}
+
 /// Answers a pending request whose user signed in at an earlier step (the
 /// passkey offer): the browser's session must still be that user's.
 pub async fn resume(
@@ -149,16 +195,29 @@ pub async fn signed_in_session(
     Ok((sid, session))
 }
 
-/// The name the pages show for the client of a pending request (its
-/// `client_id` if the project is gone).
+/// The project of a pending request's client, if it still exists.
+pub async fn project(
+    state: &AuthorizeState,
+    client_id: &str,
+) -> Result<Option<inkan_directory::typed::Project>, AuthorizeError> {
+    use inkan_directory::typed::Lookup;
+    Ok(state.directory.project(client_id).await?)
+}
+
+/// The name the pages show for `project` of `client_id` (its `client_id`
+/// if the project is gone).
+pub fn display_name<'a>(
+    project: Option<&'a inkan_directory::typed::Project>,
+    client_id: &'a str,
+) -> &'a str {
+    project.map_or(client_id, |p| p.display_name())
+}
+
+/// The name the pages show for the client of a pending request.
 pub async fn project_name(
     state: &AuthorizeState,
     client_id: &str,
 ) -> Result<String, AuthorizeError> {
-    use inkan_directory::typed::Lookup;
-    let project = state.directory.project(client_id).await?;
-    Ok(project
-        .as_ref()
-        .map_or(client_id, |p| p.display_name())
-        .to_owned())
+    let project = project(state, client_id).await?;
+    Ok(display_name(project.as_ref(), client_id).to_owned())
 }

@@ -289,8 +289,9 @@ fn decide(request: &Parsed, session: Option<&Session>, now: i64) -> Decision {
 /// Whether the session's login used a method the project accepts (a
 /// password session does not sign in to a passkey-only project).
 fn used_an_allowed_method(request: &Parsed, session: &Session) -> bool {
-    let has = |m: &str| session.amr.iter().any(|a| a == m);
-    (request.password && has("pwd")) || (request.passkey && (has("hwk") || has("swk")))
+    let password = session.amr.iter().any(|a| a == "pwd");
+    (request.password && password)
+        || (request.passkey && inkan_domain::acr::used_passkey(&session.amr))
 }
 
 /// Shown when the request asks for a passkey.

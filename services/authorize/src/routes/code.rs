@@ -20,7 +20,6 @@ use inkan_domain::acr::Acr;
 use inkan_domain::project::MfaPolicy;
 use inkan_flows::limits::{self, AccountKey, IpKey, LoginGate};
 use inkan_flows::pending::{self, PendingAuthorization, SecondFactorDue};
-use inkan_flows::session::Session;
 use inkan_web::client_ip::client_ip;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
@@ -137,12 +136,17 @@ async fn render(
 }
 
 /// A post of a second-step page: the pending request, who owes the step,
-/// and the throttling keys.
+/// the throttling keys, and whether guessing is throttled now (NIST SP
+/// 800-63B §5.2.2: a throttled attempt gets the page a wrong code gets,
+/// and its code is not checked).
 struct Due {
     verified: Verified,
     due: SecondFactorDue,
     account: AccountKey,
     ip: IpKey,
+    client_id: String,
+    now: i64,
+    throttled: bool,
 }
 
 async fn due(
@@ -163,29 +167,47 @@ async fn due(
         extensions,
         state.trusted_proxy_header.as_ref(),
     ));
+    let client_id = verified.pending.client_id.clone();
+    let now = state.clock.now();
+    let gate = limits::login_allowed(&*state.kv, &account, &ip, now).await?;
+    if gate != LoginGate::Open {
+        tracing::info!(%client_id, ?gate, "second factor throttled");
+    }
     Ok(Due {
         verified,
         due,
         account,
         ip,
+        client_id,
+        now,
+        throttled: gate != LoginGate::Open,
     })
 }
 
-/// Whether guessing is throttled for this identity's codes or this
-/// address (NIST SP 800-63B §5.2.2); a throttled attempt gets the page a
-/// wrong code gets, and its code is not checked.
-async fn throttled(
-    state: &AuthorizeState,
-    account: &AccountKey,
-    ip: &IpKey,
-    client_id: &str,
-    now: i64,
-) -> Result<bool, AuthorizeError> {
-    let gate = limits::login_allowed(&*state.kv, account, ip, now).await?;
-    if gate != LoginGate::Open {
-        tracing::info!(%client_id, ?gate, "second factor throttled");
+impl Due {
+    /// The same page again, with `message`.
+    async fn again(
+        &self,
+        state: &AuthorizeState,
+        message: &str,
+    ) -> Result<Response, AuthorizeError> {
+        render(
+            state,
+            &self.verified.authz,
+            &self.verified.pending,
+            Some(message),
+        )
+        .await
     }
-    Ok(gate != LoginGate::Open)
+
+    /// Records a wrong code against the identity and the address, and
+    /// shows the page again.
+    async fn wrong(&self, state: &AuthorizeState, what: &str) -> Result<Response, AuthorizeError> {
+        let failures =
+            limits::record_login_failure(&*state.kv, &self.account, &self.ip, self.now).await?;
+        tracing::info!(client_id = %self.client_id, failures, "{what}");
+        self.again(state, CODE_FAILED).await
+    }
 }
 
 /// The methods of a login that passed its second step.
@@ -208,48 +230,42 @@ pub async fn code(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
+    let d = due(&state, &headers, &extensions, &form).await?;
+    if d.due.enrolling.is_some() {
+        return Err(AuthorizeError::LoginExpired);
+    }
+    if d.throttled {
+        return d.again(&state, CODE_FAILED).await;
+    }
+    let identity_id = &d.due.identity_id;
+    let typed = form.get("code").unwrap_or_default();
+    match state
+        .directory
+        .verify_second_factor(identity_id, typed)
+        .await?
+    {
+        SecondFactor::Totp { step } => {
+            if !inkan_flows::otp::spend_step(&*state.kv, identity_id, step).await? {
+                tracing::info!(client_id = %d.client_id, "one-time code refused: its time step was used");
+                return d.again(&state, CODE_USED).await;
+            }
+        }
+        SecondFactor::RecoveryCode { left } => {
+            tracing::info!(client_id = %d.client_id, left, "recovery code used");
+        }
+        SecondFactor::Rejected => {
+            inkan_telemetry::metrics::login_attempt(false);
+            return d.wrong(&state, "second factor failed").await;
+        }
+        // Removed by an admin since the password step: start again.
+        SecondFactor::NotEnrolled => return Err(AuthorizeError::LoginExpired),
+    }
     let Due {
         verified,
         due,
         account,
-        ip,
-    } = due(&state, &headers, &extensions, &form).await?;
-    if due.enrolling.is_some() {
-        return Err(AuthorizeError::LoginExpired);
-    }
-    let client_id = verified.pending.client_id.clone();
-    let now = state.clock.now();
-    let retry = |message| render(&state, &verified.authz, &verified.pending, Some(message));
-    if throttled(&state, &account, &ip, &client_id, now).await? {
-        return retry(CODE_FAILED).await;
-    }
-    let typed = form.get("code").unwrap_or_default();
-    let verdict = state
-        .directory
-        .verify_second_factor(&due.identity_id, typed)
-        .await?;
-    let accepted = match verdict {
-        SecondFactor::Totp { step } => {
-            if !inkan_flows::otp::spend_step(&*state.kv, &due.identity_id, step).await? {
-                tracing::info!(%client_id, "one-time code refused: its time step was used");
-                return retry(CODE_USED).await;
-            }
-            true
-        }
-        SecondFactor::RecoveryCode { left } => {
-            tracing::info!(%client_id, left, "recovery code used");
-            true
-        }
-        SecondFactor::Rejected => false,
-        // Removed by an admin since the password step: start again.
-        SecondFactor::NotEnrolled => return Err(AuthorizeError::LoginExpired),
-    };
-    if !accepted {
-        let failures = limits::record_login_failure(&*state.kv, &account, &ip, now).await?;
-        tracing::info!(%client_id, failures, "second factor failed");
-        inkan_telemetry::metrics::login_attempt(false);
-        return retry(CODE_FAILED).await;
-    }
+        ..
+    } = d;
     limits::record_login_success(&*state.kv, &account).await?;
     let amr = with_second_factor(due.amr);
     signin::complete(&state, &headers, &verified.authz, due.identity_id, amr).await
@@ -266,33 +282,30 @@ pub async fn enrol(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
-    let Due {
-        verified,
-        due,
-        account,
-        ip,
-    } = due(&state, &headers, &extensions, &form).await?;
-    let Some(text) = due.enrolling.as_deref() else {
+    let d = due(&state, &headers, &extensions, &form).await?;
+    let Some(text) = d.due.enrolling.as_deref() else {
         return Err(AuthorizeError::LoginExpired);
     };
     let secret = inkan_otp::Secret::from_base32(text).map_err(|_| {
         AuthorizeError::Internal("a pending one-time-code secret is unreadable".into())
     })?;
-    let client_id = verified.pending.client_id.clone();
-    let now = state.clock.now();
-    let retry = |message| render(&state, &verified.authz, &verified.pending, Some(message));
-    if throttled(&state, &account, &ip, &client_id, now).await? {
-        return retry(CODE_FAILED).await;
+    if d.throttled {
+        return d.again(&state, CODE_FAILED).await;
     }
     let step = secret.check(
         form.get("code").unwrap_or_default(),
-        u64::try_from(now).unwrap_or(0),
+        u64::try_from(d.now).unwrap_or(0),
     );
     let Some(step) = step.and_then(|s| i64::try_from(s).ok()) else {
-        let failures = limits::record_login_failure(&*state.kv, &account, &ip, now).await?;
-        tracing::info!(%client_id, failures, "one-time code set-up: wrong code");
-        return retry(CODE_FAILED).await;
+        return d.wrong(&state, "one-time code set-up: wrong code").await;
     };
+    let Due {
+        verified,
+        due,
+        account,
+        client_id,
+        ..
+    } = d;
     let codes = match state
         .directory
         .enrol_totp(&due.identity_id, secret.as_bytes().to_vec())
@@ -310,35 +323,27 @@ pub async fn enrol(
     tracing::info!(%client_id, "one-time code set up");
 
     // Signed in now; the request waits for "continue" on the codes page.
-    let mut pending = pending::take(&*state.kv, &verified.authz)
-        .await?
-        .ok_or(AuthorizeError::LoginExpired)?;
-    let (_, session, cookie) = signin::start_session(
+    let amr = with_second_factor(due.amr);
+    let held = signin::hold(
         &state,
         &headers,
-        Session {
-            identity_id: due.identity_id.clone(),
-            auth_time: now,
-            amr: with_second_factor(due.amr),
-        },
+        &verified.authz,
+        due.identity_id,
+        amr,
+        "recovery codes",
     )
     .await?;
-    tracing::info!(%client_id, amr = ?session.amr, "login succeeded");
-    inkan_telemetry::metrics::login_attempt(true);
-    pending.second_factor = None;
-    pending.signed_in = Some(due.identity_id);
-    let authz = pending::put(&*state.kv, &pending).await?;
-    let project_name = signin::project_name(&state, &pending.client_id).await?;
+    let project_name = signin::project_name(&state, &held.pending.client_id).await?;
     let mut response = html(
         StatusCode::OK,
         &RecoveryCodesPage {
             project_name: &project_name,
-            authz: &authz,
-            csrf: &pending.csrf,
+            authz: &held.authz,
+            csrf: &held.pending.csrf,
             codes: &codes,
         },
     );
-    response.headers_mut().append(SET_COOKIE, cookie);
+    response.headers_mut().append(SET_COOKIE, held.cookie);
     Ok(response)
 }
 

@@ -64,25 +64,9 @@ pub async fn offer(
     identity_id: String,
     amr: Vec<String>,
 ) -> Result<Response, AuthorizeError> {
-    let mut pending = pending::take(&*state.kv, authz)
-        .await?
-        .ok_or(AuthorizeError::LoginExpired)?;
-    let (_, session, cookie) = signin::start_session(
-        state,
-        headers,
-        Session {
-            identity_id: identity_id.clone(),
-            auth_time: state.clock.now(),
-            amr,
-        },
-    )
-    .await?;
-    tracing::info!(client_id = %pending.client_id, amr = ?session.amr, "login succeeded; offering a passkey");
-    inkan_telemetry::metrics::login_attempt(true);
-    pending.signed_in = Some(identity_id);
-    let authz = pending::put(&*state.kv, &pending).await?;
-    let mut response = offer_page(state, &authz, &pending, None).await?;
-    response.headers_mut().append(SET_COOKIE, cookie);
+    let held = signin::hold(state, headers, authz, identity_id, amr, "the passkey offer").await?;
+    let mut response = offer_page(state, &held.authz, &held.pending, None).await?;
+    response.headers_mut().append(SET_COOKIE, held.cookie);
     Ok(response)
 }
 

@@ -117,10 +117,8 @@ pub async fn retry(
     email: &str,
     message: &str,
 ) -> Result<Response, AuthorizeError> {
-    let project = state.directory.project(&pending.client_id).await?;
-    let project_name = project
-        .as_ref()
-        .map_or(pending.client_id.as_str(), |p| p.display_name());
+    let project = signin::project(state, &pending.client_id).await?;
+    let project_name = signin::display_name(project.as_ref(), &pending.client_id);
     let allows = |m| project.as_ref().is_none_or(|p| p.allows_login(m));
     Ok(html(
         StatusCode::OK,
