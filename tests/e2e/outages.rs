@@ -409,15 +409,27 @@ async fn sigterm_finishes_in_flight_requests_before_exiting() {
     );
     let addr = p.issuer.trim_start_matches("http://").to_string();
 
-    // A request is in flight: its headers and half its body have arrived.
+    // A request is in flight: the server has read its headers and asked for
+    // its body (`Expect: 100-continue`, RFC 9110 §10.1.1, answered when the
+    // handler starts reading it), so the request is certainly being served
+    // and not merely sitting unread in the socket.
     let body = "grant_type=client_credentials&scope=reports";
-    let (head, tail) = body.split_at(10);
     let mut conn = TcpStream::connect(&addr).await.unwrap();
     let request = format!(
-        "POST /token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        "POST /token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(request.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(10), conn.read_exact(&mut interim))
+        .await
+        .expect("100 Continue within 10 s")
+        .unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
 
     // SIGTERM, then wait until the server has stopped accepting new connections.
     let Provider { inkan, .. } = p;
@@ -429,7 +441,7 @@ async fn sigterm_finishes_in_flight_requests_before_exiting() {
     assert!(closed.is_some(), "the listener closes on SIGTERM");
 
     // The in-flight request still completes in full.
-    conn.write_all(tail.as_bytes()).await.unwrap();
+    conn.write_all(body.as_bytes()).await.unwrap();
     let mut response = String::new();
     tokio::time::timeout(Duration::from_secs(10), conn.read_to_string(&mut response))
         .await
