@@ -11,13 +11,18 @@
 //! - [`EventBus`]: the trait every caller uses.
 //! - [`nats`]: the real implementation (NATS JetStream).
 //! - [`memory`]: the embedded, in-process implementation.
+//! - [`durable`]: named consumers that settle each event after acting on it
+//!   (JetStream here; a store cursor in embedded mode, in `inkan-relay`).
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use inkan_domain::envelope::RecordedEvent;
 
+pub mod durable;
 pub mod memory;
 pub mod nats;
+
+pub use durable::{Deliveries, Delivery, DurableConfig, DurableSource};
 
 pub use memory::MemoryBus;
 pub use nats::{NatsBus, NatsBusConfig};

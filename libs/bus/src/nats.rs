@@ -38,6 +38,7 @@ use inkan_domain::envelope::RecordedEvent;
 use inkan_telemetry::propagation::{self, Context, Extractor, Injector};
 use tracing::Instrument;
 
+use crate::durable::{Deliveries, Delivery, DurableConfig, DurableSource, Settle, Settlement};
 use crate::{BusError, EventBus, EventStream, Result};
 
 /// Header carrying the event's log position (decimal).
@@ -368,6 +369,111 @@ impl EventBus for NatsBus {
                 "ping timed out after {PING_TIMEOUT:?}"
             ))),
         }
+    }
+}
+
+/// A durable pull consumer named `<stream>_<config.name>` on
+/// `<prefix>.<stream_type>.>` with explicit acks: JetStream hands each
+/// message to one puller at a time, redelivers it after `ack_wait` when its
+/// puller went silent, and stops after `max_attempts` deliveries. Events of
+/// the stream the consumer does not want are acked as they pass.
+#[async_trait]
+impl DurableSource for NatsBus {
+    async fn consume(&self, config: &DurableConfig) -> Result<Deliveries> {
+        let open = async {
+            self.ensure_stream().await?;
+            let stream = self.js.get_stream(&self.config.stream).await.map_err(|e| {
+                self.stream_ready.store(false, Ordering::Release);
+                BusError::Unavailable(format!("open stream {}: {e}", self.config.stream))
+            })?;
+            let name = subject_token(&config.name).replace(['_', '.'], "-");
+            let consumer = stream
+                .get_or_create_consumer(
+                    &name,
+                    pull::Config {
+                        durable_name: Some(name.clone()),
+                        deliver_policy: DeliverPolicy::All,
+                        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                        ack_wait: config.ack_wait,
+                        max_deliver: i64::from(config.max_attempts.max(1)),
+                        filter_subject: format!(
+                            "{}.{}.>",
+                            self.config.subject_prefix,
+                            subject_token(&config.stream_type)
+                        ),
+                        description: Some(format!("Inkan durable consumer {}", config.name)),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| BusError::Unavailable(format!("create consumer {name}: {e}")))?;
+            consumer
+                .messages()
+                .await
+                .map_err(|e| BusError::Unavailable(format!("consume {name}: {e}")))
+        };
+        let messages = tokio::time::timeout(SUBSCRIBE_TIMEOUT, open)
+            .await
+            .map_err(|_| {
+                BusError::Unavailable(format!("consume timed out after {SUBSCRIBE_TIMEOUT:?}"))
+            })??;
+        let config = config.clone();
+        let stream = futures::stream::unfold(messages, move |mut messages| {
+            let config = config.clone();
+            async move {
+                loop {
+                    let message = match messages.next().await? {
+                        Ok(message) => message,
+                        Err(e) => {
+                            let e = BusError::Unavailable(format!("consumer: {e}"));
+                            return Some((Err(e), messages));
+                        }
+                    };
+                    let attempt = message
+                        .info()
+                        .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
+                        .unwrap_or(1);
+                    let event = match serde_json::from_slice::<RecordedEvent>(&message.payload) {
+                        Ok(event) => event,
+                        Err(e) => {
+                            // Retrying cannot make it readable.
+                            let _ = message.ack_with(jetstream::AckKind::Term).await;
+                            let e = BusError::Malformed(format!("durable consumer: {e}"));
+                            return Some((Err(e), messages));
+                        }
+                    };
+                    if !config.wants(&event) {
+                        let _ = message.ack().await;
+                        continue;
+                    }
+                    let delivery = Delivery::new(
+                        event,
+                        attempt,
+                        config.max_attempts,
+                        Box::new(JetStreamSettle(message)),
+                    );
+                    return Some((Ok(delivery), messages));
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+struct JetStreamSettle(jetstream::Message);
+
+#[async_trait]
+impl Settle for JetStreamSettle {
+    async fn settle(self: Box<Self>, how: Settlement) -> Result<()> {
+        let result = match how {
+            // Waits for the server to confirm: a confirmed ack is never redelivered.
+            Settlement::Done => self.0.double_ack().await,
+            Settlement::RetryAfter(delay) => {
+                self.0.ack_with(jetstream::AckKind::Nak(Some(delay))).await
+            }
+            Settlement::GiveUp => self.0.ack_with(jetstream::AckKind::Term).await,
+        };
+        result.map_err(|e| BusError::Unavailable(format!("settle: {e}")))
     }
 }
 

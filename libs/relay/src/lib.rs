@@ -11,6 +11,11 @@
 //!
 //! # Layout
 //! - [`Relay`]: one pass ([`Relay::run_once`]) and the long-running loop ([`Relay::run`]).
+//! - [`consumer`]: durable consumers over the event store, for embedded mode.
+
+pub mod consumer;
+
+pub use consumer::StoreConsumer;
 
 use std::sync::Arc;
 use std::time::Duration;
