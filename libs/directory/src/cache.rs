@@ -28,8 +28,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Directory, Identity, NewPasskey, PasskeyRegistration, Project, Result, SecondFactor, StoredKey,
-    StoredPasskey, TotpEnrolment,
+    Directory, Identity, LinkRedeemed, LinkRedemption, LinkRequest, LinkRequested, NewPasskey,
+    PasskeyRegistration, Project, Result, SecondFactor, StoredKey, StoredPasskey, TotpEnrolment,
 };
 
 /// Entry lifetimes with the bus up (invalidation is the freshness mechanism;
@@ -291,5 +291,19 @@ impl Directory for CachedDirectory {
 
     async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor> {
         self.inner.verify_second_factor(identity_id, code).await
+    }
+
+    async fn request_link(&self, request: LinkRequest) -> Result<LinkRequested> {
+        self.inner.request_link(request).await
+    }
+
+    /// A redeemed link changed the identity (verified, new password and
+    /// session epoch): its cached copy goes at once, not when the bus says so.
+    async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {
+        let outcome = self.inner.redeem_link(request).await?;
+        if let LinkRedeemed::Done { identity_id } = &outcome {
+            lock(&self.identities).remove(identity_id.as_str());
+        }
+        Ok(outcome)
     }
 }

@@ -91,6 +91,62 @@ pub trait Directory: Send + Sync + 'static {
     async fn enrol_totp(&self, identity_id: &str, secret: Vec<u8>) -> Result<TotpEnrolment>;
     /// Checks a time-based code or a recovery code (spending it) of an identity.
     async fn verify_second_factor(&self, identity_id: &str, code: &str) -> Result<SecondFactor>;
+    /// Issues a one-time link the mailer sends (a write, through the admin).
+    async fn request_link(&self, request: LinkRequest) -> Result<LinkRequested>;
+    /// Follows a mailed link (a write, through the admin).
+    async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed>;
+}
+
+/// A link to issue, and a link followed: the wire requests.
+pub use pb::{LinkPurpose, RedeemLinkRequest as LinkRedemption, RequestLinkRequest as LinkRequest};
+
+/// What became of a [`Directory::request_link`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRequested {
+    /// Committed for the mailer (or, for a reset of an unknown address,
+    /// nothing to do: the same answer).
+    Queued,
+    /// No mail is configured on the admin.
+    MailOff,
+    /// A verification for an identity that does not exist.
+    NoIdentity,
+}
+
+/// What became of a [`Directory::redeem_link`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRedeemed {
+    Done {
+        identity_id: String,
+    },
+    /// Unknown, used, replaced, expired, or for an old address.
+    InvalidLink,
+    /// The new password breaks the policy; the message says how.
+    RejectedPassword(String),
+}
+
+fn link_requested(
+    result: std::result::Result<pb::RequestLinkReply, Status>,
+) -> Result<LinkRequested> {
+    match result {
+        Ok(_) => Ok(LinkRequested::Queued),
+        Err(s) => match s.code() {
+            Code::FailedPrecondition => Ok(LinkRequested::MailOff),
+            Code::NotFound => Ok(LinkRequested::NoIdentity),
+            _ => Err(DirectoryError::Unavailable(s)),
+        },
+    }
+}
+
+fn link_redeemed(result: std::result::Result<pb::RedeemLinkReply, Status>) -> Result<LinkRedeemed> {
+    use pb::redeem_link_reply::Outcome;
+    let reply = result.map_err(DirectoryError::Unavailable)?;
+    Ok(match reply.outcome() {
+        Outcome::Done => LinkRedeemed::Done {
+            identity_id: reply.identity_id,
+        },
+        Outcome::RejectedPassword => LinkRedeemed::RejectedPassword(reply.problem),
+        Outcome::InvalidLink | Outcome::Unspecified => LinkRedeemed::InvalidLink,
+    })
 }
 
 /// What became of a [`Directory::enrol_totp`].
@@ -264,6 +320,24 @@ impl<T: AdminInternal> Directory for InProcess<T> {
         second_factor(
             self.0
                 .verify_second_factor(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
+
+    async fn request_link(&self, request: LinkRequest) -> Result<LinkRequested> {
+        link_requested(
+            self.0
+                .request_link(Request::new(request))
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
+
+    async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {
+        link_redeemed(
+            self.0
+                .redeem_link(Request::new(request))
                 .await
                 .map(tonic::Response::into_inner),
         )
@@ -473,5 +547,27 @@ impl Directory for Grpc {
             .await
             .map(tonic::Response::into_inner);
         second_factor(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn request_link(&self, request: LinkRequest) -> Result<LinkRequested> {
+        let result = self
+            .one_replica()
+            .request_link(request)
+            .instrument(client_span("RequestLink"))
+            .await
+            .map(tonic::Response::into_inner);
+        link_requested(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {
+        let result = self
+            .one_replica()
+            .redeem_link(request)
+            .instrument(client_span("RedeemLink"))
+            .await
+            .map(tonic::Response::into_inner);
+        link_redeemed(result)
     }
 }

@@ -211,6 +211,8 @@ pub struct Identity {
     pub claims: Map<String, Value>,
     /// Whether the identity has a one-time-code second factor.
     pub totp: bool,
+    /// Sessions and refresh tokens minted under an older epoch are dead.
+    pub session_epoch: u32,
 }
 
 impl Identity {
@@ -255,6 +257,7 @@ impl TryFrom<pb::Identity> for Identity {
             last_name: i.last_name,
             claims,
             totp: i.totp,
+            session_epoch: i.session_epoch,
         })
     }
 }
@@ -417,6 +420,12 @@ mod tests {
         }
         async fn verify_second_factor(&self, _: &str, _: &str) -> Result<crate::SecondFactor> {
             Ok(crate::SecondFactor::NotEnrolled)
+        }
+        async fn request_link(&self, _: crate::LinkRequest) -> Result<crate::LinkRequested> {
+            Ok(crate::LinkRequested::MailOff)
+        }
+        async fn redeem_link(&self, _: crate::LinkRedemption) -> Result<crate::LinkRedeemed> {
+            Ok(crate::LinkRedeemed::InvalidLink)
         }
     }
 

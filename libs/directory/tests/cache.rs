@@ -74,6 +74,18 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<inkan_directory::SecondFactor> {
         self.inner.verify_second_factor(identity_id, code).await
     }
+    async fn request_link(
+        &self,
+        request: inkan_directory::LinkRequest,
+    ) -> inkan_directory::Result<inkan_directory::LinkRequested> {
+        self.inner.request_link(request).await
+    }
+    async fn redeem_link(
+        &self,
+        request: inkan_directory::LinkRedemption,
+    ) -> inkan_directory::Result<inkan_directory::LinkRedeemed> {
+        self.inner.redeem_link(request).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

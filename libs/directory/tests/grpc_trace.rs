@@ -92,6 +92,18 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::VerifySecondFactorReply>, Status> {
         Err(self.record(&request))
     }
+    async fn request_link(
+        &self,
+        request: Request<pb::RequestLinkRequest>,
+    ) -> Result<Response<pb::RequestLinkReply>, Status> {
+        Err(self.record(&request))
+    }
+    async fn redeem_link(
+        &self,
+        request: Request<pb::RedeemLinkRequest>,
+    ) -> Result<Response<pb::RedeemLinkReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -191,6 +191,29 @@ pub struct Totp {
     pub enrolled_at: OffsetDateTime,
 }
 
+/// What a link mailed to the identity's address does when it is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// Proves the address belongs to the user: sets `email_verified`.
+    VerifyEmail,
+    /// Lets the user choose a new password without the old one.
+    ResetPassword,
+}
+
+/// An outstanding one-time link: only its keyed hash is kept, so the log
+/// and read models cannot produce a working link. One per purpose: a new
+/// request replaces the old link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailedLink {
+    pub purpose: LinkPurpose,
+    pub token_hash: String,
+    /// The address it was sent to: a link dies when the address changes.
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 // ---- events ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,6 +265,36 @@ pub struct RecoveryCodeUsed {
     pub code_hash: String,
 }
 
+/// A one-time link was issued; the mailer sends it (it alone opens the
+/// sealed token, under the key-encryption key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRequested {
+    pub link: MailedLink,
+    /// The token sealed for the mailer (base64url); opaque to the domain.
+    pub sealed_token: String,
+    /// The language the mail is written in (a BCP 47 tag).
+    pub locale: String,
+    /// The relying party the user came from, if any (named in the mail).
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailVerified {
+    pub email: String,
+    pub token_hash: String,
+}
+
+/// A password chosen through a reset link: ends every session and
+/// refresh-token family (the session epoch moves on) and the mailer sends
+/// a notice to `email`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub password_hash: String,
+    pub token_hash: String,
+    pub email: String,
+    pub locale: String,
+}
+
 /// In memory only: stored as the revision types of [`crate::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
@@ -255,6 +308,9 @@ pub enum IdentityEvent {
     TotpEnrolled(TotpEnrolled),
     TotpRemoved(TotpRemoved),
     RecoveryCodeUsed(RecoveryCodeUsed),
+    LinkRequested(LinkRequested),
+    EmailVerified(EmailVerified),
+    PasswordReset(PasswordReset),
 }
 
 // ---- commands ----
@@ -296,6 +352,29 @@ pub enum IdentityCommand {
     UseRecoveryCode {
         code_hash: String,
     },
+    /// Issues a one-time link for the current address. A verification link
+    /// for an address already verified changes nothing.
+    RequestLink {
+        purpose: LinkPurpose,
+        token_hash: String,
+        sealed_token: String,
+        expires_at: OffsetDateTime,
+        locale: String,
+        client_id: Option<String>,
+    },
+    /// Follows a verification link: once, before it expires, while the
+    /// address is still the one it was sent to.
+    VerifyEmail {
+        token_hash: String,
+        now: OffsetDateTime,
+    },
+    /// Follows a reset link with the new password's hash (same rules).
+    ResetPassword {
+        token_hash: String,
+        password_hash: String,
+        locale: String,
+        now: OffsetDateTime,
+    },
 }
 
 // ---- state ----
@@ -316,6 +395,14 @@ pub struct Identity {
     /// Absent from read-model rows written before one-time codes existed: none.
     #[serde(default)]
     pub totp: Option<Totp>,
+    /// Outstanding mailed links (absent from older rows: none).
+    #[serde(default)]
+    pub links: Vec<MailedLink>,
+    /// Moves on whenever every session and refresh token of the identity
+    /// must end (a password reset): a session or token minted under an
+    /// older epoch is dead. Absent from older rows: 0.
+    #[serde(default)]
+    pub session_epoch: u32,
 }
 
 impl Identity {
@@ -331,6 +418,28 @@ impl Identity {
             Some(p) if !self.deleted => Ok(p),
             _ => Err(DomainError::NotFound),
         }
+    }
+
+    /// The outstanding link `token_hash` names for `purpose`, if it still
+    /// works at `now`: unexpired, and sent to the current address. Every
+    /// other case is `NotFound` alike (a used, replaced, expired or unknown
+    /// link tells the caller nothing more).
+    fn redeemable(
+        &self,
+        purpose: LinkPurpose,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<&MailedLink, DomainError> {
+        let profile = self.profile()?;
+        self.links
+            .iter()
+            .find(|l| {
+                l.purpose == purpose
+                    && l.token_hash == token_hash
+                    && now < l.expires_at
+                    && email_key(&l.email) == email_key(&profile.email)
+            })
+            .ok_or(DomainError::NotFound)
     }
 
     /// The passkey with this credential id, if the identity has it.
@@ -501,6 +610,59 @@ impl Aggregate for Identity {
                     code_hash,
                 })])
             }
+            IdentityCommand::RequestLink {
+                purpose,
+                token_hash,
+                sealed_token,
+                expires_at,
+                locale,
+                client_id,
+            } => {
+                let profile = self.profile()?;
+                if purpose == LinkPurpose::VerifyEmail && profile.email_verified {
+                    return Ok(vec![]);
+                }
+                let mut problems = Problems::default();
+                if token_hash.is_empty() || sealed_token.is_empty() {
+                    problems.push("token", "must not be empty");
+                }
+                if locale.is_empty() || locale.len() > 35 {
+                    problems.push("locale", "must be a language tag");
+                }
+                problems.into_result(())?;
+                Ok(vec![IdentityEvent::LinkRequested(LinkRequested {
+                    link: MailedLink {
+                        purpose,
+                        token_hash,
+                        email: profile.email.clone(),
+                        expires_at,
+                    },
+                    sealed_token,
+                    locale,
+                    client_id,
+                })])
+            }
+            IdentityCommand::VerifyEmail { token_hash, now } => {
+                let link = self.redeemable(LinkPurpose::VerifyEmail, &token_hash, now)?;
+                Ok(vec![IdentityEvent::EmailVerified(EmailVerified {
+                    email: link.email.clone(),
+                    token_hash,
+                })])
+            }
+            IdentityCommand::ResetPassword {
+                token_hash,
+                password_hash,
+                locale,
+                now,
+            } => {
+                let link = self.redeemable(LinkPurpose::ResetPassword, &token_hash, now)?;
+                Ok(vec![IdentityEvent::PasswordReset(PasswordReset {
+                    password_hash,
+                    email: link.email.clone(),
+                    token_hash,
+                    locale,
+                })])
+            }
         }
     }
 
@@ -532,6 +694,24 @@ impl Aggregate for Identity {
                 if let Some(totp) = &mut self.totp {
                     totp.recovery_codes.retain(|h| h != &e.code_hash);
                 }
+            }
+            IdentityEvent::LinkRequested(e) => {
+                self.links.retain(|l| l.purpose != e.link.purpose);
+                self.links.push(e.link.clone());
+            }
+            IdentityEvent::EmailVerified(e) => {
+                if let Some(profile) = &mut self.profile {
+                    if email_key(&profile.email) == email_key(&e.email) {
+                        profile.email_verified = true;
+                    }
+                }
+                self.links.retain(|l| l.purpose != LinkPurpose::VerifyEmail);
+            }
+            IdentityEvent::PasswordReset(e) => {
+                self.password_hash = Some(e.password_hash.clone());
+                self.session_epoch = self.session_epoch.saturating_add(1);
+                self.links
+                    .retain(|l| l.purpose != LinkPurpose::ResetPassword);
             }
         }
     }
@@ -569,7 +749,10 @@ impl Aggregate for Identity {
                 | IdentityEvent::PasskeyRenamed(_)
                 | IdentityEvent::TotpEnrolled(_)
                 | IdentityEvent::TotpRemoved(_)
-                | IdentityEvent::RecoveryCodeUsed(_) => continue,
+                | IdentityEvent::RecoveryCodeUsed(_)
+                | IdentityEvent::LinkRequested(_)
+                | IdentityEvent::EmailVerified(_)
+                | IdentityEvent::PasswordReset(_) => continue,
             };
             if next != current {
                 if let Some(old) = current.take() {

@@ -648,3 +648,116 @@ fn a_one_time_code_needs_a_secret_and_one_to_ten_recovery_codes() {
         .unwrap_err();
     assert_eq!(fields(err), vec!["recovery_codes"]);
 }
+
+// ---- mailed links ----
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+}
+
+fn request_link(identity: &Identity, purpose: LinkPurpose, hash: &str) -> Vec<IdentityEvent> {
+    identity
+        .decide(IdentityCommand::RequestLink {
+            purpose,
+            token_hash: hash.into(),
+            sealed_token: "sealed".into(),
+            expires_at: now() + time::Duration::minutes(30),
+            locale: "en".into(),
+            client_id: None,
+        })
+        .unwrap()
+}
+
+fn reset(
+    identity: &Identity,
+    hash: &str,
+    at: time::OffsetDateTime,
+) -> Result<Vec<IdentityEvent>, DomainError> {
+    identity.decide(IdentityCommand::ResetPassword {
+        token_hash: hash.into(),
+        password_hash: "$argon2id$new".into(),
+        locale: "en".into(),
+        now: at,
+    })
+}
+
+#[test]
+fn a_reset_link_works_once_before_it_expires_and_ends_every_session() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "h1");
+    apply_all(&mut ada, events);
+    assert!(
+        matches!(
+            reset(&ada, "h1", now() + time::Duration::minutes(30)),
+            Err(DomainError::NotFound)
+        ),
+        "expired"
+    );
+    assert!(
+        matches!(reset(&ada, "other", now()), Err(DomainError::NotFound)),
+        "unknown"
+    );
+    let events = reset(&ada, "h1", now()).unwrap();
+    assert!(
+        matches!(&events[..], [IdentityEvent::PasswordReset(e)] if e.email == "ada@example.com")
+    );
+    apply_all(&mut ada, events);
+    assert_eq!(ada.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(ada.session_epoch, 1);
+    assert!(
+        matches!(reset(&ada, "h1", now()), Err(DomainError::NotFound)),
+        "used"
+    );
+}
+
+#[test]
+fn a_new_link_replaces_the_old_one_and_a_changed_address_kills_it() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "h1");
+    apply_all(&mut ada, events);
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "h2");
+    apply_all(&mut ada, events);
+    assert!(
+        matches!(reset(&ada, "h1", now()), Err(DomainError::NotFound)),
+        "replaced"
+    );
+    let events = ada
+        .decide(IdentityCommand::UpdateProfile {
+            input: ProfileInput {
+                email: Some("ada@elsewhere.example".into()),
+                ..ProfileInput::default()
+            },
+        })
+        .unwrap();
+    apply_all(&mut ada, events);
+    assert!(
+        matches!(reset(&ada, "h2", now()), Err(DomainError::NotFound)),
+        "sent to the old address"
+    );
+}
+
+#[test]
+fn a_verification_link_verifies_the_address_it_was_sent_to_once() {
+    let mut ada = registered_identity("ada@example.com");
+    assert!(!ada.profile.as_ref().unwrap().email_verified);
+    let events = request_link(&ada, LinkPurpose::VerifyEmail, "v1");
+    apply_all(&mut ada, events);
+    // A reset link does not verify, nor the other way round.
+    assert!(matches!(
+        reset(&ada, "v1", now()),
+        Err(DomainError::NotFound)
+    ));
+    let verify = |ada: &Identity| {
+        ada.decide(IdentityCommand::VerifyEmail {
+            token_hash: "v1".into(),
+            now: now(),
+        })
+    };
+    let events = verify(&ada).unwrap();
+    apply_all(&mut ada, events);
+    assert!(ada.profile.as_ref().unwrap().email_verified);
+    assert!(matches!(verify(&ada), Err(DomainError::NotFound)), "used");
+    // Nothing to send once the address is verified.
+    assert!(request_link(&ada, LinkPurpose::VerifyEmail, "v2").is_empty());
+    assert_eq!(ada.session_epoch, 0, "verifying ends no session");
+}

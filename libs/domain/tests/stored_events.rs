@@ -222,8 +222,54 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
             "identity.totp_removed.v1",
             IdentityEvent::TotpRemoved(TotpRemoved {}),
         ),
+        (
+            "identity.email_verification_requested.v1",
+            IdentityEvent::LinkRequested(LinkRequested {
+                link: MailedLink {
+                    purpose: LinkPurpose::VerifyEmail,
+                    token_hash: "hmac-sha256:v1".into(),
+                    email: "ada@lovelace.example".into(),
+                    expires_at: at("2026-12-05T18:00:00Z"),
+                },
+                sealed_token: "c2VhbGVkLXRva2Vu".into(),
+                locale: "en".into(),
+                client_id: Some("app-1".into()),
+            }),
+        ),
+        (
+            "identity.email_verified.v1",
+            IdentityEvent::EmailVerified(EmailVerified {
+                email: "ada@lovelace.example".into(),
+                token_hash: "hmac-sha256:v1".into(),
+            }),
+        ),
+        (
+            "identity.password_reset_requested.v1",
+            IdentityEvent::LinkRequested(LinkRequested {
+                link: MailedLink {
+                    purpose: LinkPurpose::ResetPassword,
+                    token_hash: "hmac-sha256:p1".into(),
+                    email: "ada@lovelace.example".into(),
+                    expires_at: at("2026-12-04T18:30:00Z"),
+                },
+                sealed_token: "c2VhbGVkLXJlc2V0".into(),
+                locale: "de".into(),
+                client_id: None,
+            }),
+        ),
+        (
+            "identity.password_reset.v1",
+            IdentityEvent::PasswordReset(PasswordReset {
+                password_hash: RESET_HASH.into(),
+                token_hash: "hmac-sha256:p1".into(),
+                email: "ada@lovelace.example".into(),
+                locale: "de".into(),
+            }),
+        ),
     ]
 }
+
+const RESET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cmVzZXQ$cmVzZXQtaGFzaA";
 
 fn ada_totp() -> Totp {
     Totp {
@@ -415,6 +461,16 @@ fn an_identity_folded_from_its_golden_payloads_has_the_stored_state() {
     assert_eq!(ada_state.totp, None);
     assert_eq!(ada_state.profile, Some(ada_updated()));
     assert_eq!(ada_state.password_hash.as_deref(), Some(NEW_HASH));
+    ada_state.apply(&decode("identity.email_verification_requested.v1"));
+    ada_state.apply(&decode("identity.password_reset_requested.v1"));
+    assert_eq!(ada_state.links.len(), 2);
+    ada_state.apply(&decode("identity.email_verified.v1"));
+    assert!(ada_state.profile.as_ref().unwrap().email_verified);
+    assert_eq!(ada_state.session_epoch, 0);
+    ada_state.apply(&decode("identity.password_reset.v1"));
+    assert_eq!(ada_state.password_hash.as_deref(), Some(RESET_HASH));
+    assert_eq!(ada_state.session_epoch, 1, "a reset ends every session");
+    assert!(ada_state.links.is_empty());
     ada_state.apply(&decode("identity.deleted.v1"));
     assert!(!ada_state.exists());
 

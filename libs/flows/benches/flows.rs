@@ -60,6 +60,7 @@ fn session_record(now: i64) -> Session {
         identity_id: IDENTITY.into(),
         auth_time: now,
         amr: vec!["pwd".into()],
+        epoch: 0,
     }
 }
 
@@ -76,6 +77,7 @@ fn code_record(now: i64) -> AuthorizationCode {
         requested_at: now - 10,
         session: generate_token(32),
         expires_at: now + code::TTL_SECONDS,
+        epoch: 0,
     }
 }
 
@@ -89,6 +91,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         auth_time: now - 5,
         amr: vec!["pwd".into()],
         expires_at: now + 86_400,
+        epoch: 0,
     }
 }
 

@@ -27,6 +27,9 @@ pub struct AuthorizationCode {
     /// Handle of the IdP session that produced the code.
     pub session: String,
     pub expires_at: i64,
+    /// The session's epoch (see [`crate::session::Session::epoch`]).
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 fn key(hash: &str) -> String {

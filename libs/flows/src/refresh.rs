@@ -32,6 +32,10 @@ pub struct RefreshToken {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub expires_at: i64,
+    /// The login's session epoch: the token dies when the identity's moves
+    /// on (a password reset). Absent from older records: 0.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

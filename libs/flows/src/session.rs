@@ -32,6 +32,10 @@ pub struct Session {
     pub auth_time: i64,
     /// Authentication methods (`amr`), e.g. `["pwd"]`.
     pub amr: Vec<String>,
+    /// The identity's session epoch at login: once the identity's moves on
+    /// (a password reset), this session is dead. Absent from older records: 0.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 fn key(hash: &str) -> String {

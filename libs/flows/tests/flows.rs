@@ -46,6 +46,7 @@ fn code_record(now: i64) -> AuthorizationCode {
         requested_at: now,
         session: "s".into(),
         expires_at: now + 60,
+        epoch: 0,
     }
 }
 
@@ -59,6 +60,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         auth_time: now,
         amr: vec!["pwd".into()],
         expires_at: now + 3600,
+        epoch: 0,
     }
 }
 
@@ -210,6 +212,7 @@ async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
             identity_id: "u".into(),
             auth_time: NOW,
             amr: vec!["pwd".into()],
+            epoch: 0,
         };
         let sid = session::create(a.as_ref(), &sess, lifetimes).await.unwrap();
         assert_eq!(

@@ -48,6 +48,7 @@ struct Metrics {
     refresh_reuse: IntCounter,
     cache_lookups: IntCounterVec,
     event_lag: IntGauge,
+    mails: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -126,6 +127,16 @@ impl Metrics {
                     "How many log positions the event consumer is behind.",
                 ),
             ),
+            mails: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "inkan_mails_total",
+                        "Mails by kind and outcome (sent, retried, failed: out of retries or refused, skipped: expired before sending).",
+                    ),
+                    &["kind", "outcome"],
+                ),
+            ),
             registry: r,
         }
     }
@@ -170,6 +181,12 @@ pub fn tokens_issued(grant_type: &str) {
 pub fn login_attempt(success: bool) {
     let outcome = if success { "success" } else { "failure" };
     METRICS.login_attempts.with_label_values(&[outcome]).inc();
+}
+
+/// The mailer settled one mail. `kind` and `outcome` are constants from
+/// code (`"password_reset"`, `"sent"`), never request data.
+pub fn mail(kind: &str, outcome: &str) {
+    METRICS.mails.with_label_values(&[kind, outcome]).inc();
 }
 
 /// A rotated refresh token was presented again (RFC 9700 §4.14.2: likely

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use inkan_directory::{
-    Directory, Identity, KeyRing, NewPasskey, PasskeyRegistration, Project, SecondFactor,
-    StoredKey, StoredPasskey, TotpEnrolment,
+    Directory, Identity, KeyRing, LinkPurpose, LinkRedeemed, LinkRedemption, LinkRequest,
+    LinkRequested, NewPasskey, PasskeyRegistration, Project, SecondFactor, StoredKey,
+    StoredPasskey, TotpEnrolment,
 };
 use inkan_keys::kek::Kek;
 use inkan_keys::signing::{Algorithm, SigningKey};
@@ -21,6 +22,10 @@ struct Data {
     passkeys: HashMap<String, Vec<StoredPasskey>>,
     /// One-time-code secrets and unused recovery codes by identity id.
     totp: HashMap<String, (inkan_otp::Secret, Vec<String>)>,
+    /// Outstanding links: token → (purpose, identity id).
+    links: HashMap<String, (i32, String)>,
+    /// Every link "mailed": (address, purpose, token), oldest first.
+    mailed: Vec<(String, i32, String)>,
 }
 
 pub struct FakeDirectory {
@@ -84,10 +89,23 @@ pub fn identity(email: &str) -> Identity {
         last_name: Some("Lovelace".into()),
         claims_json: r#"{"tenant":"acme"}"#.into(),
         totp: false,
+        session_epoch: 0,
     }
 }
 
 impl FakeDirectory {
+    /// The links "mailed" so far: (address, purpose, token).
+    pub fn mailed(&self) -> Vec<(String, LinkPurpose, String)> {
+        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.mailed
+            .iter()
+            .map(|(to, purpose, token)| {
+                let purpose = LinkPurpose::try_from(*purpose).unwrap_or(LinkPurpose::Unspecified);
+                (to.clone(), purpose, token.clone())
+            })
+            .collect()
+    }
+
     pub fn new() -> FakeDirectory {
         let kek = Kek::generate().0;
         let mut keys = Vec::new();
@@ -293,5 +311,58 @@ impl Directory for FakeDirectory {
         } else {
             SecondFactor::Rejected
         })
+    }
+
+    async fn request_link(&self, request: LinkRequest) -> inkan_directory::Result<LinkRequested> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let found = data
+            .identities
+            .values()
+            .find(|(i, _)| {
+                if request.purpose == LinkPurpose::VerifyEmail as i32 {
+                    i.id == request.identity_id
+                } else {
+                    i.email.eq_ignore_ascii_case(&request.email)
+                }
+            })
+            .map(|(i, _)| (i.id.clone(), i.email.clone()));
+        let Some((id, email)) = found else {
+            return Ok(if request.purpose == LinkPurpose::VerifyEmail as i32 {
+                LinkRequested::NoIdentity
+            } else {
+                LinkRequested::Queued
+            });
+        };
+        let token = format!("{}.{}", id, inkan_keys::secret::generate_token(32));
+        data.links
+            .retain(|_, (p, i)| !(*p == request.purpose && *i == id));
+        data.links.insert(token.clone(), (request.purpose, id));
+        data.mailed.push((email, request.purpose, token));
+        Ok(LinkRequested::Queued)
+    }
+
+    async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        match data.links.get(&request.token) {
+            Some((purpose, _)) if *purpose == request.purpose => {}
+            _ => return Ok(LinkRedeemed::InvalidLink),
+        }
+        if request.purpose == LinkPurpose::ResetPassword as i32 && request.new_password.len() < 8 {
+            return Ok(LinkRedeemed::RejectedPassword(
+                "must be at least 8 characters".into(),
+            ));
+        }
+        let Some((_, id)) = data.links.remove(&request.token) else {
+            return Ok(LinkRedeemed::InvalidLink);
+        };
+        if let Some((identity, password)) = data.identities.get_mut(&id) {
+            if request.purpose == LinkPurpose::VerifyEmail as i32 {
+                identity.email_verified = true;
+            } else {
+                *password = Some(request.new_password);
+                identity.session_epoch += 1;
+            }
+        }
+        Ok(LinkRedeemed::Done { identity_id: id })
     }
 }

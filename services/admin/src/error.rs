@@ -30,6 +30,9 @@ pub enum ApiError {
     Forbidden,
     #[error("the event store is unavailable")]
     Unavailable(String),
+    /// A request that needs mail while no SMTP relay is configured (409).
+    #[error("mail is not configured (set INKAN_SMTP_URL)")]
+    MailOff,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -119,6 +122,11 @@ impl IntoResponse for ApiError {
                 "forbidden",
                 "the client lacks the admin scope".to_string(),
             ),
+            ApiError::MailOff => (
+                StatusCode::CONFLICT,
+                "mail_not_configured",
+                "mail is not configured on this server (set INKAN_SMTP_URL)".to_string(),
+            ),
             ApiError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "event store unavailable");
                 (
@@ -186,6 +194,7 @@ impl From<ApiError> for tonic::Status {
                 tonic::Status::unauthenticated("unauthenticated")
             }
             ApiError::Unavailable(_) => tonic::Status::unavailable("event store unavailable"),
+            ApiError::MailOff => tonic::Status::failed_precondition(e.to_string()),
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 tonic::Status::internal("internal error")

@@ -260,7 +260,19 @@ pub fn identity_message(entry: &Entry<Identity>) -> Option<pb::Identity> {
         last_name: p.last_name.clone(),
         claims_json: serde_json::Value::Object(p.claims.clone()).to_string(),
         totp: entry.state.totp.is_some(),
+        session_epoch: entry.state.session_epoch,
     })
+}
+
+fn link_purpose(raw: i32) -> Result<inkan_domain::identity::LinkPurpose, Status> {
+    use inkan_domain::identity::LinkPurpose;
+    match pb::LinkPurpose::try_from(raw) {
+        Ok(pb::LinkPurpose::VerifyEmail) => Ok(LinkPurpose::VerifyEmail),
+        Ok(pb::LinkPurpose::ResetPassword) => Ok(LinkPurpose::ResetPassword),
+        _ => Err(Status::invalid_argument(
+            "purpose: must be VERIFY_EMAIL or RESET_PASSWORD",
+        )),
+    }
 }
 
 /// An identity's passkeys as the wire carries them.
@@ -541,6 +553,56 @@ impl AdminInternal for AdminGrpc {
             Err(crate::error::ApiError::NotFound) => reply(Outcome::Rejected, 0, 0),
             Err(e) => Err(Status::from(e)),
         }
+    }
+
+    async fn request_link(
+        &self,
+        request: Request<pb::RequestLinkRequest>,
+    ) -> Result<Response<pb::RequestLinkReply>, Status> {
+        use crate::links::Whose;
+        let req = request.into_inner();
+        let purpose = link_purpose(req.purpose)?;
+        let whose = match purpose {
+            inkan_domain::identity::LinkPurpose::VerifyEmail => {
+                let Ok(id) = uuid::Uuid::parse_str(&req.identity_id) else {
+                    return Err(Status::not_found("unknown identity"));
+                };
+                Whose::Identity(id)
+            }
+            inkan_domain::identity::LinkPurpose::ResetPassword => Whose::Email(&req.email),
+        };
+        let request =
+            crate::links::request(&self.state, purpose, whose, &req.locale, req.client_id);
+        // A write: not bounded by the read timeout, but by the store's own.
+        request.await.map_err(Status::from)?;
+        Ok(Response::new(pb::RequestLinkReply {}))
+    }
+
+    async fn redeem_link(
+        &self,
+        request: Request<pb::RedeemLinkRequest>,
+    ) -> Result<Response<pb::RedeemLinkReply>, Status> {
+        use crate::links::Redeemed;
+        use pb::redeem_link_reply::Outcome;
+        let req = request.into_inner();
+        let purpose = link_purpose(req.purpose)?;
+        let password = zeroize::Zeroizing::new(req.new_password);
+        let redeemed =
+            crate::links::redeem(&self.state, purpose, &req.token, password, &req.locale)
+                .await
+                .map_err(Status::from)?;
+        let (outcome, problem, identity_id) = match redeemed {
+            Redeemed::Done(id) => (Outcome::Done, String::new(), id.to_string()),
+            Redeemed::InvalidLink => (Outcome::InvalidLink, String::new(), String::new()),
+            Redeemed::RejectedPassword(problem) => {
+                (Outcome::RejectedPassword, problem, String::new())
+            }
+        };
+        Ok(Response::new(pb::RedeemLinkReply {
+            outcome: outcome as i32,
+            problem,
+            identity_id,
+        }))
     }
 
     async fn get_signing_keys(

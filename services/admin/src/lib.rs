@@ -21,6 +21,7 @@ pub mod error;
 pub mod grpc;
 mod json;
 pub mod keys;
+pub mod links;
 pub mod projections;
 pub mod routes;
 pub mod state;

@@ -38,6 +38,9 @@ pub struct AdminState {
     /// What "now" is: event times, key schedules, token expiry. The system
     /// clock unless a test puts a manual one here.
     pub clock: Arc<dyn inkan_clock::Clock>,
+    /// Whether a mailer sends what links ask for (SMTP is configured):
+    /// without one, requesting a link is refused.
+    pub mail: bool,
 }
 
 /// The default of [`AdminState::store_read_timeout`].
@@ -68,6 +71,7 @@ impl AdminState {
             appended: Arc::new(Notify::new()),
             store_read_timeout: DEFAULT_STORE_READ_TIMEOUT,
             clock: Arc::new(inkan_clock::SystemClock),
+            mail: false,
         }
     }
 

@@ -74,6 +74,7 @@ pub async fn issue(
         requested_at: approved.requested_at,
         session: session::handle(sid),
         expires_at: now + code::TTL_SECONDS,
+        epoch: session.epoch,
     };
     let code = code::issue(&*state.kv, &record).await?;
     Ok(approved.reply.uri(&state.issuer, &[("code", &code)]))

@@ -12,6 +12,7 @@
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
+use inkan_directory::typed::Lookup;
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::{self, Session};
 use inkan_oauth::params::Params;
@@ -62,8 +63,16 @@ pub async fn verify(
 pub async fn start_session(
     state: &AuthorizeState,
     headers: &HeaderMap,
-    session: Session,
+    mut session: Session,
 ) -> Result<(String, Session, HeaderValue), AuthorizeError> {
+    // The session lives in the identity's current epoch; a reset after
+    // this moment ends it.
+    session.epoch = state
+        .directory
+        .identity(&session.identity_id)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?
+        .session_epoch;
     if let Some(old) = cookie::read(headers, cookie::session_name(state.secure_cookies)) {
         session::end(&*state.kv, &old).await?;
     }
@@ -111,6 +120,7 @@ pub async fn complete(
             identity_id,
             auth_time: state.clock.now(),
             amr,
+            epoch: 0,
         },
     )
     .await?;
@@ -150,6 +160,7 @@ pub async fn hold(
             identity_id: identity_id.clone(),
             auth_time: state.clock.now(),
             amr,
+            epoch: 0,
         },
     )
     .await?;

@@ -210,6 +210,7 @@ fn grant_flows(c: &mut Criterion) {
                                 requested_at: Some(now - 10),
                                 family: "Zm9vYmFyYmF6cXV4",
                                 generation: 0,
+                                epoch: 0,
                             },
                         )
                         .await

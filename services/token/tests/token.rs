@@ -79,6 +79,7 @@ impl App {
                 requested_at: now - 10,
                 session: "s".into(),
                 expires_at: now + 60,
+                epoch: 0,
             },
         )
         .await

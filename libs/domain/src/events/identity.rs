@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
-    IdentityDeleted, IdentityEvent, IdentityRegistered, Passkey, PasskeyRegistered, PasskeyRemoved,
-    PasskeyRenamed, PasswordChanged, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled,
-    TotpRemoved,
+    EmailVerified, IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose, LinkRequested,
+    MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed, PasswordChanged,
+    PasswordReset, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled, TotpRemoved,
 };
 
 pub const REGISTERED_V1: &str = "identity.registered.v1";
@@ -22,6 +22,10 @@ pub const PASSKEY_REMOVED_V1: &str = "identity.passkey_removed.v1";
 pub const TOTP_ENROLLED_V1: &str = "identity.totp_enrolled.v1";
 pub const TOTP_REMOVED_V1: &str = "identity.totp_removed.v1";
 pub const RECOVERY_CODE_USED_V1: &str = "identity.recovery_code_used.v1";
+pub const EMAIL_VERIFICATION_REQUESTED_V1: &str = "identity.email_verification_requested.v1";
+pub const PASSWORD_RESET_REQUESTED_V1: &str = "identity.password_reset_requested.v1";
+pub const EMAIL_VERIFIED_V1: &str = "identity.email_verified.v1";
+pub const PASSWORD_RESET_V1: &str = "identity.password_reset.v1";
 
 /// `identity.registered.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +96,41 @@ pub struct TotpRemovedV1 {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodeUsedV1 {
     pub code_hash: String,
+}
+
+/// `identity.email_verification_requested.v1` and
+/// `identity.password_reset_requested.v1` (the type name says which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequestedV1 {
+    /// Keyed hash of the link's token.
+    pub token_hash: String,
+    /// The token sealed under the key-encryption key for the mailer (base64url).
+    pub sealed_token: String,
+    /// The address the link is mailed to.
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    /// BCP 47 language tag of the mail.
+    pub locale: String,
+    /// The relying party the user came from, or `null`.
+    pub client_id: Option<String>,
+}
+
+/// `identity.email_verified.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailVerifiedV1 {
+    pub email: String,
+    pub token_hash: String,
+}
+
+/// `identity.password_reset.v1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordResetV1 {
+    pub password_hash: String,
+    pub token_hash: String,
+    /// Where the notice of the reset is mailed.
+    pub email: String,
+    pub locale: String,
 }
 
 /// A profile as `identity.registered.v1` and `identity.profile_updated.v1` store it.
@@ -194,6 +233,36 @@ impl DomainEvent for IdentityEvent {
                     code_hash: e.code_hash.clone(),
                 },
             ),
+            IdentityEvent::LinkRequested(e) => super::encode(
+                match e.link.purpose {
+                    LinkPurpose::VerifyEmail => EMAIL_VERIFICATION_REQUESTED_V1,
+                    LinkPurpose::ResetPassword => PASSWORD_RESET_REQUESTED_V1,
+                },
+                &LinkRequestedV1 {
+                    token_hash: e.link.token_hash.clone(),
+                    sealed_token: e.sealed_token.clone(),
+                    email: e.link.email.clone(),
+                    expires_at: e.link.expires_at,
+                    locale: e.locale.clone(),
+                    client_id: e.client_id.clone(),
+                },
+            ),
+            IdentityEvent::EmailVerified(e) => super::encode(
+                EMAIL_VERIFIED_V1,
+                &EmailVerifiedV1 {
+                    email: e.email.clone(),
+                    token_hash: e.token_hash.clone(),
+                },
+            ),
+            IdentityEvent::PasswordReset(e) => super::encode(
+                PASSWORD_RESET_V1,
+                &PasswordResetV1 {
+                    password_hash: e.password_hash.clone(),
+                    token_hash: e.token_hash.clone(),
+                    email: e.email.clone(),
+                    locale: e.locale.clone(),
+                },
+            ),
         }
     }
 
@@ -265,6 +334,41 @@ impl DomainEvent for IdentityEvent {
                 let e: RecoveryCodeUsedV1 = super::parse(event_type, payload)?;
                 IdentityEvent::RecoveryCodeUsed(RecoveryCodeUsed {
                     code_hash: e.code_hash,
+                })
+            }
+            EMAIL_VERIFICATION_REQUESTED_V1 | PASSWORD_RESET_REQUESTED_V1 => {
+                let e: LinkRequestedV1 = super::parse(event_type, payload)?;
+                let purpose = if event_type == EMAIL_VERIFICATION_REQUESTED_V1 {
+                    LinkPurpose::VerifyEmail
+                } else {
+                    LinkPurpose::ResetPassword
+                };
+                IdentityEvent::LinkRequested(LinkRequested {
+                    link: MailedLink {
+                        purpose,
+                        token_hash: e.token_hash,
+                        email: e.email,
+                        expires_at: e.expires_at,
+                    },
+                    sealed_token: e.sealed_token,
+                    locale: e.locale,
+                    client_id: e.client_id,
+                })
+            }
+            EMAIL_VERIFIED_V1 => {
+                let e: EmailVerifiedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::EmailVerified(EmailVerified {
+                    email: e.email,
+                    token_hash: e.token_hash,
+                })
+            }
+            PASSWORD_RESET_V1 => {
+                let e: PasswordResetV1 = super::parse(event_type, payload)?;
+                IdentityEvent::PasswordReset(PasswordReset {
+                    password_hash: e.password_hash,
+                    token_hash: e.token_hash,
+                    email: e.email,
+                    locale: e.locale,
                 })
             }
             _ => return Err(super::unknown(event_type)),

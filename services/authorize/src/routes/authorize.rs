@@ -208,8 +208,9 @@ fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAut
 }
 
 /// The browser's session (its id and record) if it has a live one. A
-/// session outlives nothing it depends on: once its identity is deleted, it
-/// is ended here on whichever replica sees it next.
+/// session outlives nothing it depends on: once its identity is deleted, or
+/// its session epoch moved on (a password reset), it is ended here on
+/// whichever replica sees it next.
 async fn live_session(
     state: &AuthorizeState,
     headers: &HeaderMap,
@@ -221,12 +222,8 @@ async fn live_session(
     let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
         return Ok(None);
     };
-    if state
-        .directory
-        .identity(&session.identity_id)
-        .await?
-        .is_none()
-    {
+    let identity = state.directory.identity(&session.identity_id).await?;
+    if identity.is_none_or(|i| i.session_epoch > session.epoch) {
         session::end(&*state.kv, &sid).await?;
         return Ok(None);
     }
@@ -447,6 +444,7 @@ mod tests {
             identity_id: "ada".into(),
             auth_time,
             amr: vec!["pwd".into()],
+            epoch: 0,
         }
     }
 

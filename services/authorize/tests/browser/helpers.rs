@@ -185,6 +185,23 @@ impl Directory for FakeDirectory {
         self.check()?;
         Ok(inkan_directory::SecondFactor::NotEnrolled)
     }
+
+    /// This directory has no mailer: links are refused as with no SMTP.
+    async fn request_link(
+        &self,
+        _request: inkan_directory::LinkRequest,
+    ) -> Result<inkan_directory::LinkRequested, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::LinkRequested::MailOff)
+    }
+
+    async fn redeem_link(
+        &self,
+        _request: inkan_directory::LinkRedemption,
+    ) -> Result<inkan_directory::LinkRedeemed, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::LinkRedeemed::InvalidLink)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if

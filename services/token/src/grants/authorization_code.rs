@@ -80,7 +80,7 @@ pub async fn grant(
             }
         }
     }
-    let identity = grant_user(state, &record.identity_id).await?;
+    let identity = grant_user(state, &record.identity_id, record.epoch).await?;
     let scope = stored_scope(&record.scope)?;
     issue(
         state,
@@ -94,6 +94,7 @@ pub async fn grant(
             requested_at: Some(record.requested_at),
             family: &family,
             generation: 0,
+            epoch: record.epoch,
         },
     )
     .await

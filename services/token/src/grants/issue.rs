@@ -27,6 +27,8 @@ pub struct UserGrant<'a> {
     pub requested_at: Option<i64>,
     pub family: &'a str,
     pub generation: u32,
+    /// The login's session epoch, carried on to the refresh token.
+    pub epoch: u32,
 }
 
 pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenError> {
@@ -94,6 +96,7 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             auth_time: g.auth_time,
             amr: g.amr.to_vec(),
             expires_at: now + i64::from(project.refresh_token_ttl_seconds),
+            epoch: g.epoch,
         };
         let token = refresh::issue(state.kv.as_ref(), &record, now).await?;
         body["refresh_token"] = json!(token);
@@ -114,13 +117,22 @@ pub fn require_grant(project: &Project, grant: GrantType) -> Result<(), TokenErr
 }
 
 /// The user a code or refresh token was issued for; `invalid_grant` once
-/// the identity is deleted (its grants end with it).
-pub async fn grant_user(state: &TokenState, identity_id: &str) -> Result<Identity, TokenError> {
-    state
+/// the identity is deleted (its grants end with it) or once its session
+/// epoch moved past the grant's (a password reset ended every login).
+pub async fn grant_user(
+    state: &TokenState,
+    identity_id: &str,
+    epoch: u32,
+) -> Result<Identity, TokenError> {
+    let identity = state
         .directory
         .identity(identity_id)
         .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists").into())
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    if identity.session_epoch > epoch {
+        return Err(OAuthError::invalid_grant("the user's sessions were ended").into());
+    }
+    Ok(identity)
 }
 
 /// The scope stored with a code or refresh token, which Inkan wrote itself.

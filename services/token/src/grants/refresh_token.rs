@@ -53,7 +53,7 @@ pub async fn grant(
         Some(s) => s,
         None => granted,
     };
-    let identity = grant_user(state, &record.identity_id).await?;
+    let identity = grant_user(state, &record.identity_id, record.epoch).await?;
     let response = issue(
         state,
         UserGrant {
@@ -66,6 +66,7 @@ pub async fn grant(
             requested_at: None,
             family: &record.family,
             generation: record.generation + 1,
+            epoch: record.epoch,
         },
     )
     .await?;

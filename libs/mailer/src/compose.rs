@@ -1,0 +1,184 @@
+//! What each identity event mails, in words: the verification and reset
+//! links, and the notice after a reset. Plain text (UTF-8), one part.
+
+use inkan_domain::envelope::RecordedEvent;
+use inkan_domain::events::identity as stored;
+use inkan_domain::identity::{IdentityEvent, LinkPurpose};
+use inkan_domain::DomainEvent;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::Message;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// Opens the token a link event carries sealed (the admin's key-encryption
+/// key does it): `None` when it does not open.
+pub trait TokenOpener: Send + Sync + 'static {
+    fn open(&self, identity: Uuid, sealed: &str) -> Option<Zeroizing<String>>;
+}
+
+/// The event types the mailer acts on.
+pub const EVENT_TYPES: [&str; 3] = [
+    stored::EMAIL_VERIFICATION_REQUESTED_V1,
+    stored::PASSWORD_RESET_REQUESTED_V1,
+    stored::PASSWORD_RESET_V1,
+];
+
+/// How old a notice may be and still be sent (after a long outage, a
+/// day-old "your password was changed" still matters; a week-old one is noise).
+const NOTICE_MAX_AGE: time::Duration = time::Duration::days(1);
+
+/// What goes into every mail besides the event.
+#[derive(Debug, Clone)]
+pub struct Letterhead {
+    /// The sender, e.g. `Inkan <no-reply@example.com>`.
+    pub from: Mailbox,
+    /// The issuer URL the links point at (no trailing slash).
+    pub issuer: String,
+    /// What the mails call the service ("Inkan").
+    pub product: String,
+}
+
+/// One mail ready to send; `kind` labels metrics and logs.
+#[derive(Debug)]
+pub struct Mail {
+    pub kind: &'static str,
+    pub message: Message,
+}
+
+/// What an event asks of the mailer.
+#[derive(Debug)]
+pub enum Composed {
+    Send(Mail),
+    /// Nothing to send any more (the link expired, the notice is stale).
+    Skip {
+        kind: &'static str,
+        why: &'static str,
+    },
+    /// Cannot be sent ever (an unreadable event, a sealed token that does
+    /// not open, an address lettre refuses).
+    Broken {
+        kind: &'static str,
+        why: String,
+    },
+}
+
+/// The mail `event` asks for at `now`, if any.
+pub fn compose(
+    letterhead: &Letterhead,
+    opener: &dyn TokenOpener,
+    event: &RecordedEvent,
+    now: OffsetDateTime,
+) -> Composed {
+    let decoded = match IdentityEvent::decode(&event.event_type, &event.payload) {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            return Composed::Broken {
+                kind: "unknown",
+                why: e.to_string(),
+            }
+        }
+    };
+    match decoded {
+        IdentityEvent::LinkRequested(e) => {
+            let (kind, path, subject, body): (_, _, _, fn(&str, &str) -> String) =
+                match e.link.purpose {
+                    LinkPurpose::VerifyEmail => (
+                        "verify_email",
+                        "/email/verify",
+                        "Confirm your email address",
+                        verify_body,
+                    ),
+                    LinkPurpose::ResetPassword => (
+                        "password_reset",
+                        "/password/reset",
+                        "Reset your password",
+                        reset_body,
+                    ),
+                };
+            if e.link.expires_at <= now {
+                return Composed::Skip {
+                    kind,
+                    why: "the link expired before it could be sent",
+                };
+            }
+            let Some(token) = opener.open(event.stream_id, &e.sealed_token) else {
+                return Composed::Broken {
+                    kind,
+                    why: "the sealed token does not open under this key-encryption key".into(),
+                };
+            };
+            let link = Zeroizing::new(format!("{}{path}?token={}", letterhead.issuer, *token));
+            let text = Zeroizing::new(body(&letterhead.product, &link));
+            build(letterhead, kind, &e.link.email, subject, text.to_string())
+        }
+        IdentityEvent::PasswordReset(e) => {
+            let kind = "password_changed";
+            if event.metadata.occurred_at + NOTICE_MAX_AGE <= now {
+                return Composed::Skip {
+                    kind,
+                    why: "the notice is more than a day old",
+                };
+            }
+            let text = format!(
+                "Hello,\n\nthe password of your {product} account ({email}) was just changed with a reset link, and every device signed in to it was signed out.\n\nIf this was you, there is nothing more to do. If it was not, reset your password again at once and tell your administrator.\n\n-- \n{product}\n",
+                product = letterhead.product,
+                email = e.email,
+            );
+            build(
+                letterhead,
+                kind,
+                &e.email,
+                "Your password was changed",
+                text,
+            )
+        }
+        _ => Composed::Skip {
+            kind: "none",
+            why: "this event sends no mail",
+        },
+    }
+}
+
+fn verify_body(product: &str, link: &str) -> String {
+    format!(
+        "Hello,\n\nplease confirm that this address belongs to your {product} account by opening this link within 24 hours:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
+    )
+}
+
+fn reset_body(product: &str, link: &str) -> String {
+    format!(
+        "Hello,\n\nsomeone (hopefully you) asked to reset the password of your {product} account. Open this link within 30 minutes to choose a new one:\n\n{link}\n\nThe link works once. If you did not ask for this, ignore this mail: your password stays as it is.\n\n-- \n{product}\n"
+    )
+}
+
+fn build(
+    letterhead: &Letterhead,
+    kind: &'static str,
+    to: &str,
+    subject: &str,
+    text: String,
+) -> Composed {
+    let to: Mailbox = match to.parse() {
+        Ok(to) => to,
+        Err(_) => {
+            return Composed::Broken {
+                kind,
+                why: "the recipient is not an address lettre accepts".into(),
+            }
+        }
+    };
+    match Message::builder()
+        .from(letterhead.from.clone())
+        .to(to)
+        .subject(format!("{}: {subject}", letterhead.product))
+        .header(ContentType::TEXT_PLAIN)
+        .body(text)
+    {
+        Ok(message) => Composed::Send(Mail { kind, message }),
+        Err(e) => Composed::Broken {
+            kind,
+            why: format!("cannot build the message: {e}"),
+        },
+    }
+}
