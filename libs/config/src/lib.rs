@@ -166,6 +166,23 @@ pub struct Settings {
     #[arg(long, env = "INKAN_KEY_ROTATION_DAYS", default_value_t = 90)]
     pub key_rotation_days: u64,
 
+    /// SMTP relay for the mails Inkan sends (email-verification and
+    /// password-reset links, the notice after a reset):
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (implicit TLS), or `smtp://host:port`
+    /// (no TLS: a relay on loopback only). Unset = no mail: password reset
+    /// and email verification are off, and the pages do not offer them.
+    #[arg(long, env = "INKAN_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Inkan's mails, `Name <address>`.
+    #[arg(
+        long,
+        env = "INKAN_MAIL_FROM",
+        default_value = "Inkan <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,

@@ -571,8 +571,14 @@ impl AdminInternal for AdminGrpc {
             }
             inkan_domain::identity::LinkPurpose::ResetPassword => Whose::Email(&req.email),
         };
-        let request =
-            crate::links::request(&self.state, purpose, whose, &req.locale, req.client_id);
+        let request = crate::links::request(
+            &self.state,
+            "authorize",
+            purpose,
+            whose,
+            &req.locale,
+            req.client_id,
+        );
         // A write: not bounded by the read timeout, but by the store's own.
         request.await.map_err(Status::from)?;
         Ok(Response::new(pb::RequestLinkReply {}))

@@ -77,6 +77,10 @@ pub fn router(state: AdminState) -> Router {
             patch(identities::rename_passkey).delete(identities::delete_passkey),
         )
         .route(
+            "/admin/v1/identities/{id}/verification-email",
+            post(identities::send_verification_email),
+        )
+        .route(
             "/admin/v1/identities/{id}/totp",
             delete(identities::delete_totp),
         )

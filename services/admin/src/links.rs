@@ -86,6 +86,7 @@ pub enum Whose<'a> {
 /// the caller answers alike). `Unavailable` when no mail is configured.
 pub async fn request(
     state: &AdminState,
+    actor: &str,
     purpose: LinkPurpose,
     whose: Whose<'_>,
     locale: &str,
@@ -115,7 +116,7 @@ pub async fn request(
         locale: locale.to_string(),
         client_id,
     };
-    crate::commands::execute::<Identity>(state, "authorize", entry.state.id, command).await?;
+    crate::commands::execute::<Identity>(state, actor, entry.state.id, command).await?;
     Ok(())
 }
 

@@ -49,7 +49,8 @@ pub use state::AuthorizeState;
 /// The service's routes: `/authorize` (GET and POST, OIDC Core §3.1.2.1),
 /// `/login` (POST, the login form), the passkey steps (`/login/passkey`,
 /// `/passkeys`, `/login/continue`, their `options`, and the pages' script)
-/// and `/end_session` (GET and POST, RP-Initiated Logout 1.0 §2).
+/// the mailed-link pages (`/password/forgot`, `/password/reset`,
+/// `/email/verify`) and `/end_session` (GET and POST, RP-Initiated Logout 1.0 §2).
 pub fn router(state: AuthorizeState) -> Router {
     Router::new()
         .route(
@@ -57,6 +58,17 @@ pub fn router(state: AuthorizeState) -> Router {
             get(routes::authorize::authorize).post(routes::authorize::authorize),
         )
         .route("/login", post(routes::login::login))
+        .route("/login/back", post(routes::login::back))
+        .route("/password/forgot/start", post(routes::password::start))
+        .route("/password/forgot", post(routes::password::forgot))
+        .route(
+            "/password/reset",
+            get(routes::password::show).post(routes::password::reset),
+        )
+        .route(
+            "/email/verify",
+            get(routes::email::show).post(routes::email::verify),
+        )
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))
         .route("/login/continue", post(routes::enrol::decline))

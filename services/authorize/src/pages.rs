@@ -33,6 +33,43 @@ pub struct LoginPage<'a> {
     pub passkeys: bool,
     /// Why the user is asked to sign in (again): a request for a stronger sign-in.
     pub notice: Option<&'a str>,
+    /// Whether to offer "Forgot password?" (mail is configured).
+    pub forgot: bool,
+}
+
+/// Asking for a reset link (`templates/forgot_password.html`).
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+pub struct ForgotPasswordPage<'a> {
+    pub project_name: &'a str,
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+}
+
+/// The new password, from a reset link (`templates/reset_password.html`).
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+pub struct ResetPasswordPage<'a> {
+    pub token: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// After a reset request: the same page whether or not the address has an
+/// account (`templates/check_inbox.html`).
+#[derive(Template)]
+#[template(path = "check_inbox.html")]
+pub struct CheckInboxPage<'a> {
+    pub authz: &'a str,
+    pub csrf: &'a str,
+}
+
+/// Confirming an address, from a verification link (`templates/verify_email.html`).
+/// A button, not the link itself, verifies: mail scanners open links.
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+pub struct VerifyEmailPage<'a> {
+    pub token: &'a str,
 }
 
 /// The offer to create a passkey after a password login (`templates/passkey_offer.html`).

@@ -28,6 +28,9 @@ pub struct AuthorizeState {
     /// when the issuer cannot be one (an IP address), and then the pages
     /// offer no passkeys.
     pub webauthn: Option<Arc<Webauthn>>,
+    /// Whether mail is configured (`INKAN_SMTP_URL`): the pages offer
+    /// password reset and email verification only then.
+    pub mail: bool,
 }
 
 impl std::ops::Deref for AuthorizeState {

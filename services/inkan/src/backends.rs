@@ -5,17 +5,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use inkan_bus::{EventBus, MemoryBus, NatsBus, NatsBusConfig};
+use inkan_bus::{DurableSource, EventBus, MemoryBus, NatsBus, NatsBusConfig};
 use inkan_config::Settings;
 use inkan_eventstore::{EventStore, PgEventStore, SqliteEventStore};
 use inkan_keys::kek::Kek;
 use inkan_kv::{KvStore, MemoryKv, RedisKv};
+use inkan_relay::StoreConsumer;
 
 pub struct Backends {
     /// Only the admin role touches the event store.
     pub store: Option<Arc<dyn EventStore>>,
     pub kv: Arc<dyn KvStore>,
     pub bus: Arc<dyn EventBus>,
+    /// Where durable consumers (the mailer) read: JetStream with NATS, a
+    /// cursor in the event store without (admin role only).
+    pub durable: Option<Arc<dyn DurableSource>>,
 }
 
 pub async fn event_store(settings: &Settings) -> anyhow::Result<Arc<dyn EventStore>> {
@@ -55,19 +59,33 @@ pub async fn connect(settings: &Settings, with_store: bool) -> anyhow::Result<Ba
         ),
         None => Arc::new(MemoryKv::new()),
     };
-    let bus: Arc<dyn EventBus> = match &settings.nats_url {
-        Some(url) => Arc::new(
-            NatsBus::connect(NatsBusConfig {
-                url: url.clone(),
-                stream: settings.nats_stream.clone(),
-                subject_prefix: settings.nats_subject_prefix.clone(),
-            })
-            .await
-            .context("connecting to NATS")?,
-        ),
-        None => Arc::new(MemoryBus::new()),
-    };
-    Ok(Backends { store, kv, bus })
+    let (bus, durable): (Arc<dyn EventBus>, Option<Arc<dyn DurableSource>>) =
+        match &settings.nats_url {
+            Some(url) => {
+                let nats = Arc::new(
+                    NatsBus::connect(NatsBusConfig {
+                        url: url.clone(),
+                        stream: settings.nats_stream.clone(),
+                        subject_prefix: settings.nats_subject_prefix.clone(),
+                    })
+                    .await
+                    .context("connecting to NATS")?,
+                );
+                (nats.clone(), Some(nats))
+            }
+            None => (
+                Arc::new(MemoryBus::new()),
+                store
+                    .clone()
+                    .map(|s| Arc::new(StoreConsumer::new(s)) as Arc<dyn DurableSource>),
+            ),
+        };
+    Ok(Backends {
+        store,
+        kv,
+        bus,
+        durable,
+    })
 }
 
 /// The key-encryption key: from the settings, or (embedded event store only)

@@ -172,6 +172,15 @@ impl App {
             let relay = Relay::new(store, backends.bus.clone());
             tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
 
+            // Mailer: the mails identity events ask for, from a durable consumer.
+            if let Some(mailer) = mailer(&settings, &issuer, &admin)? {
+                let source = backends
+                    .durable
+                    .clone()
+                    .context("the mailer needs a durable consumer source")?;
+                tasks.spawn(mailer.run(source, shutdown.clone()));
+            }
+
             // Follow appends made by other admin replicas.
             let follower = admin.projections.clone();
             let log = admin.store.clone();
@@ -314,6 +323,7 @@ impl App {
                 secure_cookies: settings.issuer.scheme() == "https",
                 trusted_proxy_header,
                 webauthn: passkeys.clone(),
+                mail: settings.smtp_url.is_some(),
             });
             app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }
@@ -432,7 +442,33 @@ fn admin_state(
         settings.password_min_length,
     );
     state.store_read_timeout = Duration::from_millis(settings.admin_store_read_timeout_ms);
+    state.mail = settings.smtp_url.is_some();
     Ok(state)
+}
+
+/// The mailer, when an SMTP relay is configured. Neither the URL (it may
+/// hold a password) nor any part of it is printed.
+fn mailer(
+    settings: &Settings,
+    issuer: &str,
+    admin: &AdminState,
+) -> anyhow::Result<Option<inkan_mailer::Mailer>> {
+    let Some(url) = &settings.smtp_url else {
+        tracing::info!("no INKAN_SMTP_URL: password reset and email verification are off");
+        return Ok(None);
+    };
+    let smtp = inkan_mailer::Smtp::from_url(url)?;
+    let from = settings
+        .mail_from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("INKAN_MAIL_FROM is not a mailbox (`Name <address>`): {e}"))?;
+    let letterhead = inkan_mailer::Letterhead {
+        from,
+        issuer: issuer.to_string(),
+        product: "Inkan".to_string(),
+    };
+    let opener = Arc::new(inkan_admin::links::Opener(admin.kek.clone()));
+    Ok(Some(inkan_mailer::Mailer::new(letterhead, smtp, opener)))
 }
 
 /// On first start with an empty store, creates the admin client. In embedded

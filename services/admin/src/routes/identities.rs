@@ -180,6 +180,38 @@ pub async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Mails the identity a link that verifies its address (24 h, once); 202
+/// once the request is committed (the mailer sends it), 204 if the address
+/// is verified already, 409 `mail_not_configured` without SMTP.
+pub async fn send_verification_email(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let Some(identity) = state.projections.identity(id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    if identity
+        .state
+        .profile
+        .as_ref()
+        .is_some_and(|p| p.email_verified)
+    {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    crate::links::request(
+        &state,
+        &caller.client_id,
+        inkan_domain::identity::LinkPurpose::VerifyEmail,
+        crate::links::Whose::Identity(id),
+        "en",
+        None,
+    )
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 pub async fn delete(
     State(state): State<AdminState>,
     caller: AdminCaller,

@@ -378,6 +378,7 @@ async fn login_page(
                 password: parsed.password,
                 passkeys,
                 notice,
+                forgot: state.mail,
             },
         )
     };

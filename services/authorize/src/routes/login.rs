@@ -117,6 +117,29 @@ pub async fn retry(
     email: &str,
     message: &str,
 ) -> Result<Response, AuthorizeError> {
+    form(state, authz, pending, email, Some(message)).await
+}
+
+/// `POST /login/back`: the login form again, from a page of the same
+/// pending request (the password-reset pages).
+pub async fn back(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form_params: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(params) = form_params?;
+    let Verified { authz, pending, .. } = signin::verify(&state, &headers, &params).await?;
+    form(&state, &authz, &pending, "", None).await
+}
+
+/// The login form for a pending request.
+async fn form(
+    state: &AuthorizeState,
+    authz: &str,
+    pending: &PendingAuthorization,
+    email: &str,
+    message: Option<&str>,
+) -> Result<Response, AuthorizeError> {
     let project = signin::project(state, &pending.client_id).await?;
     let project_name = signin::display_name(project.as_ref(), &pending.client_id);
     let allows = |m| project.as_ref().is_none_or(|p| p.allows_login(m));
@@ -127,10 +150,11 @@ pub async fn retry(
             authz,
             csrf: &pending.csrf,
             email: email_prefill(Some(email)),
-            error: Some(message),
+            error: message,
             password: allows(LoginMethod::Password),
             passkeys: state.passkeys_enabled() && allows(LoginMethod::Passkey),
             notice: None,
+            forgot: state.mail,
         },
     ))
 }

@@ -2,7 +2,9 @@
 
 pub mod authorize;
 pub mod code;
+pub mod email;
 pub mod end_session;
 pub mod enrol;
 pub mod login;
 pub mod passkey;
+pub mod password;

@@ -346,6 +346,7 @@ async fn build(secure: bool) -> TestApp {
         webauthn: Some(Arc::new(
             inkan_authorize::webauthn::relying_party(ISSUER, "Inkan").unwrap(),
         )),
+        mail: false,
     };
     TestApp {
         router: router(state),

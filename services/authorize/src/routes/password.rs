@@ -1,0 +1,216 @@
+//! Forgotten passwords: `POST /password/forgot/start` (the form, from the
+//! login page), `POST /password/forgot` (mail a link), `GET` and
+//! `POST /password/reset` (the link's page, and the new password).
+//!
+//! The request's answer says the same whatever the address (OWASP
+//! Forgot Password Cheat Sheet, "Return a consistent message for both
+//! existent and non-existent accounts") and takes at least
+//! [`MIN_ANSWER`], so its timing does not tell either: the only work that
+//! differs, the append of the link's event, is far shorter. Requests are
+//! limited per address typed and per client address; a limited request is
+//! answered alike and mails nothing.
+//!
+//! The reset itself needs no CSRF token: the link's token is the secret,
+//! and it signs nobody in (the user signs in afterwards, everywhere anew:
+//! the reset ended every session and refresh token).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::response::Response;
+use inkan_directory::{LinkPurpose, LinkRedeemed, LinkRedemption, LinkRequest, LinkRequested};
+use inkan_flows::limits::{self, Decision, IpKey};
+use inkan_keys::secret::sha256_b64;
+use inkan_web::client_ip::client_ip;
+use inkan_web::form::OAuthParams;
+use inkan_web::OAuthResponse;
+use zeroize::Zeroizing;
+
+use crate::error::AuthorizeError;
+use crate::pages::{
+    email_prefill, html, CheckInboxPage, ForgotPasswordPage, MessagePage, ResetPasswordPage,
+};
+use crate::signin::{self, Verified};
+use crate::state::AuthorizeState;
+
+/// The shortest time a reset request is answered in.
+pub const MIN_ANSWER: Duration = Duration::from_millis(300);
+
+/// Reset requests one typed address may make per hour.
+pub const PER_EMAIL_PER_HOUR: u32 = 3;
+/// Reset requests one client address may make per hour.
+pub const PER_IP_PER_HOUR: u32 = 20;
+
+/// The language mails are written in until the pages are localised.
+const LOCALE: &str = "en";
+
+fn mail_off() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            title: "Not available",
+            message: "This server does not send mail, so it cannot reset passwords. Ask your administrator.",
+            detail: None,
+        },
+    )
+}
+
+/// `POST /password/forgot/start`: the form asking for the address.
+pub async fn start(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
+    if !state.mail {
+        return Ok(mail_off());
+    }
+    let project_name = signin::project_name(&state, &pending.client_id).await?;
+    Ok(html(
+        StatusCode::OK,
+        &ForgotPasswordPage {
+            project_name: &project_name,
+            authz: &authz,
+            csrf: &pending.csrf,
+            email: email_prefill(form.get("email")),
+        },
+    ))
+}
+
+/// `POST /password/forgot`: mails a reset link if the address has an
+/// account, and answers the same either way.
+pub async fn forgot(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let started = tokio::time::Instant::now();
+    let OAuthParams(form) = form?;
+    let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
+    if !state.mail {
+        return Ok(mail_off());
+    }
+    let email = form.get("email").unwrap_or_default().trim();
+    if !email.is_empty() && email.chars().count() <= crate::pages::MAX_EMAIL_CHARS {
+        let ip = IpKey::for_ip(client_ip(
+            &headers,
+            &extensions,
+            state.trusted_proxy_header.as_ref(),
+        ));
+        let by_email = format!("reset:email:{}", sha256_b64(&email.to_lowercase()));
+        let by_ip = format!("reset:ip:{}", ip.as_str());
+        let decisions = limits::hit_all(
+            &*state.kv,
+            &[(&by_email, PER_EMAIL_PER_HOUR), (&by_ip, PER_IP_PER_HOUR)],
+            3600,
+        )
+        .await?;
+        if decisions.iter().all(|d| *d == Decision::Allowed) {
+            let requested = state
+                .directory
+                .request_link(LinkRequest {
+                    purpose: LinkPurpose::ResetPassword as i32,
+                    identity_id: String::new(),
+                    email: email.to_owned(),
+                    locale: LOCALE.into(),
+                    client_id: Some(pending.client_id.clone()),
+                })
+                .await?;
+            if requested == LinkRequested::MailOff {
+                return Ok(mail_off());
+            }
+        } else {
+            tracing::info!(client_id = %pending.client_id, "password reset request limited");
+        }
+    }
+    tokio::time::sleep_until(started + MIN_ANSWER).await;
+    Ok(html(
+        StatusCode::OK,
+        &CheckInboxPage {
+            authz: &authz,
+            csrf: &pending.csrf,
+        },
+    ))
+}
+
+/// `GET /password/reset?token=…`: the form for the new password. Opening
+/// the link changes nothing (mail scanners open links).
+pub async fn show(form: Result<OAuthParams, OAuthResponse>) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let token = form.get("token").unwrap_or_default();
+    Ok(reset_page(StatusCode::OK, token, None))
+}
+
+fn reset_page(status: StatusCode, token: &str, error: Option<&str>) -> Response {
+    // A token is ~80 characters; anything much longer is not one and is not echoed.
+    let token = if token.len() <= 128 { token } else { "" };
+    html(status, &ResetPasswordPage { token, error })
+}
+
+/// `POST /password/reset`: the new password, twice, and the link's token.
+pub async fn reset(
+    State(state): State<AuthorizeState>,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let token = form.get("token").unwrap_or_default();
+    let password = Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
+    if password.is_empty() {
+        return Ok(reset_page(
+            StatusCode::BAD_REQUEST,
+            token,
+            Some("Enter a new password."),
+        ));
+    }
+    if form.get("confirm") != Some(password.as_str()) {
+        return Ok(reset_page(
+            StatusCode::BAD_REQUEST,
+            token,
+            Some("The two passwords are not the same."),
+        ));
+    }
+    let redeemed = state
+        .directory
+        .redeem_link(LinkRedemption {
+            purpose: LinkPurpose::ResetPassword as i32,
+            token: token.to_owned(),
+            new_password: password.to_string(),
+            locale: LOCALE.into(),
+        })
+        .await?;
+    Ok(match redeemed {
+        LinkRedeemed::Done { .. } => {
+            tracing::info!("password reset through a mailed link");
+            html(
+                StatusCode::OK,
+                &MessagePage {
+                    title: "Password changed",
+                    message: "Your password was changed and every device was signed out. Go back to the app and sign in with the new password.",
+                    detail: None,
+                },
+            )
+        }
+        LinkRedeemed::RejectedPassword(problem) => reset_page(
+            StatusCode::BAD_REQUEST,
+            token,
+            Some(&format!("This password cannot be used: it {problem}.")),
+        ),
+        LinkRedeemed::InvalidLink => invalid_link(),
+    })
+}
+
+/// The page for a link that does not work (any more).
+pub fn invalid_link() -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        &MessagePage {
+            title: "This link does not work",
+            message:
+                "It was used already, replaced by a newer one, or it expired. Ask for a new one.",
+            detail: None,
+        },
+    )
+}
