@@ -16,6 +16,10 @@
 //!   signing keys and forge client-secret hashes. A unit test scans the
 //!   repository's deployment files, docs and tests for 32-byte base64 keys
 //!   and fails when one is not on [`PUBLISHED_KEKS`].
+//! - `INKAN_SMTP_URL` must not send a password without TLS to a relay that
+//!   is not on loopback (`smtp://user:pass@host` without `?tls=required`):
+//!   the relay's credentials (and every reset link) would cross the
+//!   network in clear. The message never repeats the URL.
 //!
 //! The other startup refusals live where their settings are used: a
 //! malformed `INKAN_KEY_ENCRYPTION_KEY` and a missing one with
@@ -49,7 +53,28 @@ pub fn refuse_unsafe_settings(settings: &Settings) -> anyhow::Result<()> {
             settings.key_encryption_key.as_deref(),
         )
     })
+    .and_then(|()| check_smtp(settings.smtp_url.as_deref()))
     .map_err(anyhow::Error::msg)
+}
+
+/// Refuses SMTP credentials sent in clear to a relay off this host.
+fn check_smtp(url: Option<&str>) -> Result<(), String> {
+    let Some(url) = url else {
+        return Ok(());
+    };
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Err("INKAN_SMTP_URL is not a URL (smtp://… or smtps://…)".into());
+    };
+    let tls = parsed.scheme() == "smtps"
+        || parsed
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required");
+    let credentials = !parsed.username().is_empty() || parsed.password().is_some();
+    let local = parsed.host_str().is_some_and(is_loopback);
+    if credentials && !tls && !local {
+        return Err("INKAN_SMTP_URL sends a password without TLS to a relay off this host: use smtps://… or add ?tls=required".into());
+    }
+    Ok(())
 }
 
 /// Refuses a published key-encryption key unless the issuer is loopback.
@@ -110,6 +135,23 @@ mod tests {
     use super::*;
 
     const STRONG: &str = "r4nd0m-0p3r4t0r-s3cr3t-0f-32-ch4rs-at-least";
+
+    #[test]
+    fn smtp_passwords_travel_only_over_tls_or_to_loopback() {
+        assert!(check_smtp(None).is_ok());
+        assert!(check_smtp(Some("smtp://127.0.0.1:2525")).is_ok());
+        assert!(check_smtp(Some("smtp://user:pw@localhost:25")).is_ok());
+        assert!(check_smtp(Some("smtp://mail.example.com:25")).is_ok());
+        assert!(check_smtp(Some("smtps://user:pw@mail.example.com")).is_ok());
+        assert!(check_smtp(Some("smtp://user:pw@mail.example.com:587?tls=required")).is_ok());
+        let refused = check_smtp(Some("smtp://user:hunter2@mail.example.com:587")).unwrap_err();
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(check_smtp(Some(
+            "smtp://user:pw@mail.example.com:587?tls=opportunistic"
+        ))
+        .is_err());
+        assert!(check_smtp(Some("not a url")).is_err());
+    }
 
     #[test]
     fn plain_http_is_refused_on_a_public_issuer() {
