@@ -28,16 +28,23 @@ async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|_| panic!("#{id} on the page"))
 }
 
-async fn heading(browser: &Client) -> String {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// Waits (at most 10 s) until the page's heading is `expected`: a form's
+/// post leaves the old page on screen for a moment.
+async fn expect_heading(browser: &Client, expected: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(h1) = browser.find(Locator::Css("h1")).await {
+            if let Ok(text) = h1.text().await {
+                if text == expected {
+                    return;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the heading is {last:?}, not {expected:?}");
 }
 
 /// The code's tokens at the token endpoint (the web RP's secret).
@@ -135,7 +142,7 @@ async fn forgot_password_in_browser(
         .submit()
         .await
         .unwrap();
-    assert_eq!(heading(&b).await, "Password changed");
+    expect_heading(&b, "Password changed").await;
     let notice = sink
         .wait_for("ada@example.com", "Your password was changed")
         .await;
@@ -211,7 +218,7 @@ async fn forgot_password_in_browser(
         .submit()
         .await
         .unwrap();
-    assert_eq!(heading(&b).await, "This link does not work");
+    expect_heading(&b, "This link does not work").await;
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
@@ -466,4 +473,207 @@ async fn a_mail_committed_before_the_mailer_was_killed_still_arrives_on_the_embe
 #[tokio::test]
 async fn a_mail_committed_before_the_mailer_was_killed_still_arrives_on_postgres_redis_and_nats() {
     mail_survives_a_killed_mailer(Backend::Real).await;
+}
+
+async fn fill(browser: &Client, id: &str, value: &str) {
+    let input = element(browser, id).await;
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+async fn submit(browser: &Client, form: &str) {
+    browser
+        .form(Locator::Id(form))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+}
+
+async fn sign_up_in_browser(backend: Backend) {
+    let Some((_driver, driver_port)) = chromedriver() else {
+        return;
+    };
+    if !SmtpSink::available() {
+        return;
+    }
+    let sink = SmtpSink::start();
+    let (callback, mut rx) = callback_server().await;
+    let p = Provider::start_with(backend, &[("INKAN_SMTP_URL", &sink.url())]).await;
+    let rp = p
+        .web_rp(json!({
+            "redirect_uris": [callback],
+            "allow_signup": true,
+            "require_verified_email": true,
+        }))
+        .await;
+    let (browser, _profile) = headless(driver_port).await;
+
+    // The login page offers an account; the form creates it and says to
+    // check the inbox (nobody is signed in yet).
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "signup"))
+        .await
+        .unwrap();
+    element(&browser, "create-account")
+        .await
+        .click()
+        .await
+        .unwrap();
+    element(&browser, "signup-form").await;
+    fill(&browser, "first_name", "Grace").await;
+    fill(&browser, "email", "grace@example.com").await;
+    fill(&browser, "password", NEW_PASSWORD).await;
+    fill(&browser, "confirm", NEW_PASSWORD).await;
+    submit(&browser, "signup-form").await;
+    element(&browser, "check-inbox").await;
+    let mail = sink
+        .wait_for("grace@example.com", "Confirm your email")
+        .await;
+
+    // Signing in before confirming is held at the verification page.
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "early"))
+        .await
+        .unwrap();
+    fill(&browser, "email", "grace@example.com").await;
+    fill(&browser, "password", NEW_PASSWORD).await;
+    submit(&browser, "password-form").await;
+    element(&browser, "verify-first").await;
+    assert!(
+        rx.try_recv().is_err(),
+        "no code before the address is confirmed"
+    );
+
+    // The link confirms the address; the login goes through after that.
+    let link = mail.link(&format!("{}/email/verify?token=", p.issuer));
+    browser.goto(&link).await.unwrap();
+    submit(&browser, "verify-form").await;
+    expect_heading(&browser, "Email address confirmed").await;
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "confirmed"))
+        .await
+        .unwrap();
+    fill(&browser, "email", "grace@example.com").await;
+    fill(&browser, "password", NEW_PASSWORD).await;
+    submit(&browser, "password-form").await;
+    let done = next_callback(&mut rx).await;
+    assert_eq!(done["state"], "confirmed");
+    let tokens = tokens(&p, &rp, &callback, &done["code"]).await;
+    let claims = verify_at(
+        &p.issuer,
+        tokens["id_token"].as_str().unwrap(),
+        &rp.client_id,
+    )
+    .await
+    .1;
+    assert_eq!(claims["email"], "grace@example.com");
+    assert_eq!(claims["email_verified"], true);
+    browser.close().await.unwrap();
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn sign_up_mails_a_verification_link_and_the_login_waits_for_it_on_the_embedded_stores() {
+    sign_up_in_browser(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn sign_up_mails_a_verification_link_and_the_login_waits_for_it_on_postgres_redis_and_nats() {
+    sign_up_in_browser(Backend::Real).await;
+}
+
+/// A sign-up from a fresh user agent: status, body without the request's
+/// own ids, and how long the answer took.
+async fn sign_up_over_http(p: &Provider, rp: &Rp, email: &str) -> (u16, String, Duration) {
+    let agent = Agent::new();
+    let login = agent
+        .authorize(p, &code_params(rp, &challenge(), "openid"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let authz = hidden(&login, "authz").unwrap();
+    let csrf = hidden(&login, "csrf").unwrap();
+    let asked = std::time::Instant::now();
+    let resp = agent
+        .http
+        .post(p.url("/signup"))
+        .form(&[
+            ("authz", authz.as_str()),
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", NEW_PASSWORD),
+            ("confirm", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp
+        .text()
+        .await
+        .unwrap()
+        .replace(&authz, "AUTHZ")
+        .replace(&csrf, "CSRF");
+    (status, body, asked.elapsed())
+}
+
+#[tokio::test]
+async fn sign_up_answers_alike_for_a_taken_address_and_mails_its_owner_instead() {
+    if !SmtpSink::available() {
+        return;
+    }
+    let sink = SmtpSink::start();
+    let p = Provider::start_with(Backend::Embedded, &[("INKAN_SMTP_URL", &sink.url())]).await;
+    let rp = p.web_rp(json!({"allow_signup": true})).await;
+    let ada = p.user("ada@example.com").await;
+
+    let taken = sign_up_over_http(&p, &rp, "Ada@Example.com").await;
+    let fresh = sign_up_over_http(&p, &rp, "new@example.com").await;
+    assert_eq!(taken.0, 200, "{}", taken.1);
+    assert_eq!(
+        (taken.0, &taken.1),
+        (fresh.0, &fresh.1),
+        "one answer for both"
+    );
+    for (_, _, took) in [&taken, &fresh] {
+        assert!(*took >= Duration::from_millis(500), "{took:?}");
+    }
+    // The owner hears of it, with a reset link; the account is unchanged.
+    let note = sink
+        .wait_for("ada@example.com", "You already have an account")
+        .await;
+    assert!(note
+        .body
+        .contains(&format!("{}/password/reset?token=", p.issuer)));
+    sink.wait_for("new@example.com", "Confirm your email").await;
+    let (_, identity) = p
+        .inkan
+        .admin()
+        .get(&format!("/admin/v1/identities/{ada}"))
+        .await;
+    assert_eq!(
+        identity["first_name"], "Ada",
+        "the account is as it was: {identity}"
+    );
+    let agent = Agent::new();
+    let login = agent
+        .sign_in(
+            &p,
+            &code_params(&rp, &challenge(), "openid"),
+            "ada@example.com",
+        )
+        .await;
+    assert!(
+        login.params.contains_key("code"),
+        "the old password still works: {login:?}"
+    );
+
+    // A project without sign-up has none.
+    let closed = p.web_rp(json!({})).await;
+    let (status, body, _) = sign_up_over_http(&p, &closed, "other@example.com").await;
+    assert_eq!(status, 404, "{body}");
+    p.stop().await;
 }

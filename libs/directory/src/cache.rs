@@ -297,6 +297,10 @@ impl Directory for CachedDirectory {
         self.inner.request_link(request).await
     }
 
+    async fn sign_up(&self, request: crate::SignUpRequest) -> Result<crate::SignedUp> {
+        self.inner.sign_up(request).await
+    }
+
     /// A redeemed link changed the identity (verified, new password and
     /// session epoch): its cached copy goes at once, not when the bus says so.
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {

@@ -95,6 +95,41 @@ pub trait Directory: Send + Sync + 'static {
     async fn request_link(&self, request: LinkRequest) -> Result<LinkRequested>;
     /// Follows a mailed link (a write, through the admin).
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed>;
+    /// Creates an account from a login page (a write, through the admin).
+    async fn sign_up(&self, request: SignUpRequest) -> Result<SignedUp>;
+}
+
+/// An account to create: the wire request.
+pub use pb::SignUpRequest;
+
+/// What became of a [`Directory::sign_up`]; the same for a new address and
+/// one that has an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedUp {
+    /// A mail is on its way.
+    Accepted,
+    /// `field` breaks a rule, as `problem` says.
+    Invalid { field: String, problem: String },
+    /// The project does not exist or does not allow sign-up.
+    NotAllowed,
+    /// No mail is configured on the admin.
+    MailOff,
+}
+
+fn signed_up(result: std::result::Result<pb::SignUpReply, Status>) -> Result<SignedUp> {
+    use pb::sign_up_reply::Outcome;
+    match result {
+        Ok(reply) => Ok(match reply.outcome() {
+            Outcome::Accepted => SignedUp::Accepted,
+            Outcome::Invalid => SignedUp::Invalid {
+                field: reply.field,
+                problem: reply.problem,
+            },
+            Outcome::NotAllowed | Outcome::Unspecified => SignedUp::NotAllowed,
+        }),
+        Err(s) if s.code() == Code::FailedPrecondition => Ok(SignedUp::MailOff),
+        Err(s) => Err(DirectoryError::Unavailable(s)),
+    }
 }
 
 /// A link to issue, and a link followed: the wire requests.
@@ -342,6 +377,15 @@ impl<T: AdminInternal> Directory for InProcess<T> {
                 .map(tonic::Response::into_inner),
         )
     }
+
+    async fn sign_up(&self, request: SignUpRequest) -> Result<SignedUp> {
+        signed_up(
+            self.0
+                .sign_up(Request::new(request))
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
 }
 
 type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
@@ -569,5 +613,16 @@ impl Directory for Grpc {
             .await
             .map(tonic::Response::into_inner);
         link_redeemed(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn sign_up(&self, request: SignUpRequest) -> Result<SignedUp> {
+        let result = self
+            .one_replica()
+            .sign_up(request)
+            .instrument(client_span("SignUp"))
+            .await
+            .map(tonic::Response::into_inner);
+        signed_up(result)
     }
 }

@@ -73,6 +73,22 @@ pub struct Project {
     pub mfa: MfaPolicy,
     /// Asked for when a request carries no `acr_values`.
     pub default_acr_values: Vec<Acr>,
+    /// People may create their own accounts on the login page.
+    pub allow_signup: bool,
+    /// A login waits until the user's address is verified.
+    pub require_verified_email: bool,
+    /// The login pages' branding.
+    pub brand: Brand,
+}
+
+/// How a project's login pages look: its logo and colour (the admin
+/// checked both; the pages escape them anyway).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brand {
+    /// An https URL.
+    pub logo_uri: Option<String>,
+    /// `#rrggbb`.
+    pub primary_color: Option<String>,
 }
 
 impl Project {
@@ -194,6 +210,16 @@ impl TryFrom<pb::Project> for Project {
             login_methods,
             mfa,
             default_acr_values,
+            allow_signup: p.allow_signup,
+            require_verified_email: p.require_verified_email,
+            brand: Brand {
+                logo_uri: Some(p.logo_uri).filter(|v| !v.is_empty()),
+                primary_color: Some(p.primary_color).filter(|v| {
+                    v.len() == 7
+                        && v.starts_with('#')
+                        && v[1..].bytes().all(|b| b.is_ascii_hexdigit())
+                }),
+            },
         })
     }
 }
@@ -426,6 +452,9 @@ mod tests {
         }
         async fn redeem_link(&self, _: crate::LinkRedemption) -> Result<crate::LinkRedeemed> {
             Ok(crate::LinkRedeemed::InvalidLink)
+        }
+        async fn sign_up(&self, _: crate::SignUpRequest) -> Result<crate::SignedUp> {
+            Ok(crate::SignedUp::NotAllowed)
         }
     }
 

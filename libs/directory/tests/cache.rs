@@ -86,6 +86,12 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<inkan_directory::LinkRedeemed> {
         self.inner.redeem_link(request).await
     }
+    async fn sign_up(
+        &self,
+        request: inkan_directory::SignUpRequest,
+    ) -> inkan_directory::Result<inkan_directory::SignedUp> {
+        self.inner.sign_up(request).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

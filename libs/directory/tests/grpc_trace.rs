@@ -104,6 +104,12 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::RedeemLinkReply>, Status> {
         Err(self.record(&request))
     }
+    async fn sign_up(
+        &self,
+        request: Request<pb::SignUpRequest>,
+    ) -> Result<Response<pb::SignUpReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -40,6 +40,9 @@ pub const MAX_PASSKEYS: usize = 20;
 /// §5.1 caps a credential id at 1023 bytes (1364 characters encoded).
 pub const MAX_CREDENTIAL_ID_CHARS: usize = 1364;
 
+/// The most verification links outstanding at once (the oldest goes first).
+pub const MAX_VERIFY_LINKS: usize = 3;
+
 /// The most recovery codes one enrolment holds.
 pub const MAX_RECOVERY_CODES: usize = 10;
 
@@ -202,8 +205,9 @@ pub enum LinkPurpose {
 }
 
 /// An outstanding one-time link: only its keyed hash is kept, so the log
-/// and read models cannot produce a working link. One per purpose: a new
-/// request replaces the old link.
+/// and read models cannot produce a working link. A new reset link replaces
+/// the old one; verification links add up (to [`MAX_VERIFY_LINKS`]), so
+/// "send it again" does not break the link of the first mail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailedLink {
     pub purpose: LinkPurpose,
@@ -276,6 +280,10 @@ pub struct LinkRequested {
     pub locale: String,
     /// The relying party the user came from, if any (named in the mail).
     pub client_id: Option<String>,
+    /// A reset link offered because someone signed up with this address,
+    /// which has an account already: the mail says so (the sign-up page
+    /// itself answers as for a new address).
+    pub signup: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,6 +369,8 @@ pub enum IdentityCommand {
         expires_at: OffsetDateTime,
         locale: String,
         client_id: Option<String>,
+        /// A reset link offered to an address someone signed up with.
+        signup: bool,
     },
     /// Follows a verification link: once, before it expires, while the
     /// address is still the one it was sent to.
@@ -617,6 +627,7 @@ impl Aggregate for Identity {
                 expires_at,
                 locale,
                 client_id,
+                signup,
             } => {
                 let profile = self.profile()?;
                 if purpose == LinkPurpose::VerifyEmail && profile.email_verified {
@@ -629,6 +640,9 @@ impl Aggregate for Identity {
                 if locale.is_empty() || locale.len() > 35 {
                     problems.push("locale", "must be a language tag");
                 }
+                if signup && purpose != LinkPurpose::ResetPassword {
+                    problems.push("purpose", "a sign-up offers a reset link only");
+                }
                 problems.into_result(())?;
                 Ok(vec![IdentityEvent::LinkRequested(LinkRequested {
                     link: MailedLink {
@@ -640,6 +654,7 @@ impl Aggregate for Identity {
                     sealed_token,
                     locale,
                     client_id,
+                    signup,
                 })])
             }
             IdentityCommand::VerifyEmail { token_hash, now } => {
@@ -696,7 +711,19 @@ impl Aggregate for Identity {
                 }
             }
             IdentityEvent::LinkRequested(e) => {
-                self.links.retain(|l| l.purpose != e.link.purpose);
+                match e.link.purpose {
+                    LinkPurpose::ResetPassword => self
+                        .links
+                        .retain(|l| l.purpose != LinkPurpose::ResetPassword),
+                    LinkPurpose::VerifyEmail => {
+                        let verify = |l: &MailedLink| l.purpose == LinkPurpose::VerifyEmail;
+                        if self.links.iter().filter(|l| verify(l)).count() >= MAX_VERIFY_LINKS {
+                            if let Some(oldest) = self.links.iter().position(verify) {
+                                self.links.remove(oldest);
+                            }
+                        }
+                    }
+                }
                 self.links.push(e.link.clone());
             }
             IdentityEvent::EmailVerified(e) => {

@@ -147,6 +147,20 @@ pub struct ProjectSettings {
     /// `acr_values` (OpenID Connect Dynamic Client Registration 1.0 §2).
     #[serde(default)]
     pub default_acr_values: Vec<Acr>,
+    /// People may create their own accounts on the login page (needs the
+    /// password login method). Absent from older rows: false.
+    #[serde(default)]
+    pub allow_signup: bool,
+    /// A login waits until the user's address is verified (a link is
+    /// mailed). Absent: false.
+    #[serde(default)]
+    pub require_verified_email: bool,
+    /// Branding: an https URL of the logo the login pages show. Absent: none.
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    /// Branding: `#rrggbb` for buttons and links. Absent: Inkan's blue.
+    #[serde(default)]
+    pub primary_color: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -198,6 +212,12 @@ pub struct ProjectInput {
     pub login_methods: Option<Vec<LoginMethod>>,
     pub mfa: Option<MfaPolicy>,
     pub default_acr_values: Option<Vec<Acr>>,
+    pub allow_signup: Option<bool>,
+    pub require_verified_email: Option<bool>,
+    /// `Some("")` (JSON `""`) removes the logo.
+    pub logo_uri: Option<String>,
+    /// `Some("")` removes the colour.
+    pub primary_color: Option<String>,
 }
 
 impl ProjectSettings {
@@ -239,6 +259,10 @@ impl ProjectSettings {
             login_methods: all_login_methods(),
             mfa: default_mfa(),
             default_acr_values: vec![],
+            allow_signup: false,
+            require_verified_email: false,
+            logo_uri: None,
+            primary_color: None,
         }
     }
 
@@ -325,6 +349,18 @@ impl ProjectSettings {
         }
         if let Some(v) = input.default_acr_values {
             self.default_acr_values = v;
+        }
+        if let Some(v) = input.allow_signup {
+            self.allow_signup = v;
+        }
+        if let Some(v) = input.require_verified_email {
+            self.require_verified_email = v;
+        }
+        if let Some(v) = input.logo_uri {
+            self.logo_uri = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = input.primary_color {
+            self.primary_color = Some(v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
         }
         self.validate(&mut problems);
         problems.into_result(self)
@@ -471,7 +507,54 @@ impl ProjectSettings {
                 "urn:inkan:acr:phr needs a passkey, which login_methods does not allow",
             );
         }
+        if self.allow_signup && !self.allows_login(LoginMethod::Password) {
+            problems.push(
+                "allow_signup",
+                "sign-up sets a password, which login_methods does not allow",
+            );
+        }
+        if self.app_type == AppType::Service && (self.allow_signup || self.require_verified_email) {
+            let field = if self.allow_signup {
+                "allow_signup"
+            } else {
+                "require_verified_email"
+            };
+            problems.push(field, "service projects have no users");
+        }
+        if let Some(uri) = &self.logo_uri {
+            if let Err(e) = check_logo_uri(uri) {
+                problems.push("logo_uri", e);
+            }
+        }
+        if let Some(color) = &self.primary_color {
+            let hex = color.strip_prefix('#').unwrap_or("");
+            if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push("primary_color", "must be a colour as #rrggbb");
+            }
+        }
     }
+}
+
+/// A logo URL: https (http only on loopback, for development), no
+/// credentials, at most 2000 characters. It is put into the login pages'
+/// `img src` (escaped) and their Content-Security-Policy allows https images.
+fn check_logo_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.len() > 2000 {
+        return Err("must be at most 2000 characters");
+    }
+    let Ok(url) = url::Url::parse(uri) else {
+        return Err("must be an absolute https URL");
+    };
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must be an https URL"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    Ok(())
 }
 
 fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {

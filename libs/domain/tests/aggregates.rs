@@ -307,7 +307,7 @@ fn events_round_trip_through_their_stored_form() {
         })
         .unwrap();
     let (event_type, payload) = events[0].encode();
-    assert_eq!(event_type, "project.registered.v2");
+    assert_eq!(event_type, "project.registered.v3");
     assert_eq!(
         ProjectEvent::decode(&event_type, &payload).unwrap(),
         events[0]
@@ -664,6 +664,7 @@ fn request_link(identity: &Identity, purpose: LinkPurpose, hash: &str) -> Vec<Id
             expires_at: now() + time::Duration::minutes(30),
             locale: "en".into(),
             client_id: None,
+            signup: false,
         })
         .unwrap()
 }
@@ -760,4 +761,74 @@ fn a_verification_link_verifies_the_address_it_was_sent_to_once() {
     // Nothing to send once the address is verified.
     assert!(request_link(&ada, LinkPurpose::VerifyEmail, "v2").is_empty());
     assert_eq!(ada.session_epoch, 0, "verifying ends no session");
+}
+
+#[test]
+fn sign_up_needs_passwords_and_users_and_branding_is_checked() {
+    let input = |extra: ProjectInput| ProjectInput {
+        name: Some("Shop".into()),
+        app_type: Some(AppType::Web),
+        redirect_uris: Some(vec!["https://shop.example.com/cb".into()]),
+        ..extra
+    };
+    let fine = ProjectSettings::create(input(ProjectInput {
+        allow_signup: Some(true),
+        require_verified_email: Some(true),
+        logo_uri: Some(" https://cdn.example.com/logo.svg ".into()),
+        primary_color: Some("#0F766E".into()),
+        ..ProjectInput::default()
+    }))
+    .unwrap();
+    assert_eq!(
+        fine.logo_uri.as_deref(),
+        Some("https://cdn.example.com/logo.svg")
+    );
+    assert_eq!(fine.primary_color.as_deref(), Some("#0f766e"));
+    let err = ProjectSettings::create(input(ProjectInput {
+        allow_signup: Some(true),
+        login_methods: Some(vec![LoginMethod::Passkey]),
+        logo_uri: Some("javascript:alert(1)".into()),
+        primary_color: Some("red; background: url(x)".into()),
+        ..ProjectInput::default()
+    }))
+    .unwrap_err();
+    assert_eq!(fields(err), ["allow_signup", "logo_uri", "primary_color"]);
+    let err = ProjectSettings::create(ProjectInput {
+        name: Some("Job".into()),
+        app_type: Some(AppType::Service),
+        allow_signup: Some(true),
+        ..ProjectInput::default()
+    })
+    .unwrap_err();
+    assert_eq!(fields(err), ["allow_signup"]);
+    // "" removes a logo or a colour.
+    let cleared = fine
+        .update(ProjectInput {
+            logo_uri: Some(String::new()),
+            primary_color: Some(String::new()),
+            ..ProjectInput::default()
+        })
+        .unwrap();
+    assert_eq!((cleared.logo_uri, cleared.primary_color), (None, None));
+}
+
+#[test]
+fn verification_links_add_up_to_three_while_a_reset_link_replaces_the_last() {
+    let mut ada = registered_identity("ada@example.com");
+    for hash in ["v1", "v2", "v3", "v4"] {
+        let events = request_link(&ada, LinkPurpose::VerifyEmail, hash);
+        apply_all(&mut ada, events);
+    }
+    let verify = |ada: &Identity, hash: &str| {
+        ada.decide(IdentityCommand::VerifyEmail {
+            token_hash: hash.into(),
+            now: now(),
+        })
+    };
+    assert!(
+        matches!(verify(&ada, "v1"), Err(DomainError::NotFound)),
+        "the oldest went"
+    );
+    assert!(verify(&ada, "v2").is_ok() && verify(&ada, "v4").is_ok());
+    assert_eq!(ada.links.len(), MAX_VERIFY_LINKS);
 }

@@ -7,7 +7,8 @@
 //! The fixtures were written by the release before revision types existed
 //! (the `project.*~before-custom-claims` ones as v1 payloads were written
 //! before those two fields were added in place; `project.*.v1` became
-//! decode-only when v2 added the login settings). Never edit one: a new shape
+//! decode-only when v2 added the login settings, `project.*.v2` when v3
+//! added self-service accounts and branding). Never edit one: a new shape
 //! is a new revision with a new fixture (see `inkan_domain::events`).
 
 use std::collections::BTreeSet;
@@ -73,6 +74,19 @@ fn passwordless_web_settings() -> ProjectSettings {
     s
 }
 
+/// `web_settings` as the v3 payload holds them: both methods, two factors
+/// by default, self-service accounts and branding.
+fn self_service_web_settings() -> ProjectSettings {
+    let mut s = web_settings();
+    s.mfa = MfaPolicy::Required;
+    s.default_acr_values = vec![Acr::MultiFactor];
+    s.allow_signup = true;
+    s.require_verified_email = true;
+    s.logo_uri = Some("https://shop.example.com/logo.svg".into());
+    s.primary_color = Some("#0f766e".into());
+    s
+}
+
 fn spa_settings() -> ProjectSettings {
     let mut s = ProjectSettings::defaults("Dashboard".into(), AppType::Spa);
     s.redirect_uris = vec!["https://app.example.com/callback".into()];
@@ -128,15 +142,15 @@ fn key_generated() -> KeyGenerated {
 fn project_events() -> Vec<(&'static str, ProjectEvent)> {
     vec![
         (
-            "project.registered.v2",
+            "project.registered.v3",
             ProjectEvent::Registered(ProjectRegistered {
                 client_id: "shop".into(),
-                settings: passwordless_web_settings(),
+                settings: self_service_web_settings(),
                 secret_hash: Some("hmac-sha256:3q2-7w".into()),
             }),
         ),
         (
-            "project.updated.v2",
+            "project.updated.v3",
             ProjectEvent::Updated(ProjectUpdated {
                 settings: service_settings(),
             }),
@@ -234,6 +248,22 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
                 sealed_token: "c2VhbGVkLXRva2Vu".into(),
                 locale: "en".into(),
                 client_id: Some("app-1".into()),
+                signup: false,
+            }),
+        ),
+        (
+            "identity.password_reset_offered.v1",
+            IdentityEvent::LinkRequested(LinkRequested {
+                link: MailedLink {
+                    purpose: LinkPurpose::ResetPassword,
+                    token_hash: "hmac-sha256:s1".into(),
+                    email: "ada@lovelace.example".into(),
+                    expires_at: at("2026-12-04T19:00:00Z"),
+                },
+                sealed_token: "c2VhbGVkLW9mZmVy".into(),
+                locale: "en".into(),
+                client_id: Some("shop".into()),
+                signup: true,
             }),
         ),
         (
@@ -255,6 +285,7 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
                 sealed_token: "c2VhbGVkLXJlc2V0".into(),
                 locale: "de".into(),
                 client_id: None,
+                signup: false,
             }),
         ),
         (
@@ -318,9 +349,11 @@ fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
 }
 
 /// Fixtures of older shapes: decoded by every release, never written again.
-const LEGACY: [&str; 4] = [
+const LEGACY: [&str; 6] = [
     "project.registered.v1",
     "project.updated.v1",
+    "project.registered.v2",
+    "project.updated.v2",
     "project.registered.v1~before-custom-claims",
     "project.updated.v1~before-custom-claims",
 ];
@@ -416,7 +449,7 @@ fn a_v1_project_payload_upcasts_to_password_or_passkey_logins_an_optional_code_a
         })
     );
     // Written again, an upcast event is the newest revision.
-    assert_eq!(updated.encode().0, "project.updated.v2");
+    assert_eq!(updated.encode().0, "project.updated.v3");
 }
 
 #[test]
@@ -428,7 +461,7 @@ fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
         .collect();
     project.apply(&events[0]);
     assert_eq!(project.client_id, "shop");
-    assert_eq!(project.settings, Some(passwordless_web_settings()));
+    assert_eq!(project.settings, Some(self_service_web_settings()));
     assert_eq!(project.secret_hash.as_deref(), Some("hmac-sha256:3q2-7w"));
     assert!(project.exists());
     project.apply(&events[1]);
@@ -514,7 +547,7 @@ fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unkno
     let registered: serde_json::Value =
         serde_json::from_str(&golden("project.registered.v1")).unwrap();
     for (event_type, payload) in [
-        ("project.registered.v3", registered.clone()),
+        ("project.registered.v4", registered.clone()),
         ("project.registered", registered.clone()),
         ("identity.registered.v1", registered),
         ("project.updated.v1", serde_json::json!({"settings": 7})),
@@ -534,4 +567,24 @@ fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unkno
             "{event_type}: {failed:?}"
         );
     }
+}
+
+#[test]
+fn a_v2_project_payload_upcasts_to_no_sign_up_no_verification_and_no_branding() {
+    let ProjectEvent::Registered(registered) = decode("project.registered.v2") else {
+        panic!("project.registered.v2 is a registration");
+    };
+    assert_eq!(registered.settings, passwordless_web_settings());
+    assert!(!registered.settings.allow_signup);
+    assert!(!registered.settings.require_verified_email);
+    assert_eq!(registered.settings.logo_uri, None);
+    assert_eq!(registered.settings.primary_color, None);
+    let updated: ProjectEvent = decode("project.updated.v2");
+    assert_eq!(
+        updated,
+        ProjectEvent::Updated(ProjectUpdated {
+            settings: service_settings()
+        })
+    );
+    assert_eq!(updated.encode().0, "project.updated.v3");
 }

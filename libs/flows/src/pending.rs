@@ -41,6 +41,10 @@ pub struct PendingAuthorization {
     /// second one: no session exists yet, and the code page posts against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<SecondFactorDue>,
+    /// Set when the right password came from an identity whose address the
+    /// project needs verified first: whom "send the link again" mails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<String>,
 }
 
 /// A login waiting for its one-time code.

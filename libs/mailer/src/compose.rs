@@ -18,9 +18,10 @@ pub trait TokenOpener: Send + Sync + 'static {
 }
 
 /// The event types the mailer acts on.
-pub const EVENT_TYPES: [&str; 3] = [
+pub const EVENT_TYPES: [&str; 4] = [
     stored::EMAIL_VERIFICATION_REQUESTED_V1,
     stored::PASSWORD_RESET_REQUESTED_V1,
+    stored::PASSWORD_RESET_OFFERED_V1,
     stored::PASSWORD_RESET_V1,
 ];
 
@@ -82,18 +83,24 @@ pub fn compose(
     match decoded {
         IdentityEvent::LinkRequested(e) => {
             let (kind, path, subject, body): (_, _, _, fn(&str, &str) -> String) =
-                match e.link.purpose {
-                    LinkPurpose::VerifyEmail => (
+                match (e.link.purpose, e.signup) {
+                    (LinkPurpose::VerifyEmail, _) => (
                         "verify_email",
                         "/email/verify",
                         "Confirm your email address",
                         verify_body,
                     ),
-                    LinkPurpose::ResetPassword => (
+                    (LinkPurpose::ResetPassword, false) => (
                         "password_reset",
                         "/password/reset",
                         "Reset your password",
                         reset_body,
+                    ),
+                    (LinkPurpose::ResetPassword, true) => (
+                        "account_exists",
+                        "/password/reset",
+                        "You already have an account",
+                        account_exists_body,
                     ),
                 };
             if e.link.expires_at <= now {
@@ -143,6 +150,12 @@ pub fn compose(
 fn verify_body(product: &str, link: &str) -> String {
     format!(
         "Hello,\n\nplease confirm that this address belongs to your {product} account by opening this link within 24 hours:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
+    )
+}
+
+fn account_exists_body(product: &str, link: &str) -> String {
+    format!(
+        "Hello,\n\nsomeone (hopefully you) tried to create a {product} account with this address, but it has one already: nothing was changed.\n\nIf it was you, sign in with your password. If you forgot it, choose a new one with this link within 30 minutes:\n\n{link}\n\nIf it was not you, ignore this mail.\n\n-- \n{product}\n"
     )
 }
 

@@ -77,6 +77,10 @@ pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Proje
         login_methods: vec!["password".into(), "passkey".into()],
         mfa: "optional".into(),
         default_acr_values: vec![],
+        allow_signup: false,
+        require_verified_email: false,
+        logo_uri: String::new(),
+        primary_color: String::new(),
     }
 }
 
@@ -339,6 +343,56 @@ impl Directory for FakeDirectory {
         data.links.insert(token.clone(), (request.purpose, id));
         data.mailed.push((email, request.purpose, token));
         Ok(LinkRequested::Queued)
+    }
+
+    /// Creates the identity (email unverified) and "mails" it a
+    /// verification link; an address that exists gets a reset link.
+    async fn sign_up(
+        &self,
+        request: inkan_directory::SignUpRequest,
+    ) -> inkan_directory::Result<inkan_directory::SignedUp> {
+        let allowed = {
+            let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+            data.projects
+                .get(&request.client_id)
+                .is_some_and(|(p, _)| p.allow_signup)
+        };
+        if !allowed {
+            return Ok(inkan_directory::SignedUp::NotAllowed);
+        }
+        let exists = {
+            let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+            data.identities
+                .values()
+                .any(|(i, _)| i.email.eq_ignore_ascii_case(&request.email))
+        };
+        let purpose = if exists {
+            LinkPurpose::ResetPassword
+        } else {
+            let mut created = identity(&request.email);
+            created.email_verified = false;
+            created.first_name = request.first_name.clone();
+            created.last_name = request.last_name.clone();
+            self.add_identity(created.clone(), Some(&request.password));
+            LinkPurpose::VerifyEmail
+        };
+        let identity_id = {
+            let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+            data.identities
+                .values()
+                .find(|(i, _)| i.email.eq_ignore_ascii_case(&request.email))
+                .map(|(i, _)| i.id.clone())
+                .unwrap_or_default()
+        };
+        self.request_link(LinkRequest {
+            purpose: purpose as i32,
+            identity_id,
+            email: request.email,
+            locale: request.locale,
+            client_id: Some(request.client_id),
+        })
+        .await?;
+        Ok(inkan_directory::SignedUp::Accepted)
     }
 
     async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {

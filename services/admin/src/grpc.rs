@@ -247,6 +247,10 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
             .iter()
             .map(|a| a.as_str().to_string())
             .collect(),
+        allow_signup: s.allow_signup,
+        require_verified_email: s.require_verified_email,
+        logo_uri: s.logo_uri.clone().unwrap_or_default(),
+        primary_color: s.primary_color.clone().unwrap_or_default(),
     })
 }
 
@@ -608,6 +612,45 @@ impl AdminInternal for AdminGrpc {
             outcome: outcome as i32,
             problem,
             identity_id,
+        }))
+    }
+
+    async fn sign_up(
+        &self,
+        request: Request<pb::SignUpRequest>,
+    ) -> Result<Response<pb::SignUpReply>, Status> {
+        use crate::signup::SignedUp;
+        use pb::sign_up_reply::Outcome;
+        let req = request.into_inner();
+        let signed_up = crate::signup::sign_up(
+            &self.state,
+            crate::signup::SignUp {
+                client_id: req.client_id,
+                email: req.email,
+                password: zeroize::Zeroizing::new(req.password),
+                first_name: req.first_name,
+                last_name: req.last_name,
+                locale: req.locale,
+            },
+        )
+        .await
+        .map_err(Status::from)?;
+        let (outcome, field, problem) = match signed_up {
+            SignedUp::Accepted => (Outcome::Accepted, String::new(), String::new()),
+            SignedUp::NotAllowed => (Outcome::NotAllowed, String::new(), String::new()),
+            SignedUp::Invalid(fields) => {
+                let first = fields.into_iter().next();
+                let (field, problem) = first.map_or_else(
+                    || ("body".to_string(), "is invalid".to_string()),
+                    |f| (f.field, f.message),
+                );
+                (Outcome::Invalid, field, problem)
+            }
+        };
+        Ok(Response::new(pb::SignUpReply {
+            outcome: outcome as i32,
+            field,
+            problem,
         }))
     }
 

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod links;
 pub mod projections;
 pub mod routes;
+pub mod signup;
 pub mod state;
 pub mod totp;
 

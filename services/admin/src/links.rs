@@ -108,15 +108,55 @@ pub async fn request(
     let Some(entry) = entry.filter(|e| e.state.profile.is_some() && !e.state.deleted) else {
         return Ok(());
     };
-    let command = IdentityCommand::RequestLink {
+    let link = Link {
         purpose,
-        token_hash: hash,
-        sealed_token: sealed,
-        expires_at: state.clock.now_utc() + lifetime(purpose),
-        locale: locale.to_string(),
+        locale,
         client_id,
+        signup: false,
     };
-    crate::commands::execute::<Identity>(state, actor, entry.state.id, command).await?;
+    issue_sealed(state, actor, entry.state.id, link, hash, sealed).await
+}
+
+/// What a link is for and how its mail is worded.
+pub struct Link<'a> {
+    pub purpose: LinkPurpose,
+    pub locale: &'a str,
+    pub client_id: Option<String>,
+    /// A reset link offered because someone signed up with the address.
+    pub signup: bool,
+}
+
+/// Issues a link for the identity `id` (which exists).
+pub async fn issue(
+    state: &AdminState,
+    actor: &str,
+    id: Uuid,
+    link: Link<'_>,
+) -> Result<(), ApiError> {
+    let token = Zeroizing::new(format!("{}.{}", id.simple(), generate_token(32)));
+    let sealed = URL_SAFE_NO_PAD.encode(state.kek.encrypt(token.as_bytes(), &aad(id)));
+    let hash = token_hash(&state.secrets, link.purpose, &token);
+    issue_sealed(state, actor, id, link, hash, sealed).await
+}
+
+async fn issue_sealed(
+    state: &AdminState,
+    actor: &str,
+    id: Uuid,
+    link: Link<'_>,
+    token_hash: String,
+    sealed_token: String,
+) -> Result<(), ApiError> {
+    let command = IdentityCommand::RequestLink {
+        purpose: link.purpose,
+        token_hash,
+        sealed_token,
+        expires_at: state.clock.now_utc() + lifetime(link.purpose),
+        locale: link.locale.to_string(),
+        client_id: link.client_id,
+        signup: link.signup,
+    };
+    crate::commands::execute::<Identity>(state, actor, id, command).await?;
     Ok(())
 }
 

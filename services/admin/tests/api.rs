@@ -278,6 +278,53 @@ async fn a_project_chooses_its_login_methods_second_factor_and_default_levels() 
 }
 
 #[tokio::test]
+async fn a_project_opens_sign_up_requires_verified_addresses_and_carries_its_branding() {
+    let app = spawn_app().await;
+    let (status, body) = app.post("/admin/v1/projects", web_project()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["allow_signup"], false);
+    assert_eq!(body["require_verified_email"], false);
+    assert_eq!(body["logo_uri"], Value::Null);
+    let path = format!("/admin/v1/projects/{}", body["id"].as_str().unwrap());
+    let (status, got) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({
+                "allow_signup": true,
+                "require_verified_email": true,
+                "logo_uri": "https://cdn.example.com/shop.svg",
+                "primary_color": "#0F766E",
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["allow_signup"], true);
+    assert_eq!(got["require_verified_email"], true);
+    assert_eq!(got["logo_uri"], "https://cdn.example.com/shop.svg");
+    assert_eq!(got["primary_color"], "#0f766e");
+
+    let before = app.head().await;
+    for (input, fields) in [
+        (
+            json!({"logo_uri": "http://cdn.example.com/x.png"}),
+            vec!["logo_uri"],
+        ),
+        (json!({"primary_color": "blue"}), vec!["primary_color"]),
+        (
+            json!({"login_methods": ["passkey"], "default_acr_values": []}),
+            vec!["allow_signup"],
+        ),
+        (json!({"allow_signup": "yes"}), vec!["allow_signup"]),
+    ] {
+        let (status, body) = app.admin(Method::PATCH, &path, Some(input.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{input}: {body}");
+        assert_eq!(field_names(&body), fields, "{input}: {body}");
+    }
+    assert_eq!(app.head().await, before, "refused updates change nothing");
+}
+
+#[tokio::test]
 async fn malformed_bodies_are_clear_json_errors() {
     let app = spawn_app().await;
     let (status, body) = app

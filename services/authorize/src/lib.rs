@@ -69,6 +69,9 @@ pub fn router(state: AuthorizeState) -> Router {
             "/email/verify",
             get(routes::email::show).post(routes::email::verify),
         )
+        .route("/email/resend", post(routes::email::resend))
+        .route("/signup/start", post(routes::signup::start))
+        .route("/signup", post(routes::signup::sign_up))
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))
         .route("/login/continue", post(routes::enrol::decline))

@@ -35,6 +35,9 @@ pub struct LoginPage<'a> {
     pub notice: Option<&'a str>,
     /// Whether to offer "Forgot password?" (mail is configured).
     pub forgot: bool,
+    /// Whether to offer "Create an account" (the project allows sign-up
+    /// and mail is configured).
+    pub signup: bool,
 }
 
 /// Asking for a reset link (`templates/forgot_password.html`).
@@ -60,6 +63,30 @@ pub struct ResetPasswordPage<'a> {
 #[derive(Template)]
 #[template(path = "check_inbox.html")]
 pub struct CheckInboxPage<'a> {
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    pub message: &'a str,
+}
+
+/// Creating an account (`templates/signup.html`).
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignUpPage<'a> {
+    pub project_name: &'a str,
+    pub authz: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The right password, but the project needs a verified address first
+/// (`templates/verify_first.html`).
+#[derive(Template)]
+#[template(path = "verify_first.html")]
+pub struct VerifyFirstPage<'a> {
+    pub project_name: &'a str,
     pub authz: &'a str,
     pub csrf: &'a str,
 }

@@ -108,6 +108,12 @@ impl Directory for Switchable {
     ) -> inkan_directory::Result<inkan_directory::LinkRedeemed> {
         self.inner.redeem_link(request).await
     }
+    async fn sign_up(
+        &self,
+        request: inkan_directory::SignUpRequest,
+    ) -> inkan_directory::Result<inkan_directory::SignedUp> {
+        self.inner.sign_up(request).await
+    }
 }
 
 struct App {

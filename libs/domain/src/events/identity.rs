@@ -24,6 +24,8 @@ pub const TOTP_REMOVED_V1: &str = "identity.totp_removed.v1";
 pub const RECOVERY_CODE_USED_V1: &str = "identity.recovery_code_used.v1";
 pub const EMAIL_VERIFICATION_REQUESTED_V1: &str = "identity.email_verification_requested.v1";
 pub const PASSWORD_RESET_REQUESTED_V1: &str = "identity.password_reset_requested.v1";
+/// A reset link offered to an address that signed up again (same payload).
+pub const PASSWORD_RESET_OFFERED_V1: &str = "identity.password_reset_offered.v1";
 pub const EMAIL_VERIFIED_V1: &str = "identity.email_verified.v1";
 pub const PASSWORD_RESET_V1: &str = "identity.password_reset.v1";
 
@@ -98,8 +100,9 @@ pub struct RecoveryCodeUsedV1 {
     pub code_hash: String,
 }
 
-/// `identity.email_verification_requested.v1` and
-/// `identity.password_reset_requested.v1` (the type name says which).
+/// `identity.email_verification_requested.v1`,
+/// `identity.password_reset_requested.v1` and
+/// `identity.password_reset_offered.v1` (the type name says which).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRequestedV1 {
     /// Keyed hash of the link's token.
@@ -234,9 +237,10 @@ impl DomainEvent for IdentityEvent {
                 },
             ),
             IdentityEvent::LinkRequested(e) => super::encode(
-                match e.link.purpose {
-                    LinkPurpose::VerifyEmail => EMAIL_VERIFICATION_REQUESTED_V1,
-                    LinkPurpose::ResetPassword => PASSWORD_RESET_REQUESTED_V1,
+                match (e.link.purpose, e.signup) {
+                    (LinkPurpose::VerifyEmail, _) => EMAIL_VERIFICATION_REQUESTED_V1,
+                    (LinkPurpose::ResetPassword, false) => PASSWORD_RESET_REQUESTED_V1,
+                    (LinkPurpose::ResetPassword, true) => PASSWORD_RESET_OFFERED_V1,
                 },
                 &LinkRequestedV1 {
                     token_hash: e.link.token_hash.clone(),
@@ -336,7 +340,9 @@ impl DomainEvent for IdentityEvent {
                     code_hash: e.code_hash,
                 })
             }
-            EMAIL_VERIFICATION_REQUESTED_V1 | PASSWORD_RESET_REQUESTED_V1 => {
+            EMAIL_VERIFICATION_REQUESTED_V1
+            | PASSWORD_RESET_REQUESTED_V1
+            | PASSWORD_RESET_OFFERED_V1 => {
                 let e: LinkRequestedV1 = super::parse(event_type, payload)?;
                 let purpose = if event_type == EMAIL_VERIFICATION_REQUESTED_V1 {
                     LinkPurpose::VerifyEmail
@@ -353,6 +359,7 @@ impl DomainEvent for IdentityEvent {
                     sealed_token: e.sealed_token,
                     locale: e.locale,
                     client_id: e.client_id,
+                    signup: event_type == PASSWORD_RESET_OFFERED_V1,
                 })
             }
             EMAIL_VERIFIED_V1 => {

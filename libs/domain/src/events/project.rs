@@ -16,6 +16,8 @@ pub const REGISTERED_V1: &str = "project.registered.v1";
 pub const UPDATED_V1: &str = "project.updated.v1";
 pub const REGISTERED_V2: &str = "project.registered.v2";
 pub const UPDATED_V2: &str = "project.updated.v2";
+pub const REGISTERED_V3: &str = "project.registered.v3";
+pub const UPDATED_V3: &str = "project.updated.v3";
 pub const SECRET_ROTATED_V1: &str = "project.secret_rotated.v1";
 pub const DELETED_V1: &str = "project.deleted.v1";
 
@@ -46,6 +48,20 @@ pub struct ProjectRegisteredV2 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectUpdatedV2 {
     pub settings: ProjectSettingsV2,
+}
+
+/// `project.registered.v3`: v2 with self-service accounts and branding (issue #13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegisteredV3 {
+    pub client_id: String,
+    pub settings: ProjectSettingsV3,
+    pub secret_hash: Option<String>,
+}
+
+/// `project.updated.v3`: the whole settings after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdatedV3 {
+    pub settings: ProjectSettingsV3,
 }
 
 /// `project.secret_rotated.v1`.
@@ -108,6 +124,69 @@ pub struct ProjectSettingsV2 {
     pub login_methods: Vec<LoginMethodV2>,
     pub mfa: MfaPolicyV2,
     pub default_acr_values: Vec<AcrV2>,
+}
+
+/// A project's settings as `project.registered.v3` and `project.updated.v3`
+/// store them: every v2 field, then self-service accounts and branding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettingsV3 {
+    pub name: String,
+    pub app_type: AppTypeV1,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantTypeV1>,
+    pub token_endpoint_auth_method: AuthMethodV1,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    pub id_token_signed_response_alg: String,
+    pub compat_claims: bool,
+    pub custom_claims: bool,
+    pub reject_unknown_scopes: bool,
+    pub login_methods: Vec<LoginMethodV2>,
+    pub mfa: MfaPolicyV2,
+    pub default_acr_values: Vec<AcrV2>,
+    /// People may create their own accounts on the login page.
+    pub allow_signup: bool,
+    /// A login waits until the user's address is verified.
+    pub require_verified_email: bool,
+    /// An https URL of the logo the login pages show, or `null`.
+    pub logo_uri: Option<String>,
+    /// `#rrggbb` for buttons and links, or `null` (Inkan's).
+    pub primary_color: Option<String>,
+}
+
+/// The upcaster: a project registered before self-service accounts had
+/// none (no sign-up, no verification required) and no branding.
+impl From<ProjectSettingsV2> for ProjectSettingsV3 {
+    fn from(s: ProjectSettingsV2) -> Self {
+        ProjectSettingsV3 {
+            name: s.name,
+            app_type: s.app_type,
+            redirect_uris: s.redirect_uris,
+            post_logout_redirect_uris: s.post_logout_redirect_uris,
+            scopes: s.scopes,
+            grant_types: s.grant_types,
+            token_endpoint_auth_method: s.token_endpoint_auth_method,
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: s.login_methods,
+            mfa: s.mfa,
+            default_acr_values: s.default_acr_values,
+            allow_signup: false,
+            require_verified_email: false,
+            logo_uri: None,
+            primary_color: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,9 +339,9 @@ impl From<Acr> for AcrV2 {
     }
 }
 
-impl From<&ProjectSettings> for ProjectSettingsV2 {
+impl From<&ProjectSettings> for ProjectSettingsV3 {
     fn from(s: &ProjectSettings) -> Self {
-        ProjectSettingsV2 {
+        ProjectSettingsV3 {
             name: s.name.clone(),
             app_type: s.app_type.into(),
             redirect_uris: s.redirect_uris.clone(),
@@ -286,6 +365,10 @@ impl From<&ProjectSettings> for ProjectSettingsV2 {
                 .copied()
                 .map(Into::into)
                 .collect(),
+            allow_signup: s.allow_signup,
+            require_verified_email: s.require_verified_email,
+            logo_uri: s.logo_uri.clone(),
+            primary_color: s.primary_color.clone(),
         }
     }
 }
@@ -352,8 +435,8 @@ impl From<AcrV2> for Acr {
     }
 }
 
-impl From<ProjectSettingsV2> for ProjectSettings {
-    fn from(s: ProjectSettingsV2) -> Self {
+impl From<ProjectSettingsV3> for ProjectSettings {
+    fn from(s: ProjectSettingsV3) -> Self {
         ProjectSettings {
             name: s.name,
             app_type: s.app_type.into(),
@@ -373,24 +456,33 @@ impl From<ProjectSettingsV2> for ProjectSettings {
             login_methods: s.login_methods.into_iter().map(Into::into).collect(),
             mfa: s.mfa.into(),
             default_acr_values: s.default_acr_values.into_iter().map(Into::into).collect(),
+            allow_signup: s.allow_signup,
+            require_verified_email: s.require_verified_email,
+            logo_uri: s.logo_uri,
+            primary_color: s.primary_color,
         }
     }
+}
+
+/// Any older settings revision, upcast step by step to the domain's settings.
+fn from_v2(s: ProjectSettingsV2) -> ProjectSettings {
+    ProjectSettingsV3::from(s).into()
 }
 
 impl DomainEvent for ProjectEvent {
     fn encode(&self) -> (String, serde_json::Value) {
         match self {
             ProjectEvent::Registered(e) => super::encode(
-                REGISTERED_V2,
-                &ProjectRegisteredV2 {
+                REGISTERED_V3,
+                &ProjectRegisteredV3 {
                     client_id: e.client_id.clone(),
                     settings: (&e.settings).into(),
                     secret_hash: e.secret_hash.clone(),
                 },
             ),
             ProjectEvent::Updated(e) => super::encode(
-                UPDATED_V2,
-                &ProjectUpdatedV2 {
+                UPDATED_V3,
+                &ProjectUpdatedV3 {
                     settings: (&e.settings).into(),
                 },
             ),
@@ -412,26 +504,40 @@ impl DomainEvent for ProjectEvent {
                 let e: ProjectRegisteredV1 = super::parse(event_type, payload)?;
                 ProjectEvent::Registered(ProjectRegistered {
                     client_id: e.client_id,
-                    settings: ProjectSettingsV2::from(e.settings).into(),
+                    settings: from_v2(e.settings.into()),
                     secret_hash: e.secret_hash,
                 })
             }
             UPDATED_V1 => {
                 let e: ProjectUpdatedV1 = super::parse(event_type, payload)?;
                 ProjectEvent::Updated(ProjectUpdated {
-                    settings: ProjectSettingsV2::from(e.settings).into(),
+                    settings: from_v2(e.settings.into()),
                 })
             }
             REGISTERED_V2 => {
                 let e: ProjectRegisteredV2 = super::parse(event_type, payload)?;
                 ProjectEvent::Registered(ProjectRegistered {
                     client_id: e.client_id,
-                    settings: e.settings.into(),
+                    settings: from_v2(e.settings),
                     secret_hash: e.secret_hash,
                 })
             }
             UPDATED_V2 => {
                 let e: ProjectUpdatedV2 = super::parse(event_type, payload)?;
+                ProjectEvent::Updated(ProjectUpdated {
+                    settings: from_v2(e.settings),
+                })
+            }
+            REGISTERED_V3 => {
+                let e: ProjectRegisteredV3 = super::parse(event_type, payload)?;
+                ProjectEvent::Registered(ProjectRegistered {
+                    client_id: e.client_id,
+                    settings: e.settings.into(),
+                    secret_hash: e.secret_hash,
+                })
+            }
+            UPDATED_V3 => {
+                let e: ProjectUpdatedV3 = super::parse(event_type, payload)?;
                 ProjectEvent::Updated(ProjectUpdated {
                     settings: e.settings.into(),
                 })

@@ -268,6 +268,12 @@ pub fn client_configuration_of(
             ("login_methods".into(), json!(s.login_methods)),
             ("mfa".into(), json!(s.mfa)),
             ("default_acr_values".into(), json!(s.default_acr_values)),
+            // Self-service accounts (README, "Accounts").
+            ("allow_signup".into(), json!(s.allow_signup)),
+            (
+                "require_verified_email".into(),
+                json!(s.require_verified_email),
+            ),
         ]);
     }
     if let (true, Some(obj)) = (

@@ -50,7 +50,22 @@ pub async fn authorize(
     let request = parse_request(&state, &target).map_err(fail)?;
 
     let now = state.clock.now();
-    let session = live_session(&state, &headers, now).await.map_err(outage)?;
+    let mut session = live_session(&state, &headers, now).await.map_err(outage)?;
+    // A project that needs verified addresses is not answered by the
+    // session of someone whose address is not: they sign in (and are held
+    // at the verification page there).
+    if target.project.require_verified_email {
+        if let Some((_, s)) = &session {
+            let identity = state
+                .directory
+                .identity(&s.identity_id)
+                .await
+                .map_err(|e| outage(e.into()))?;
+            if identity.is_none_or(|i| !i.email_verified) {
+                session = None;
+            }
+        }
+    }
     let approved = Approved::from_request(&request.request, target.reply.clone(), now);
     match (
         decide(&request, session.as_ref().map(|(_, s)| s), now),
@@ -352,6 +367,7 @@ async fn login_page(
         signed_in: None,
         acr_values: request.acr_values.clone(),
         second_factor: None,
+        unverified: None,
     };
     let mut response = if let Some((step, session)) = step_up {
         code::ask(state, record, step, session.identity_id, session.amr)
@@ -379,6 +395,7 @@ async fn login_page(
                 passkeys,
                 notice,
                 forgot: state.mail,
+                signup: state.mail && project.allow_signup && parsed.password,
             },
         )
     };

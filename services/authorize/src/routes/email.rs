@@ -50,3 +50,94 @@ pub async fn verify(
         LinkRedeemed::InvalidLink | LinkRedeemed::RejectedPassword(_) => invalid_link(),
     })
 }
+
+/// Verification links one identity may be sent per hour from the login pages.
+pub const RESENDS_PER_HOUR: u32 = 3;
+
+/// Whether `project` holds the login of `identity` until its address is verified.
+pub fn must_verify_first(
+    project: &inkan_directory::typed::Project,
+    identity: &inkan_directory::typed::Identity,
+) -> bool {
+    project.require_verified_email && !identity.email_verified
+}
+
+/// The right password, but the project needs a verified address first: no
+/// session; the pending request remembers whom to mail, a link goes out
+/// (within the hourly limit), and the page offers to send it again.
+pub async fn verify_first(
+    state: &AuthorizeState,
+    authz: &str,
+    identity_id: String,
+) -> Result<Response, AuthorizeError> {
+    let mut pending = inkan_flows::pending::take(&*state.kv, authz)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    pending.unverified = Some(identity_id.clone());
+    let authz = inkan_flows::pending::put(&*state.kv, &pending).await?;
+    send_link(state, &identity_id, &pending.client_id).await?;
+    tracing::info!(client_id = %pending.client_id, "login held until the address is verified");
+    let project_name = crate::signin::project_name(state, &pending.client_id).await?;
+    Ok(html(
+        StatusCode::OK,
+        &crate::pages::VerifyFirstPage {
+            project_name: &project_name,
+            authz: &authz,
+            csrf: &pending.csrf,
+        },
+    ))
+}
+
+/// Mails `identity_id` a verification link unless it had its hourly share.
+async fn send_link(
+    state: &AuthorizeState,
+    identity_id: &str,
+    client_id: &str,
+) -> Result<(), AuthorizeError> {
+    use inkan_flows::limits::{self, Decision, RateLimit};
+    let limit = RateLimit {
+        limit: RESENDS_PER_HOUR,
+        window_seconds: 3600,
+    };
+    let key = format!("verify:identity:{identity_id}");
+    if limits::hit(&*state.kv, &key, limit).await? != Decision::Allowed {
+        tracing::info!(client_id, "verification mail limited");
+        return Ok(());
+    }
+    state
+        .directory
+        .request_link(inkan_directory::LinkRequest {
+            purpose: LinkPurpose::VerifyEmail as i32,
+            identity_id: identity_id.to_owned(),
+            email: String::new(),
+            locale: "en".into(),
+            client_id: Some(client_id.to_owned()),
+        })
+        .await?;
+    Ok(())
+}
+
+/// `POST /email/resend`: the verification link again, for the login the
+/// pending request holds.
+pub async fn resend(
+    State(state): State<AuthorizeState>,
+    headers: axum::http::HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let crate::signin::Verified { authz, pending, .. } =
+        crate::signin::verify(&state, &headers, &form).await?;
+    let identity_id = pending
+        .unverified
+        .clone()
+        .ok_or(AuthorizeError::LoginExpired)?;
+    send_link(&state, &identity_id, &pending.client_id).await?;
+    Ok(html(
+        StatusCode::OK,
+        &crate::pages::CheckInboxPage {
+            authz: &authz,
+            csrf: &pending.csrf,
+            message: "We sent the link again. Open it, then sign in.",
+        },
+    ))
+}

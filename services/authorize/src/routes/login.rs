@@ -89,6 +89,9 @@ pub async fn login(
         return retry(&state, authz, &pending, email, LOGIN_FAILED).await;
     };
     limits::record_login_success(&*state.kv, &account).await?;
+    if crate::routes::email::must_verify_first(&project, &identity) {
+        return crate::routes::email::verify_first(&state, authz, identity.id).await;
+    }
 
     let amr = vec!["pwd".to_owned()];
     let required = project.required_acr(pending.acr_values.as_deref());
@@ -155,6 +158,9 @@ async fn form(
             passkeys: state.passkeys_enabled() && allows(LoginMethod::Passkey),
             notice: None,
             forgot: state.mail,
+            signup: state.mail
+                && project.as_ref().is_some_and(|p| p.allow_signup)
+                && allows(LoginMethod::Password),
         },
     ))
 }

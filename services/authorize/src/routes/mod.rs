@@ -8,3 +8,4 @@ pub mod enrol;
 pub mod login;
 pub mod passkey;
 pub mod password;
+pub mod signup;

@@ -129,6 +129,14 @@ pub async fn finish(
     };
     match outcome {
         Ok((identity_id, amr)) => {
+            use inkan_directory::typed::Lookup;
+            let project = state.directory.project(&pending.client_id).await?;
+            let identity = state.directory.identity(&identity_id).await?;
+            if let (Some(project), Some(identity)) = (project, identity) {
+                if crate::routes::email::must_verify_first(&project, &identity) {
+                    return crate::routes::email::verify_first(&state, &authz, identity_id).await;
+                }
+            }
             signin::complete(&state, &headers, &authz, identity_id, amr).await
         }
         Err(reason) => {

@@ -132,6 +132,7 @@ pub async fn forgot(
         &CheckInboxPage {
             authz: &authz,
             csrf: &pending.csrf,
+            message: "If an account has this address, a link to choose a new password is on its way. It works once, for 30 minutes.",
         },
     ))
 }

@@ -202,6 +202,14 @@ impl Directory for FakeDirectory {
         self.check()?;
         Ok(inkan_directory::LinkRedeemed::InvalidLink)
     }
+
+    async fn sign_up(
+        &self,
+        _request: inkan_directory::SignUpRequest,
+    ) -> Result<inkan_directory::SignedUp, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::SignedUp::MailOff)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if
