@@ -3,6 +3,7 @@
 //! parties use it. One test binary links every module (zero2prod style).
 
 mod abuse;
+mod account;
 mod browser;
 mod cluster;
 mod conformance;

@@ -301,6 +301,26 @@ impl Directory for CachedDirectory {
         self.inner.sign_up(request).await
     }
 
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<crate::NamesUpdated> {
+        let outcome = self.inner.update_names(identity_id, first, last).await?;
+        lock(&self.identities).remove(identity_id);
+        Ok(outcome)
+    }
+
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<crate::PasswordChange> {
+        self.inner.change_password(identity_id, current, new).await
+    }
+
     /// A redeemed link changed the identity (verified, new password and
     /// session epoch): its cached copy goes at once, not when the bus says so.
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {

@@ -97,6 +97,61 @@ pub trait Directory: Send + Sync + 'static {
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed>;
     /// Creates an account from a login page (a write, through the admin).
     async fn sign_up(&self, request: SignUpRequest) -> Result<SignedUp>;
+    /// The account page: new names for an identity (empty removes one).
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<NamesUpdated>;
+    /// The account page: a new password, given the current one.
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordChange>;
+}
+
+/// What became of a [`Directory::update_names`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamesUpdated {
+    Updated,
+    /// A name breaks a rule: `field: problem`.
+    Invalid(String),
+    NoIdentity,
+}
+
+/// What became of a [`Directory::change_password`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    Changed,
+    WrongPassword,
+    /// The new password breaks the policy, as the message says.
+    Rejected(String),
+}
+
+fn names_updated(result: std::result::Result<pb::IdentityReply, Status>) -> Result<NamesUpdated> {
+    match result {
+        Ok(_) => Ok(NamesUpdated::Updated),
+        Err(s) => match s.code() {
+            Code::InvalidArgument => Ok(NamesUpdated::Invalid(s.message().to_owned())),
+            Code::NotFound => Ok(NamesUpdated::NoIdentity),
+            _ => Err(DirectoryError::Unavailable(s)),
+        },
+    }
+}
+
+fn password_change(
+    result: std::result::Result<pb::ChangePasswordReply, Status>,
+) -> Result<PasswordChange> {
+    use pb::change_password_reply::Outcome;
+    let reply = result.map_err(DirectoryError::Unavailable)?;
+    Ok(match reply.outcome() {
+        Outcome::Changed => PasswordChange::Changed,
+        Outcome::Rejected => PasswordChange::Rejected(reply.problem),
+        Outcome::WrongPassword | Outcome::Unspecified => PasswordChange::WrongPassword,
+    })
 }
 
 /// An account to create: the wire request.
@@ -386,6 +441,44 @@ impl<T: AdminInternal> Directory for InProcess<T> {
                 .map(tonic::Response::into_inner),
         )
     }
+
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<NamesUpdated> {
+        let req = Request::new(pb::UpdateNamesRequest {
+            identity_id: identity_id.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+        });
+        names_updated(
+            self.0
+                .update_names(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
+
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordChange> {
+        let req = Request::new(pb::ChangePasswordRequest {
+            identity_id: identity_id.into(),
+            current_password: current.into(),
+            new_password: new.into(),
+        });
+        password_change(
+            self.0
+                .change_password(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
 }
 
 type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
@@ -624,5 +717,47 @@ impl Directory for Grpc {
             .await
             .map(tonic::Response::into_inner);
         signed_up(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<NamesUpdated> {
+        let req = pb::UpdateNamesRequest {
+            identity_id: identity_id.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+        };
+        let result = self
+            .one_replica()
+            .update_names(req)
+            .instrument(client_span("UpdateNames"))
+            .await
+            .map(tonic::Response::into_inner);
+        names_updated(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordChange> {
+        let req = pb::ChangePasswordRequest {
+            identity_id: identity_id.into(),
+            current_password: current.into(),
+            new_password: new.into(),
+        };
+        let result = self
+            .one_replica()
+            .change_password(req)
+            .instrument(client_span("ChangePassword"))
+            .await
+            .map(tonic::Response::into_inner);
+        password_change(result)
     }
 }

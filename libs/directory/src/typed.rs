@@ -456,6 +456,17 @@ mod tests {
         async fn sign_up(&self, _: crate::SignUpRequest) -> Result<crate::SignedUp> {
             Ok(crate::SignedUp::NotAllowed)
         }
+        async fn update_names(&self, _: &str, _: &str, _: &str) -> Result<crate::NamesUpdated> {
+            Ok(crate::NamesUpdated::NoIdentity)
+        }
+        async fn change_password(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<crate::PasswordChange> {
+            Ok(crate::PasswordChange::WrongPassword)
+        }
     }
 
     #[tokio::test]

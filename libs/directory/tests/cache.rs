@@ -92,6 +92,22 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<inkan_directory::SignedUp> {
         self.inner.sign_up(request).await
     }
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> inkan_directory::Result<inkan_directory::NamesUpdated> {
+        self.inner.update_names(identity_id, first, last).await
+    }
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> inkan_directory::Result<inkan_directory::PasswordChange> {
+        self.inner.change_password(identity_id, current, new).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

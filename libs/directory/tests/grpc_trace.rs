@@ -110,6 +110,18 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::SignUpReply>, Status> {
         Err(self.record(&request))
     }
+    async fn update_names(
+        &self,
+        request: Request<pb::UpdateNamesRequest>,
+    ) -> Result<Response<pb::IdentityReply>, Status> {
+        Err(self.record(&request))
+    }
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

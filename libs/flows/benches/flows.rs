@@ -56,12 +56,7 @@ fn runtime() -> Runtime {
 }
 
 fn session_record(now: i64) -> Session {
-    Session {
-        identity_id: IDENTITY.into(),
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        epoch: 0,
-    }
+    Session::new(IDENTITY, now, vec!["pwd".into()])
 }
 
 fn code_record(now: i64) -> AuthorizationCode {

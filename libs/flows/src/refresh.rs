@@ -197,3 +197,72 @@ fn open(token: &str, sealed: &str) -> Option<serde_json::Value> {
     let plain = retry_kek(token)?.decrypt(&blob, b"refresh-retry").ok()?;
     decode(&plain).ok()
 }
+
+/// A refresh-token family as the account page lists it ("connected apps").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Family {
+    pub family: String,
+    pub client_id: String,
+    pub scope: String,
+    /// When the family's first token was issued (the login's code exchange).
+    pub since: i64,
+}
+
+fn families_key(identity_id: &str) -> String {
+    format!("ifam:{identity_id}")
+}
+
+fn family_key(family: &str) -> String {
+    format!("famrec:{family}")
+}
+
+/// Records a new family (the first token of a login) under its identity,
+/// for the account page; kept as long as a revocation marker would be.
+pub async fn record_family(kv: &dyn KvStore, record: &RefreshToken, now: i64) -> Result<()> {
+    let family = Family {
+        family: record.family.clone(),
+        client_id: record.client_id.clone(),
+        scope: record.scope.clone(),
+        since: now,
+    };
+    let ttl = secs(crate::revocation::FAMILY_TTL_SECONDS);
+    kv.put(&family_key(&record.family), &encode(&family)?, ttl)
+        .await?;
+    kv.set_add(&families_key(&record.identity_id), &record.family, ttl)
+        .await?;
+    Ok(())
+}
+
+/// The identity's families that are not revoked, newest first; revoked or
+/// forgotten ones are dropped from the index on the way.
+pub async fn families(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<Family>> {
+    let ids = kv.set_members(&families_key(identity_id)).await?;
+    let mut out = Vec::new();
+    for id in ids {
+        let record = get_json::<Family>(kv, &family_key(&id)).await?;
+        match record {
+            Some(f) if !is_family_revoked(kv, &id).await? => out.push(f),
+            _ => {
+                kv.set_remove(&families_key(identity_id), &id).await?;
+            }
+        }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.since));
+    Ok(out)
+}
+
+/// Revokes `family` if it is one of the identity's; returns whether it was.
+pub async fn revoke_for(kv: &dyn KvStore, identity_id: &str, family: &str) -> Result<bool> {
+    if !kv
+        .set_members(&families_key(identity_id))
+        .await?
+        .iter()
+        .any(|f| f == family)
+    {
+        return Ok(false);
+    }
+    revoke_family(kv, family).await?;
+    kv.set_remove(&families_key(identity_id), family).await?;
+    kv.delete(&family_key(family)).await?;
+    Ok(true)
+}

@@ -36,6 +36,35 @@ pub struct Session {
     /// (a password reset), this session is dead. Absent from older records: 0.
     #[serde(default)]
     pub epoch: u32,
+    /// What the account page lists: the browser (its `User-Agent`, cut to
+    /// 200 characters), the address it signed in from, and when the session
+    /// was last used. Absent from older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub last_seen: i64,
+}
+
+impl Session {
+    /// A session for `identity_id` that authenticated at `auth_time` with `amr`.
+    pub fn new(identity_id: impl Into<String>, auth_time: i64, amr: Vec<String>) -> Session {
+        Session {
+            identity_id: identity_id.into(),
+            auth_time,
+            amr,
+            epoch: 0,
+            device: None,
+            address: None,
+            last_seen: auth_time,
+        }
+    }
+}
+
+/// The set of an identity's session handles (the account page's list).
+fn index(identity_id: &str) -> String {
+    format!("isess:{identity_id}")
 }
 
 fn key(hash: &str) -> String {
@@ -51,9 +80,58 @@ pub fn handle(sid: &str) -> String {
 pub async fn create(kv: &dyn KvStore, session: &Session, lifetimes: Lifetimes) -> Result<String> {
     let sid = generate_token(32);
     let ttl = lifetimes.idle_seconds.min(lifetimes.absolute_seconds);
-    kv.put(&key(&handle(&sid)), &encode(session)?, secs(ttl))
-        .await?;
+    let mut session = session.clone();
+    session.last_seen = session.last_seen.max(session.auth_time);
+    let handle = handle(&sid);
+    kv.put(&key(&handle), &encode(&session)?, secs(ttl)).await?;
+    // The index outlives none of its sessions: it lasts as long as the
+    // newest one can (members of ended sessions are dropped when listed).
+    kv.set_add(
+        &index(&session.identity_id),
+        &handle,
+        secs(lifetimes.absolute_seconds),
+    )
+    .await?;
     Ok(sid)
+}
+
+/// The identity's live sessions (handle and record), most recently used
+/// first; handles of ended sessions are dropped from the index on the way.
+pub async fn list(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<(String, Session)>> {
+    let handles = kv.set_members(&index(identity_id)).await?;
+    if handles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = handles.iter().map(|h| key(h)).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let records = kv.get_many(&refs).await?;
+    let mut live = Vec::new();
+    for (handle, record) in handles.into_iter().zip(records) {
+        let session = record.map(|b| crate::decode::<Session>(&b)).transpose()?;
+        match session {
+            Some(s) if s.identity_id == identity_id => live.push((handle, s)),
+            _ => {
+                kv.set_remove(&index(identity_id), &handle).await?;
+            }
+        }
+    }
+    live.sort_by_key(|(_, s)| std::cmp::Reverse(s.last_seen));
+    Ok(live)
+}
+
+/// Ends the session with this handle if it belongs to `identity_id`;
+/// returns whether it did.
+pub async fn end_handle(kv: &dyn KvStore, identity_id: &str, handle: &str) -> Result<bool> {
+    let k = key(handle);
+    let Some(session) = get_json::<Session>(kv, &k).await? else {
+        return Ok(false);
+    };
+    if session.identity_id != identity_id {
+        return Ok(false);
+    }
+    kv.delete(&k).await?;
+    kv.set_remove(&index(identity_id), handle).await?;
+    Ok(true)
 }
 
 /// The live session behind `sid`, renewing its idle lifetime (never beyond the absolute one).
@@ -75,6 +153,8 @@ pub async fn load(
         kv.delete(&k).await?;
         return Ok(None);
     }
+    let mut session = session;
+    session.last_seen = now;
     kv.put(
         &k,
         &encode(&session)?,

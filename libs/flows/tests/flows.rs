@@ -201,6 +201,64 @@ async fn expired_and_unknown_refresh_tokens_are_invalid() {
 }
 
 #[tokio::test]
+async fn an_identitys_sessions_are_listed_most_recent_first_and_end_one_by_one() {
+    let s = stores().await;
+    let lifetimes = Lifetimes {
+        idle_seconds: 600,
+        absolute_seconds: 3600,
+    };
+    for (_, a, b) in &s.stores {
+        let user = unique_name("user");
+        let mut laptop = Session::new(user.as_str(), NOW, vec!["pwd".into()]);
+        laptop.device = Some("Laptop".into());
+        let mut phone = Session::new(user.as_str(), NOW + 5, vec!["pwd".into()]);
+        phone.device = Some("Phone".into());
+        let other = Session::new(unique_name("other"), NOW, vec!["pwd".into()]);
+        let laptop_sid = session::create(a.as_ref(), &laptop, lifetimes)
+            .await
+            .unwrap();
+        let phone_sid = session::create(b.as_ref(), &phone, lifetimes)
+            .await
+            .unwrap();
+        let other_sid = session::create(a.as_ref(), &other, lifetimes)
+            .await
+            .unwrap();
+        session::load(a.as_ref(), &laptop_sid, NOW + 20, lifetimes)
+            .await
+            .unwrap();
+        let listed = session::list(b.as_ref(), &user).await.unwrap();
+        let devices: Vec<_> = listed
+            .iter()
+            .map(|(_, s)| s.device.clone().unwrap())
+            .collect();
+        assert_eq!(devices, ["Laptop", "Phone"], "most recently used first");
+        // Another identity's session cannot be ended through this one.
+        let other_handle = session::handle(&other_sid);
+        assert!(!session::end_handle(b.as_ref(), &user, &other_handle)
+            .await
+            .unwrap());
+        assert!(session::is_live(a.as_ref(), &other_handle).await.unwrap());
+        // Ending one (on either replica) leaves the other.
+        let phone_handle = session::handle(&phone_sid);
+        assert!(session::end_handle(a.as_ref(), &user, &phone_handle)
+            .await
+            .unwrap());
+        assert_eq!(
+            session::load(b.as_ref(), &phone_sid, NOW + 30, lifetimes)
+                .await
+                .unwrap(),
+            None
+        );
+        let listed = session::list(a.as_ref(), &user).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        // A session ended by logout drops out of the list too.
+        session::end(b.as_ref(), &laptop_sid).await.unwrap();
+        assert!(session::list(a.as_ref(), &user).await.unwrap().is_empty());
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
 async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
     let s = stores().await;
     let lifetimes = Lifetimes {
@@ -208,18 +266,17 @@ async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
         absolute_seconds: 3600,
     };
     for (_, a, _) in &s.stores {
-        let sess = Session {
-            identity_id: "u".into(),
-            auth_time: NOW,
-            amr: vec!["pwd".into()],
-            epoch: 0,
-        };
+        let sess = Session::new("u", NOW, vec!["pwd".into()]);
         let sid = session::create(a.as_ref(), &sess, lifetimes).await.unwrap();
         assert_eq!(
             session::load(a.as_ref(), &sid, NOW + 10, lifetimes)
                 .await
                 .unwrap(),
-            Some(sess.clone())
+            Some(Session {
+                last_seen: NOW + 10,
+                ..sess.clone()
+            }),
+            "a load is a use"
         );
         assert!(session::is_live(a.as_ref(), &session::handle(&sid))
             .await

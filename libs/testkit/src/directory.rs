@@ -395,6 +395,43 @@ impl Directory for FakeDirectory {
         Ok(inkan_directory::SignedUp::Accepted)
     }
 
+    async fn update_names(
+        &self,
+        identity_id: &str,
+        first: &str,
+        last: &str,
+    ) -> inkan_directory::Result<inkan_directory::NamesUpdated> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((identity, _)) = data.identities.get_mut(identity_id) else {
+            return Ok(inkan_directory::NamesUpdated::NoIdentity);
+        };
+        identity.first_name = Some(first.to_owned()).filter(|n| !n.is_empty());
+        identity.last_name = Some(last.to_owned()).filter(|n| !n.is_empty());
+        Ok(inkan_directory::NamesUpdated::Updated)
+    }
+
+    async fn change_password(
+        &self,
+        identity_id: &str,
+        current: &str,
+        new: &str,
+    ) -> inkan_directory::Result<inkan_directory::PasswordChange> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, password)) = data.identities.get_mut(identity_id) else {
+            return Ok(inkan_directory::PasswordChange::WrongPassword);
+        };
+        if password.as_deref() != Some(current) {
+            return Ok(inkan_directory::PasswordChange::WrongPassword);
+        }
+        if new.len() < 8 {
+            return Ok(inkan_directory::PasswordChange::Rejected(
+                "must be at least 8 characters".into(),
+            ));
+        }
+        *password = Some(new.to_owned());
+        Ok(inkan_directory::PasswordChange::Changed)
+    }
+
     async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {
         let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
         match data.links.get(&request.token) {

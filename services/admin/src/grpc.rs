@@ -654,6 +654,92 @@ impl AdminInternal for AdminGrpc {
         }))
     }
 
+    async fn update_names(
+        &self,
+        request: Request<pb::UpdateNamesRequest>,
+    ) -> Result<Response<pb::IdentityReply>, Status> {
+        let req = request.into_inner();
+        let id = uuid::Uuid::parse_str(&req.identity_id)
+            .map_err(|_| Status::not_found("unknown identity"))?;
+        let input = inkan_domain::identity::ProfileInput {
+            first_name: Some(req.first_name),
+            last_name: Some(req.last_name),
+            ..Default::default()
+        };
+        let position = crate::commands::execute::<Identity>(
+            &self.state,
+            "account",
+            id,
+            IdentityCommand::UpdateProfile { input },
+        )
+        .await
+        .map_err(Status::from)?;
+        let entry = self.bounded(self.state.projections.identity(id)).await?;
+        let identity = entry.as_ref().and_then(identity_message);
+        Ok(Response::new(pb::IdentityReply { position, identity }))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordReply>, Status> {
+        use pb::change_password_reply::Outcome;
+        let req = request.into_inner();
+        let reply = |outcome: Outcome, problem: String| {
+            Ok(Response::new(pb::ChangePasswordReply {
+                outcome: outcome as i32,
+                problem,
+            }))
+        };
+        let Ok(id) = uuid::Uuid::parse_str(&req.identity_id) else {
+            return reply(Outcome::WrongPassword, String::new());
+        };
+        let entry = self.bounded(self.state.projections.identity(id)).await?;
+        let Some(entry) = entry.filter(|e| e.state.profile.is_some() && !e.state.deleted) else {
+            return reply(Outcome::WrongPassword, String::new());
+        };
+        let stored = entry.state.password_hash.clone();
+        let current = zeroize::Zeroizing::new(req.current_password);
+        let presented = current.to_string();
+        let ok = self
+            .state
+            .with_password_slot(move |hasher| match stored {
+                Some(phc) => hasher.verify(&presented, &phc),
+                None => {
+                    hasher.verify_dummy(&presented);
+                    false
+                }
+            })
+            .await
+            .map_err(Status::from)?;
+        if !ok {
+            return reply(Outcome::WrongPassword, String::new());
+        }
+        let email = entry.state.profile.as_ref().map(|p| p.email.as_str());
+        let new_password = zeroize::Zeroizing::new(req.new_password);
+        if let Err(problem) = inkan_domain::validation::check_password_for_email(
+            &new_password,
+            self.state.password_min_length,
+            email,
+        ) {
+            return reply(Outcome::Rejected, problem.to_string());
+        }
+        let password_hash = self
+            .state
+            .hash_password(new_password.to_string())
+            .await
+            .map_err(Status::from)?;
+        crate::commands::execute::<Identity>(
+            &self.state,
+            "account",
+            id,
+            IdentityCommand::SetPassword { password_hash },
+        )
+        .await
+        .map_err(Status::from)?;
+        reply(Outcome::Changed, String::new())
+    }
+
     async fn get_signing_keys(
         &self,
         _request: Request<pb::GetSigningKeysRequest>,

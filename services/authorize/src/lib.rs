@@ -43,6 +43,29 @@ pub mod webauthn;
 use axum::routing::{get, post};
 use axum::Router;
 
+/// The request header the authorize service writes the client's address in
+/// (from [`inkan_web::client_ip::client_ip`]) for the handlers that record
+/// it with a session; whatever a client sends under this name is dropped.
+pub const CLIENT_ADDRESS: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("inkan-client-address");
+
+async fn client_address(
+    axum::extract::State(state): axum::extract::State<AuthorizeState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.headers_mut().remove(&CLIENT_ADDRESS);
+    let ip = inkan_web::client_ip::client_ip(
+        request.headers(),
+        request.extensions(),
+        state.trusted_proxy_header.as_ref(),
+    );
+    if let Some(value) = ip.and_then(|ip| axum::http::HeaderValue::try_from(ip.to_string()).ok()) {
+        request.headers_mut().insert(CLIENT_ADDRESS, value);
+    }
+    next.run(request).await
+}
+
 pub use error::AuthorizeError;
 pub use state::AuthorizeState;
 
@@ -72,6 +95,16 @@ pub fn router(state: AuthorizeState) -> Router {
         .route("/email/resend", post(routes::email::resend))
         .route("/signup/start", post(routes::signup::start))
         .route("/signup", post(routes::signup::sign_up))
+        .route("/account", get(routes::account::show))
+        .route("/account/names", post(routes::account::names))
+        .route("/account/password", post(routes::account::password))
+        .route("/account/sessions/end", post(routes::account::end_session))
+        .route(
+            "/account/sessions/end-others",
+            post(routes::account::end_others),
+        )
+        .route("/account/apps/revoke", post(routes::account::revoke_app))
+        .route("/account/sign-out", post(routes::account::sign_out))
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))
         .route("/login/continue", post(routes::enrol::decline))
@@ -84,5 +117,9 @@ pub fn router(state: AuthorizeState) -> Router {
             "/end_session",
             get(routes::end_session::end_session).post(routes::end_session::end_session),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_address,
+        ))
         .with_state(state)
 }

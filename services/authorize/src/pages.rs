@@ -68,6 +68,43 @@ pub struct CheckInboxPage<'a> {
     pub message: &'a str,
 }
 
+/// The account page (`templates/account.html`).
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    /// The forms' token (bound to the session).
+    pub token: &'a str,
+    pub email: &'a str,
+    pub email_verified: bool,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub sessions: &'a [AccountSession],
+    pub apps: &'a [AccountApp],
+    /// The passkeys' names.
+    pub passkeys: &'a [String],
+    pub totp: bool,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// One signed-in browser on the account page.
+pub struct AccountSession {
+    pub handle: String,
+    pub device: String,
+    pub address: String,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// One app holding a refresh-token family, on the account page.
+pub struct AccountApp {
+    pub family: String,
+    pub name: String,
+    pub scope: String,
+    pub since: String,
+}
+
 /// Creating an account (`templates/signup.html`).
 #[derive(Template)]
 #[template(path = "signup.html")]

@@ -73,6 +73,14 @@ pub async fn start_session(
         .await?
         .ok_or(AuthorizeError::LoginExpired)?
         .session_epoch;
+    session.device = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(200).collect());
+    session.address = headers
+        .get(crate::CLIENT_ADDRESS)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if let Some(old) = cookie::read(headers, cookie::session_name(state.secure_cookies)) {
         session::end(&*state.kv, &old).await?;
     }
@@ -92,7 +100,12 @@ pub async fn answer(
     cookie: Option<HeaderValue>,
 ) -> Result<Response, AuthorizeError> {
     let now = state.clock.now();
-    let location = grant::issue(state, &Approved::from_pending(pending), sid, session, now).await?;
+    // The account page's own login: back to the page, no code.
+    let location = if pending.client_id == crate::routes::account::CLIENT_ID {
+        "/account".to_owned()
+    } else {
+        grant::issue(state, &Approved::from_pending(pending), sid, session, now).await?
+    };
     let mut response = see_other(&location)?;
     if let Some(cookie) = cookie {
         response.headers_mut().append(SET_COOKIE, cookie);
@@ -116,12 +129,7 @@ pub async fn complete(
     let (sid, session, cookie) = start_session(
         state,
         headers,
-        Session {
-            identity_id,
-            auth_time: state.clock.now(),
-            amr,
-            epoch: 0,
-        },
+        Session::new(identity_id, state.clock.now(), amr),
     )
     .await?;
     tracing::info!(client_id = %pending.client_id, amr = ?session.amr, "login succeeded");
@@ -156,12 +164,7 @@ pub async fn hold(
     let (_, session, cookie) = start_session(
         state,
         headers,
-        Session {
-            identity_id: identity_id.clone(),
-            auth_time: state.clock.now(),
-            amr,
-            epoch: 0,
-        },
+        Session::new(identity_id.clone(), state.clock.now(), amr),
     )
     .await?;
     tracing::info!(client_id = %pending.client_id, amr = ?session.amr, next, "login succeeded");
@@ -212,6 +215,9 @@ pub async fn project(
     client_id: &str,
 ) -> Result<Option<inkan_directory::typed::Project>, AuthorizeError> {
     use inkan_directory::typed::Lookup;
+    if client_id == crate::routes::account::CLIENT_ID {
+        return Ok(Some(crate::routes::account::project(&state.issuer)));
+    }
     Ok(state.directory.project(client_id).await?)
 }
 

@@ -458,12 +458,7 @@ mod tests {
     }
 
     fn session(auth_time: i64) -> Session {
-        Session {
-            identity_id: "ada".into(),
-            auth_time,
-            amr: vec!["pwd".into()],
-            epoch: 0,
-        }
+        Session::new("ada", auth_time, vec!["pwd".into()])
     }
 
     #[test]

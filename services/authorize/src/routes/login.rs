@@ -51,9 +51,7 @@ pub async fn login(
     let OAuthParams(form) = form?;
     let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
     let authz = authz.as_str();
-    let project = state
-        .directory
-        .project(&pending.client_id)
+    let project = signin::project(&state, &pending.client_id)
         .await?
         .ok_or(AuthorizeError::LoginExpired)?;
     if !project.allows_login(LoginMethod::Password) {

@@ -1,5 +1,6 @@
 //! One module per endpoint of the authorize service.
 
+pub mod account;
 pub mod authorize;
 pub mod code;
 pub mod email;

@@ -74,8 +74,7 @@ pub async fn options(
 
 /// Passkey sign-in exists only for projects whose `login_methods` name it.
 async fn allowed_for(state: &AuthorizeState, client_id: &str) -> Result<(), AuthorizeError> {
-    use inkan_directory::typed::Lookup;
-    let project = state.directory.project(client_id).await?;
+    let project = signin::project(state, client_id).await?;
     if project.is_some_and(|p| !p.allows_login(inkan_domain::project::LoginMethod::Passkey)) {
         return Err(AuthorizeError::PasskeysOff);
     }
@@ -130,7 +129,7 @@ pub async fn finish(
     match outcome {
         Ok((identity_id, amr)) => {
             use inkan_directory::typed::Lookup;
-            let project = state.directory.project(&pending.client_id).await?;
+            let project = signin::project(&state, &pending.client_id).await?;
             let identity = state.directory.identity(&identity_id).await?;
             if let (Some(project), Some(identity)) = (project, identity) {
                 if crate::routes::email::must_verify_first(&project, &identity) {

@@ -210,6 +210,26 @@ impl Directory for FakeDirectory {
         self.check()?;
         Ok(inkan_directory::SignedUp::MailOff)
     }
+
+    async fn update_names(
+        &self,
+        _identity_id: &str,
+        _first: &str,
+        _last: &str,
+    ) -> Result<inkan_directory::NamesUpdated, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::NamesUpdated::NoIdentity)
+    }
+
+    async fn change_password(
+        &self,
+        _identity_id: &str,
+        _current: &str,
+        _new: &str,
+    ) -> Result<inkan_directory::PasswordChange, DirectoryError> {
+        self.check()?;
+        Ok(inkan_directory::PasswordChange::WrongPassword)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if

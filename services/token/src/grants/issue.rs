@@ -99,6 +99,10 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             epoch: g.epoch,
         };
         let token = refresh::issue(state.kv.as_ref(), &record, now).await?;
+        if g.generation == 0 {
+            // A new login's family: listed on the user's account page.
+            refresh::record_family(state.kv.as_ref(), &record, now).await?;
+        }
         body["refresh_token"] = json!(token);
     }
     Ok(body)

@@ -1,0 +1,407 @@
+//! `/account`: the first-party page where a signed-in user sees and changes
+//! their own account — names, password (the current one required), the
+//! browsers signed in to it (sign out one, the others, or this one) and the
+//! apps holding refresh tokens (revoke one).
+//!
+//! It sits behind the IdP session: without one, `GET /account` shows the
+//! login page for a built-in client ([`CLIENT_ID`]) whose successful login
+//! comes back here instead of issuing a code ([`crate::signin::answer`]).
+//! Every form carries a token derived from the session id
+//! ([`form_token`]): a cross-site post knows no session id, so it cannot
+//! make one (OWASP CSRF Prevention Cheat Sheet, "synchronizer token").
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use inkan_directory::typed::{Lookup, Project};
+use inkan_directory::{NamesUpdated, PasswordChange};
+use inkan_flows::pending::{self, PendingAuthorization};
+use inkan_flows::refresh;
+use inkan_flows::session::{self, Session};
+use inkan_keys::secret::{generate_token, sha256_b64};
+use inkan_web::form::OAuthParams;
+use inkan_web::OAuthResponse;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::AuthorizeError;
+use crate::pages::{html, AccountApp, AccountPage, AccountSession, LoginPage};
+use crate::redirect::see_other;
+use crate::state::AuthorizeState;
+use crate::{cookie, csrf};
+
+/// The built-in client the account page signs in through. Never a
+/// project's: generated client ids are random and start with a letter,
+/// and none has a hyphen-separated word like this one.
+pub const CLIENT_ID: &str = "inkan-account";
+
+/// The account page's client as a project: both login methods, a code when
+/// the user set one up, no sign-up (that belongs to an application).
+pub fn project(issuer: &str) -> Project {
+    let wire = inkan_directory::Project {
+        id: String::new(),
+        client_id: CLIENT_ID.into(),
+        name: "your account".into(),
+        app_type: "web".into(),
+        redirect_uris: vec![format!("{issuer}/account")],
+        scopes: vec!["openid".into()],
+        grant_types: vec!["authorization_code".into()],
+        token_endpoint_auth_method: "none".into(),
+        id_token_signed_response_alg: "RS256".into(),
+        login_methods: vec!["password".into(), "passkey".into()],
+        mfa: "optional".into(),
+        ..Default::default()
+    };
+    Project::try_from(wire).expect("the account client is a valid project record")
+}
+
+/// The token the account page's forms carry: bound to the session id,
+/// which only the browser's cookie holds.
+fn form_token(sid: &str) -> String {
+    sha256_b64(&format!("inkan/account-form/v1:{sid}"))
+}
+
+fn token_ok(sid: &str, presented: &str) -> bool {
+    form_token(sid)
+        .as_bytes()
+        .ct_eq(presented.as_bytes())
+        .into()
+}
+
+/// The browser's live session, if any (ended here when its identity is
+/// gone or a reset moved the epoch on, as at `/authorize`).
+async fn live(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, AuthorizeError> {
+    let Some(sid) = cookie::read(headers, cookie::session_name(state.secure_cookies)) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
+        return Ok(None);
+    };
+    let identity = state.directory.identity(&session.identity_id).await?;
+    if identity.is_none_or(|i| i.session_epoch > session.epoch) {
+        session::end(&*state.kv, &sid).await?;
+        return Ok(None);
+    }
+    Ok(Some((sid, session)))
+}
+
+/// What a finished form says on the page (from `?done=`; never echoed).
+fn done_message(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "names" => Some("Your names were saved."),
+        "password" => Some("Your password was changed."),
+        "session" => Some("That browser was signed out."),
+        "others" => Some("Every other browser was signed out."),
+        "app" => Some("The app's access was revoked: it must ask you to sign in again."),
+        _ => None,
+    }
+}
+
+/// `GET /account`: the page, or the login for it.
+pub async fn show(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    query: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(query) = query?;
+    let Some((sid, session)) = live(&state, &headers).await? else {
+        return login(&state, &headers).await;
+    };
+    page(
+        &state,
+        &sid,
+        &session,
+        done_message(query.get("done")),
+        None,
+    )
+    .await
+}
+
+/// The login page for the account client.
+async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, AuthorizeError> {
+    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
+        .unwrap_or_else(|| generate_token(32));
+    let csrf_token = csrf::issue(&binding);
+    let now = state.clock.now();
+    let record = PendingAuthorization {
+        client_id: CLIENT_ID.into(),
+        redirect_uri: format!("{}/account", state.issuer),
+        scope: "openid".into(),
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        prompt: vec![],
+        max_age: None,
+        login_hint: None,
+        ui_locales: None,
+        requested_at: now,
+        csrf: csrf_token.clone(),
+        signed_in: None,
+        acr_values: None,
+        second_factor: None,
+        unverified: None,
+    };
+    let authz = pending::put(&*state.kv, &record).await?;
+    let mut response = html(
+        StatusCode::OK,
+        &LoginPage {
+            project_name: "your account",
+            authz: &authz,
+            csrf: &csrf_token,
+            email: "",
+            error: None,
+            password: true,
+            passkeys: state.passkeys_enabled(),
+            notice: None,
+            forgot: state.mail,
+            signup: false,
+        },
+    );
+    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
+        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+fn when(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The account page for the signed-in `session`.
+async fn page(
+    state: &AuthorizeState,
+    sid: &str,
+    session: &Session,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AuthorizeError> {
+    let identity = state
+        .directory
+        .identity(&session.identity_id)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    let current = session::handle(sid);
+    let sessions: Vec<AccountSession> = session::list(&*state.kv, &session.identity_id)
+        .await?
+        .into_iter()
+        .map(|(handle, s)| AccountSession {
+            current: handle == current,
+            device: s.device.unwrap_or_else(|| "Unknown browser".into()),
+            address: s.address.unwrap_or_else(|| "unknown address".into()),
+            signed_in: when(s.auth_time),
+            last_seen: when(s.last_seen),
+            handle,
+        })
+        .collect();
+    let mut apps = Vec::new();
+    for family in refresh::families(&*state.kv, &session.identity_id).await? {
+        let name = state
+            .directory
+            .project(&family.client_id)
+            .await?
+            .map_or_else(|| family.client_id.clone(), |p| p.display_name().to_owned());
+        apps.push(AccountApp {
+            name,
+            scope: family.scope,
+            since: when(family.since),
+            family: family.family,
+        });
+    }
+    let passkeys: Vec<String> = state
+        .directory
+        .passkeys(&session.identity_id)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok(html(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        &AccountPage {
+            token: &form_token(sid),
+            email: &identity.email,
+            email_verified: identity.email_verified,
+            first_name: identity.first_name.as_deref().unwrap_or(""),
+            last_name: identity.last_name.as_deref().unwrap_or(""),
+            sessions: &sessions,
+            apps: &apps,
+            passkeys: &passkeys,
+            totp: identity.totp,
+            notice,
+            error,
+        },
+    ))
+}
+
+/// The session a form was posted from, after its token checked out.
+async fn posted(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    form: &inkan_oauth::params::Params,
+) -> Result<Option<(String, Session)>, AuthorizeError> {
+    let Some((sid, session)) = live(state, headers).await? else {
+        return Ok(None);
+    };
+    if !token_ok(&sid, form.get("token").unwrap_or_default()) {
+        return Err(AuthorizeError::CsrfMismatch);
+    }
+    Ok(Some((sid, session)))
+}
+
+fn back(done: &str) -> Result<Response, AuthorizeError> {
+    see_other(&format!("/account?done={done}"))
+}
+
+/// `POST /account/names`: `first_name`, `last_name` (empty removes one).
+pub async fn names(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let first = form.get("first_name").unwrap_or_default().trim();
+    let last = form.get("last_name").unwrap_or_default().trim();
+    match state
+        .directory
+        .update_names(&session.identity_id, first, last)
+        .await?
+    {
+        NamesUpdated::Updated => back("names"),
+        NamesUpdated::Invalid(problem) => {
+            let message = format!("Your names were not saved: {problem}.");
+            page(&state, &sid, &session, None, Some(&message)).await
+        }
+        NamesUpdated::NoIdentity => see_other("/account"),
+    }
+}
+
+/// `POST /account/password`: `current`, `password`, `confirm`.
+pub async fn password(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let new = Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
+    if new.is_empty() || form.get("confirm") != Some(new.as_str()) {
+        let message = "The two new passwords are not the same.";
+        return page(&state, &sid, &session, None, Some(message)).await;
+    }
+    let current = Zeroizing::new(form.get("current").unwrap_or_default().to_owned());
+    match state
+        .directory
+        .change_password(&session.identity_id, &current, &new)
+        .await?
+    {
+        PasswordChange::Changed => {
+            tracing::info!("password changed on the account page");
+            back("password")
+        }
+        PasswordChange::WrongPassword => {
+            let message = "Your current password is not right.";
+            page(&state, &sid, &session, None, Some(message)).await
+        }
+        PasswordChange::Rejected(problem) => {
+            let message = format!("This password cannot be used: it {problem}.");
+            page(&state, &sid, &session, None, Some(&message)).await
+        }
+    }
+}
+
+/// `POST /account/sessions/end`: `session` (a handle from the list).
+/// Ending this browser's own session signs it out.
+pub async fn end_session(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let handle = form.get("session").unwrap_or_default();
+    session::end_handle(&*state.kv, &session.identity_id, handle).await?;
+    if handle == session::handle(&sid) {
+        return signed_out(&state);
+    }
+    back("session")
+}
+
+/// `POST /account/sessions/end-others`: every session but this one.
+pub async fn end_others(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let current = session::handle(&sid);
+    for (handle, _) in session::list(&*state.kv, &session.identity_id).await? {
+        if handle != current {
+            session::end_handle(&*state.kv, &session.identity_id, &handle).await?;
+        }
+    }
+    back("others")
+}
+
+/// `POST /account/apps/revoke`: `family` (from the list).
+pub async fn revoke_app(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((_, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let family = form.get("family").unwrap_or_default();
+    refresh::revoke_for(&*state.kv, &session.identity_id, family).await?;
+    back("app")
+}
+
+/// `POST /account/sign-out`: this browser's session.
+pub async fn sign_out(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    if let Some((sid, session)) = posted(&state, &headers, &form).await? {
+        session::end_handle(&*state.kv, &session.identity_id, &session::handle(&sid)).await?;
+    }
+    signed_out(&state)
+}
+
+/// Back to the (now signed-out) account page, the cookie cleared.
+fn signed_out(state: &AuthorizeState) -> Result<Response, AuthorizeError> {
+    let mut response = see_other("/account")?;
+    let clear = cookie::clear_session(state.secure_cookies)
+        .map_err(|_| AuthorizeError::Internal("session cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, clear);
+    Ok(response)
+}
