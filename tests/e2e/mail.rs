@@ -506,6 +506,9 @@ async fn sign_up_in_browser(backend: Backend) {
             "redirect_uris": [callback],
             "allow_signup": true,
             "require_verified_email": true,
+            "name": "Shop",
+            "logo_uri": "https://cdn.example.com/shop.svg",
+            "primary_color": "#0f766e",
         }))
         .await;
     let (browser, _profile) = headless(driver_port).await;
@@ -516,6 +519,22 @@ async fn sign_up_in_browser(backend: Backend) {
         .goto(&authorize_url(&p.issuer, &rp, &callback, "signup"))
         .await
         .unwrap();
+    // The project's branding: its logo and colour on the login page.
+    let logo = element(&browser, "brand-logo").await;
+    assert_eq!(
+        logo.attr("src").await.unwrap().as_deref(),
+        Some("https://cdn.example.com/shop.svg")
+    );
+    assert_eq!(logo.attr("alt").await.unwrap().as_deref(), Some("Shop"));
+    let color = element(&browser, "create-account")
+        .await
+        .css_value("color")
+        .await
+        .unwrap();
+    assert_eq!(
+        color, "rgba(15, 118, 110, 1)",
+        "the secondary button takes the colour"
+    );
     element(&browser, "create-account")
         .await
         .click()

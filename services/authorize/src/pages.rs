@@ -38,6 +38,8 @@ pub struct LoginPage<'a> {
     /// Whether to offer "Create an account" (the project allows sign-up
     /// and mail is configured).
     pub signup: bool,
+    /// The project's logo and colour (checked by the admin; escaped here).
+    pub brand: &'a inkan_directory::typed::Brand,
 }
 
 /// Asking for a reset link (`templates/forgot_password.html`).

@@ -160,6 +160,7 @@ async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, 
             notice: None,
             forgot: state.mail,
             signup: false,
+            brand: &inkan_directory::typed::Brand::default(),
         },
     );
     let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)

@@ -396,6 +396,7 @@ async fn login_page(
                 notice,
                 forgot: state.mail,
                 signup: state.mail && project.allow_signup && parsed.password,
+                brand: &project.brand,
             },
         )
     };

@@ -159,6 +159,10 @@ async fn form(
             signup: state.mail
                 && project.as_ref().is_some_and(|p| p.allow_signup)
                 && allows(LoginMethod::Password),
+            brand: &project
+                .as_ref()
+                .map(|p| p.brand.clone())
+                .unwrap_or_default(),
         },
     ))
 }
