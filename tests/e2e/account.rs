@@ -12,6 +12,7 @@ use crate::browser::{
     authorize_url, callback_server, chromedriver, headless, next_callback, sign_in_with_password,
 };
 use crate::provider::*;
+use crate::smtp::SmtpSink;
 
 async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
     browser
@@ -61,6 +62,23 @@ async fn wait_text(browser: &Client, id: &str, expected: &str) {
     panic!("#{id} says {last:?}, not {expected:?}");
 }
 
+async fn wait_heading(browser: &Client, expected: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(h1) = browser.find(Locator::Css("h1")).await {
+            if let Ok(t) = h1.text().await {
+                if t == expected {
+                    return;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the heading is {last:?}, not {expected:?}");
+}
+
 async fn tokens(p: &Provider, rp: &Rp, callback: &str, code: &str) -> Value {
     let resp = reqwest::Client::new()
         .post(p.url("/token"))
@@ -94,8 +112,12 @@ async fn account_page(backend: Backend) {
     let Some((_driver, driver_port)) = chromedriver() else {
         return;
     };
+    if !SmtpSink::available() {
+        return;
+    }
+    let sink = SmtpSink::start();
     let (callback, mut rx) = callback_server().await;
-    let p = Provider::start(backend).await;
+    let p = Provider::start_with(backend, &[("INKAN_SMTP_URL", &sink.url())]).await;
     let rp = p.web_rp(json!({"redirect_uris": [callback]})).await;
     let ada = p.user("ada@example.com").await;
 
@@ -156,6 +178,38 @@ async fn account_page(backend: Backend) {
     submit(&a, "password-change-form").await;
     wait_text(&a, "account-notice", "password was changed").await;
 
+    // The address: a link to the new one, which moves the account there.
+    fill(&a, "new-email", "augusta@example.com").await;
+    submit(&a, "email-change-form").await;
+    wait_text(&a, "account-notice", "sent a link to the new address").await;
+    let mail = sink
+        .wait_for("augusta@example.com", "Confirm your new email address")
+        .await;
+    let link = mail.link(&format!("{}/email/change?token=", p.issuer));
+    let (_, identity) = p
+        .inkan
+        .admin()
+        .get(&format!("/admin/v1/identities/{ada}"))
+        .await;
+    assert_eq!(
+        identity["email"], "ada@example.com",
+        "not before the link is followed"
+    );
+    a.goto(&link).await.unwrap();
+    submit(&a, "verify-form").await;
+    wait_heading(&a, "Email address changed").await;
+    let (_, identity) = p
+        .inkan
+        .admin()
+        .get(&format!("/admin/v1/identities/{ada}"))
+        .await;
+    assert_eq!(identity["email"], "augusta@example.com", "{identity}");
+    assert_eq!(identity["email_verified"], true);
+    a.goto(&p.url("/account")).await.unwrap();
+    assert!(text(&a, "account-email")
+        .await
+        .contains("augusta@example.com"));
+
     // Sign the other browser out: its next request asks for a login.
     submit(&a, "end-others-form").await;
     wait_text(&a, "account-notice", "Every other browser").await;
@@ -186,10 +240,10 @@ async fn account_page(backend: Backend) {
     // Sign out here, then sign in to the page itself (new password).
     submit(&a, "sign-out-form").await;
     element(&a, "password-form").await;
-    fill(&a, "email", "ada@example.com").await;
+    fill(&a, "email", "augusta@example.com").await;
     fill(&a, "password", "an entirely new passphrase").await;
     submit(&a, "password-form").await;
-    wait_text(&a, "account-email", "ada@example.com").await;
+    wait_text(&a, "account-email", "augusta@example.com").await;
     assert!(
         rx.try_recv().is_err(),
         "the account page's login issues no code"

@@ -191,8 +191,11 @@ fn signed_up(result: std::result::Result<pb::SignUpReply, Status>) -> Result<Sig
 pub use pb::{LinkPurpose, RedeemLinkRequest as LinkRedemption, RequestLinkRequest as LinkRequest};
 
 /// What became of a [`Directory::request_link`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkRequested {
+    /// The request breaks a rule (an email change to an address that is
+    /// not one): `field: problem`.
+    Invalid(String),
     /// Committed for the mailer (or, for a reset of an unknown address,
     /// nothing to do: the same answer).
     Queued,
@@ -212,6 +215,8 @@ pub enum LinkRedeemed {
     InvalidLink,
     /// The new password breaks the policy; the message says how.
     RejectedPassword(String),
+    /// An email change to an address another account has now.
+    AddressTaken,
 }
 
 fn link_requested(
@@ -222,6 +227,7 @@ fn link_requested(
         Err(s) => match s.code() {
             Code::FailedPrecondition => Ok(LinkRequested::MailOff),
             Code::NotFound => Ok(LinkRequested::NoIdentity),
+            Code::InvalidArgument => Ok(LinkRequested::Invalid(s.message().to_owned())),
             _ => Err(DirectoryError::Unavailable(s)),
         },
     }
@@ -235,6 +241,7 @@ fn link_redeemed(result: std::result::Result<pb::RedeemLinkReply, Status>) -> Re
             identity_id: reply.identity_id,
         },
         Outcome::RejectedPassword => LinkRedeemed::RejectedPassword(reply.problem),
+        Outcome::AddressTaken => LinkRedeemed::AddressTaken,
         Outcome::InvalidLink | Outcome::Unspecified => LinkRedeemed::InvalidLink,
     })
 }

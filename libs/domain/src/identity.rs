@@ -202,6 +202,9 @@ pub enum LinkPurpose {
     VerifyEmail,
     /// Lets the user choose a new password without the old one.
     ResetPassword,
+    /// Moves the account to a new address (the link goes to the new one,
+    /// which it proves; the address changes when it is followed).
+    ChangeEmail,
 }
 
 /// An outstanding one-time link: only its keyed hash is kept, so the log
@@ -292,6 +295,14 @@ pub struct EmailVerified {
     pub token_hash: String,
 }
 
+/// The address changed through a link sent to the new one (which is
+/// therefore verified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChanged {
+    pub email: String,
+    pub token_hash: String,
+}
+
 /// A password chosen through a reset link: ends every session and
 /// refresh-token family (the session epoch moves on) and the mailer sends
 /// a notice to `email`.
@@ -319,6 +330,7 @@ pub enum IdentityEvent {
     LinkRequested(LinkRequested),
     EmailVerified(EmailVerified),
     PasswordReset(PasswordReset),
+    EmailChanged(EmailChanged),
 }
 
 // ---- commands ----
@@ -371,6 +383,14 @@ pub enum IdentityCommand {
         client_id: Option<String>,
         /// A reset link offered to an address someone signed up with.
         signup: bool,
+        /// For [`LinkPurpose::ChangeEmail`]: the new address (the link goes
+        /// there); `None` for the others (the current address).
+        new_email: Option<String>,
+    },
+    /// Follows an email-change link: the address becomes the link's.
+    ChangeEmail {
+        token_hash: String,
+        now: OffsetDateTime,
     },
     /// Follows a verification link: once, before it expires, while the
     /// address is still the one it was sent to.
@@ -628,12 +648,29 @@ impl Aggregate for Identity {
                 locale,
                 client_id,
                 signup,
+                new_email,
             } => {
                 let profile = self.profile()?;
                 if purpose == LinkPurpose::VerifyEmail && profile.email_verified {
                     return Ok(vec![]);
                 }
                 let mut problems = Problems::default();
+                let email = match (purpose, new_email) {
+                    (LinkPurpose::ChangeEmail, Some(new)) => {
+                        let new = new.trim().to_string();
+                        if let Err(e) = check_email(&new) {
+                            problems.push("email", e);
+                        } else if email_key(&new) == email_key(&profile.email) {
+                            problems.push("email", "is the current address");
+                        }
+                        new
+                    }
+                    (LinkPurpose::ChangeEmail, None) => {
+                        problems.push("email", "is required");
+                        String::new()
+                    }
+                    (_, _) => profile.email.clone(),
+                };
                 if token_hash.is_empty() || sealed_token.is_empty() {
                     problems.push("token", "must not be empty");
                 }
@@ -648,7 +685,7 @@ impl Aggregate for Identity {
                     link: MailedLink {
                         purpose,
                         token_hash,
-                        email: profile.email.clone(),
+                        email,
                         expires_at,
                     },
                     sealed_token,
@@ -660,6 +697,22 @@ impl Aggregate for Identity {
             IdentityCommand::VerifyEmail { token_hash, now } => {
                 let link = self.redeemable(LinkPurpose::VerifyEmail, &token_hash, now)?;
                 Ok(vec![IdentityEvent::EmailVerified(EmailVerified {
+                    email: link.email.clone(),
+                    token_hash,
+                })])
+            }
+            IdentityCommand::ChangeEmail { token_hash, now } => {
+                self.profile()?;
+                let link = self
+                    .links
+                    .iter()
+                    .find(|l| {
+                        l.purpose == LinkPurpose::ChangeEmail
+                            && l.token_hash == token_hash
+                            && now < l.expires_at
+                    })
+                    .ok_or(DomainError::NotFound)?;
+                Ok(vec![IdentityEvent::EmailChanged(EmailChanged {
                     email: link.email.clone(),
                     token_hash,
                 })])
@@ -715,6 +768,9 @@ impl Aggregate for Identity {
                     LinkPurpose::ResetPassword => self
                         .links
                         .retain(|l| l.purpose != LinkPurpose::ResetPassword),
+                    LinkPurpose::ChangeEmail => {
+                        self.links.retain(|l| l.purpose != LinkPurpose::ChangeEmail)
+                    }
                     LinkPurpose::VerifyEmail => {
                         let verify = |l: &MailedLink| l.purpose == LinkPurpose::VerifyEmail;
                         if self.links.iter().filter(|l| verify(l)).count() >= MAX_VERIFY_LINKS {
@@ -733,6 +789,14 @@ impl Aggregate for Identity {
                     }
                 }
                 self.links.retain(|l| l.purpose != LinkPurpose::VerifyEmail);
+            }
+            IdentityEvent::EmailChanged(e) => {
+                if let Some(profile) = &mut self.profile {
+                    profile.email = e.email.clone();
+                    profile.email_verified = true;
+                }
+                // Links sent to the old address (or for another move) die.
+                self.links.clear();
             }
             IdentityEvent::PasswordReset(e) => {
                 self.password_hash = Some(e.password_hash.clone());
@@ -754,6 +818,7 @@ impl Aggregate for Identity {
             let next = match event {
                 IdentityEvent::Registered(e) => Some(email_key(&e.profile.email)),
                 IdentityEvent::ProfileUpdated(e) => Some(email_key(&e.profile.email)),
+                IdentityEvent::EmailChanged(e) => Some(email_key(&e.email)),
                 IdentityEvent::Deleted(_) => {
                     // A deleted identity's credential ids are free again
                     // (its authenticators may register them elsewhere).

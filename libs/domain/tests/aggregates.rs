@@ -665,6 +665,7 @@ fn request_link(identity: &Identity, purpose: LinkPurpose, hash: &str) -> Vec<Id
             locale: "en".into(),
             client_id: None,
             signup: false,
+            new_email: (purpose == LinkPurpose::ChangeEmail).then(|| "ada@new.example".into()),
         })
         .unwrap()
 }
@@ -831,4 +832,60 @@ fn verification_links_add_up_to_three_while_a_reset_link_replaces_the_last() {
     );
     assert!(verify(&ada, "v2").is_ok() && verify(&ada, "v4").is_ok());
     assert_eq!(ada.links.len(), MAX_VERIFY_LINKS);
+}
+
+#[test]
+fn an_email_change_link_moves_the_account_to_the_new_verified_address_and_kills_old_links() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "r1");
+    apply_all(&mut ada, events);
+    let events = request_link(&ada, LinkPurpose::ChangeEmail, "c1");
+    assert!(
+        matches!(&events[..], [IdentityEvent::LinkRequested(e)] if e.link.email == "ada@new.example")
+    );
+    apply_all(&mut ada, events);
+    // The same address, or none, is refused.
+    for new_email in [Some("ADA@example.com".to_string()), None] {
+        let err = ada
+            .decide(IdentityCommand::RequestLink {
+                purpose: LinkPurpose::ChangeEmail,
+                token_hash: "c2".into(),
+                sealed_token: "s".into(),
+                expires_at: now(),
+                locale: "en".into(),
+                client_id: None,
+                signup: false,
+                new_email,
+            })
+            .unwrap_err();
+        assert_eq!(fields(err), ["email"]);
+    }
+    let change = |ada: &Identity, at| {
+        ada.decide(IdentityCommand::ChangeEmail {
+            token_hash: "c1".into(),
+            now: at,
+        })
+    };
+    assert!(matches!(
+        change(&ada, now() + time::Duration::hours(1)),
+        Err(DomainError::NotFound)
+    ));
+    let events = change(&ada, now()).unwrap();
+    let claims = ada.unique_changes(&events);
+    assert_eq!(claims.claim[0].value, "ada@new.example");
+    assert_eq!(claims.release[0].value, "ada@example.com");
+    apply_all(&mut ada, events);
+    let profile = ada.profile.clone().unwrap();
+    assert_eq!(
+        (profile.email.as_str(), profile.email_verified),
+        ("ada@new.example", true)
+    );
+    assert!(
+        matches!(change(&ada, now()), Err(DomainError::NotFound)),
+        "once"
+    );
+    assert!(
+        matches!(reset(&ada, "r1", now()), Err(DomainError::NotFound)),
+        "old links die"
+    );
 }

@@ -267,6 +267,28 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
             }),
         ),
         (
+            "identity.email_change_requested.v1",
+            IdentityEvent::LinkRequested(LinkRequested {
+                link: MailedLink {
+                    purpose: LinkPurpose::ChangeEmail,
+                    token_hash: "hmac-sha256:c1".into(),
+                    email: "ada@new.example".into(),
+                    expires_at: at("2026-12-05T19:00:00Z"),
+                },
+                sealed_token: "c2VhbGVkLW1vdmU".into(),
+                locale: "en".into(),
+                client_id: None,
+                signup: false,
+            }),
+        ),
+        (
+            "identity.email_changed.v1",
+            IdentityEvent::EmailChanged(EmailChanged {
+                email: "ada@new.example".into(),
+                token_hash: "hmac-sha256:c1".into(),
+            }),
+        ),
+        (
             "identity.email_verified.v1",
             IdentityEvent::EmailVerified(EmailVerified {
                 email: "ada@lovelace.example".into(),

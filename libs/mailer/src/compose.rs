@@ -18,8 +18,9 @@ pub trait TokenOpener: Send + Sync + 'static {
 }
 
 /// The event types the mailer acts on.
-pub const EVENT_TYPES: [&str; 4] = [
+pub const EVENT_TYPES: [&str; 5] = [
     stored::EMAIL_VERIFICATION_REQUESTED_V1,
+    stored::EMAIL_CHANGE_REQUESTED_V1,
     stored::PASSWORD_RESET_REQUESTED_V1,
     stored::PASSWORD_RESET_OFFERED_V1,
     stored::PASSWORD_RESET_V1,
@@ -102,6 +103,12 @@ pub fn compose(
                         "You already have an account",
                         account_exists_body,
                     ),
+                    (LinkPurpose::ChangeEmail, _) => (
+                        "change_email",
+                        "/email/change",
+                        "Confirm your new email address",
+                        change_body,
+                    ),
                 };
             if e.link.expires_at <= now {
                 return Composed::Skip {
@@ -150,6 +157,12 @@ pub fn compose(
 fn verify_body(product: &str, link: &str) -> String {
     format!(
         "Hello,\n\nplease confirm that this address belongs to your {product} account by opening this link within 24 hours:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
+    )
+}
+
+fn change_body(product: &str, link: &str) -> String {
+    format!(
+        "Hello,\n\nsomeone (hopefully you) asked to move a {product} account to this address. Open this link within 24 hours to confirm it; the account then signs in with this address:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
     )
 }
 

@@ -273,6 +273,7 @@ fn link_purpose(raw: i32) -> Result<inkan_domain::identity::LinkPurpose, Status>
     match pb::LinkPurpose::try_from(raw) {
         Ok(pb::LinkPurpose::VerifyEmail) => Ok(LinkPurpose::VerifyEmail),
         Ok(pb::LinkPurpose::ResetPassword) => Ok(LinkPurpose::ResetPassword),
+        Ok(pb::LinkPurpose::ChangeEmail) => Ok(LinkPurpose::ChangeEmail),
         _ => Err(Status::invalid_argument(
             "purpose: must be VERIFY_EMAIL or RESET_PASSWORD",
         )),
@@ -574,6 +575,15 @@ impl AdminInternal for AdminGrpc {
                 Whose::Identity(id)
             }
             inkan_domain::identity::LinkPurpose::ResetPassword => Whose::Email(&req.email),
+            inkan_domain::identity::LinkPurpose::ChangeEmail => {
+                let Ok(id) = uuid::Uuid::parse_str(&req.identity_id) else {
+                    return Err(Status::not_found("unknown identity"));
+                };
+                Whose::Move {
+                    identity: id,
+                    to: &req.email,
+                }
+            }
         };
         let request = crate::links::request(
             &self.state,
@@ -607,6 +617,7 @@ impl AdminInternal for AdminGrpc {
             Redeemed::RejectedPassword(problem) => {
                 (Outcome::RejectedPassword, problem, String::new())
             }
+            Redeemed::AddressTaken => (Outcome::AddressTaken, String::new(), String::new()),
         };
         Ok(Response::new(pb::RedeemLinkReply {
             outcome: outcome as i32,

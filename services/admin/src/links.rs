@@ -31,7 +31,7 @@ pub const RESET_PASSWORD_LIFETIME: Duration = Duration::minutes(30);
 
 fn lifetime(purpose: LinkPurpose) -> Duration {
     match purpose {
-        LinkPurpose::VerifyEmail => VERIFY_EMAIL_LIFETIME,
+        LinkPurpose::VerifyEmail | LinkPurpose::ChangeEmail => VERIFY_EMAIL_LIFETIME,
         LinkPurpose::ResetPassword => RESET_PASSWORD_LIFETIME,
     }
 }
@@ -40,6 +40,7 @@ fn purpose_name(purpose: LinkPurpose) -> &'static str {
     match purpose {
         LinkPurpose::VerifyEmail => "verify-email",
         LinkPurpose::ResetPassword => "reset-password",
+        LinkPurpose::ChangeEmail => "change-email",
     }
 }
 
@@ -80,6 +81,11 @@ impl inkan_mailer::TokenOpener for Opener {
 pub enum Whose<'a> {
     Identity(Uuid),
     Email(&'a str),
+    /// An email change of the identity, to the new address.
+    Move {
+        identity: Uuid,
+        to: &'a str,
+    },
 }
 
 /// Issues a link for `whose` (nothing for an unknown identity or address:
@@ -95,9 +101,13 @@ pub async fn request(
     if !state.mail {
         return Err(ApiError::MailOff);
     }
-    let entry = match whose {
-        Whose::Identity(id) => state.projections.identity(id).await?,
-        Whose::Email(email) => state.projections.identity_by_email(email).await?,
+    let (entry, new_email) = match whose {
+        Whose::Identity(id) => (state.projections.identity(id).await?, None),
+        Whose::Email(email) => (state.projections.identity_by_email(email).await?, None),
+        Whose::Move { identity, to } => (
+            state.projections.identity(identity).await?,
+            Some(to.to_string()),
+        ),
     };
     // Seal and hash a token either way, so a known address costs what an
     // unknown one does up to the append.
@@ -113,6 +123,7 @@ pub async fn request(
         locale,
         client_id,
         signup: false,
+        new_email,
     };
     issue_sealed(state, actor, entry.state.id, link, hash, sealed).await
 }
@@ -124,6 +135,8 @@ pub struct Link<'a> {
     pub client_id: Option<String>,
     /// A reset link offered because someone signed up with the address.
     pub signup: bool,
+    /// An email change's new address (the link goes there).
+    pub new_email: Option<String>,
 }
 
 /// Issues a link for the identity `id` (which exists).
@@ -155,6 +168,7 @@ async fn issue_sealed(
         locale: link.locale.to_string(),
         client_id: link.client_id,
         signup: link.signup,
+        new_email: link.new_email,
     };
     crate::commands::execute::<Identity>(state, actor, id, command).await?;
     Ok(())
@@ -166,6 +180,8 @@ pub enum Redeemed {
     Done(Uuid),
     InvalidLink,
     RejectedPassword(String),
+    /// An email change to an address another account took meanwhile.
+    AddressTaken,
 }
 
 /// Follows a link: verifies the address, or sets `new_password`.
@@ -183,6 +199,10 @@ pub async fn redeem(
     let now = state.clock.now_utc();
     let command = match purpose {
         LinkPurpose::VerifyEmail => IdentityCommand::VerifyEmail {
+            token_hash: hash,
+            now,
+        },
+        LinkPurpose::ChangeEmail => IdentityCommand::ChangeEmail {
             token_hash: hash,
             now,
         },
@@ -218,6 +238,7 @@ pub async fn redeem(
         Ok(_) => Ok(Redeemed::Done(id)),
         // Used, expired, unknown, or redeemed by a racing request first.
         Err(ApiError::NotFound | ApiError::Conflict(_)) => Ok(Redeemed::InvalidLink),
+        Err(ApiError::Taken { .. }) => Ok(Redeemed::AddressTaken),
         Err(e) => Err(e),
     }
 }

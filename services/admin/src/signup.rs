@@ -76,6 +76,7 @@ pub async fn sign_up(state: &AdminState, request: SignUp) -> Result<SignedUp, Ap
         locale: &request.locale,
         client_id: Some(request.client_id.clone()),
         signup,
+        new_email: None,
     };
     match crate::commands::execute::<Identity>(state, &actor, id, register).await {
         Ok(_) => {

@@ -92,11 +92,16 @@ pub fn router(state: AuthorizeState) -> Router {
             "/email/verify",
             get(routes::email::show).post(routes::email::verify),
         )
+        .route(
+            "/email/change",
+            get(routes::email::show).post(routes::email::change),
+        )
         .route("/email/resend", post(routes::email::resend))
         .route("/signup/start", post(routes::signup::start))
         .route("/signup", post(routes::signup::sign_up))
         .route("/account", get(routes::account::show))
         .route("/account/names", post(routes::account::names))
+        .route("/account/email", post(routes::account::email))
         .route("/account/password", post(routes::account::password))
         .route("/account/sessions/end", post(routes::account::end_session))
         .route(

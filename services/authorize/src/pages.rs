@@ -136,6 +136,9 @@ pub struct VerifyFirstPage<'a> {
 #[template(path = "verify_email.html")]
 pub struct VerifyEmailPage<'a> {
     pub token: &'a str,
+    /// Where the button posts: `/email/verify` or `/email/change`.
+    pub action: &'a str,
+    pub title: &'a str,
 }
 
 /// The offer to create a passkey after a password login (`templates/passkey_offer.html`).

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
-    EmailVerified, IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose, LinkRequested,
-    MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed, PasswordChanged,
-    PasswordReset, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled, TotpRemoved,
+    EmailChanged, EmailVerified, IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose,
+    LinkRequested, MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed,
+    PasswordChanged, PasswordReset, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled,
+    TotpRemoved,
 };
 
 pub const REGISTERED_V1: &str = "identity.registered.v1";
@@ -27,6 +28,10 @@ pub const PASSWORD_RESET_REQUESTED_V1: &str = "identity.password_reset_requested
 /// A reset link offered to an address that signed up again (same payload).
 pub const PASSWORD_RESET_OFFERED_V1: &str = "identity.password_reset_offered.v1";
 pub const EMAIL_VERIFIED_V1: &str = "identity.email_verified.v1";
+/// A link to move the account to a new address, sent there (same payload
+/// as the other link requests; `email` is the new address).
+pub const EMAIL_CHANGE_REQUESTED_V1: &str = "identity.email_change_requested.v1";
+pub const EMAIL_CHANGED_V1: &str = "identity.email_changed.v1";
 pub const PASSWORD_RESET_V1: &str = "identity.password_reset.v1";
 
 /// `identity.registered.v1`.
@@ -122,6 +127,13 @@ pub struct LinkRequestedV1 {
 /// `identity.email_verified.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailVerifiedV1 {
+    pub email: String,
+    pub token_hash: String,
+}
+
+/// `identity.email_changed.v1`: the new address, verified by its link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangedV1 {
     pub email: String,
     pub token_hash: String,
 }
@@ -241,6 +253,7 @@ impl DomainEvent for IdentityEvent {
                     (LinkPurpose::VerifyEmail, _) => EMAIL_VERIFICATION_REQUESTED_V1,
                     (LinkPurpose::ResetPassword, false) => PASSWORD_RESET_REQUESTED_V1,
                     (LinkPurpose::ResetPassword, true) => PASSWORD_RESET_OFFERED_V1,
+                    (LinkPurpose::ChangeEmail, _) => EMAIL_CHANGE_REQUESTED_V1,
                 },
                 &LinkRequestedV1 {
                     token_hash: e.link.token_hash.clone(),
@@ -254,6 +267,13 @@ impl DomainEvent for IdentityEvent {
             IdentityEvent::EmailVerified(e) => super::encode(
                 EMAIL_VERIFIED_V1,
                 &EmailVerifiedV1 {
+                    email: e.email.clone(),
+                    token_hash: e.token_hash.clone(),
+                },
+            ),
+            IdentityEvent::EmailChanged(e) => super::encode(
+                EMAIL_CHANGED_V1,
+                &EmailChangedV1 {
                     email: e.email.clone(),
                     token_hash: e.token_hash.clone(),
                 },
@@ -342,12 +362,13 @@ impl DomainEvent for IdentityEvent {
             }
             EMAIL_VERIFICATION_REQUESTED_V1
             | PASSWORD_RESET_REQUESTED_V1
-            | PASSWORD_RESET_OFFERED_V1 => {
+            | PASSWORD_RESET_OFFERED_V1
+            | EMAIL_CHANGE_REQUESTED_V1 => {
                 let e: LinkRequestedV1 = super::parse(event_type, payload)?;
-                let purpose = if event_type == EMAIL_VERIFICATION_REQUESTED_V1 {
-                    LinkPurpose::VerifyEmail
-                } else {
-                    LinkPurpose::ResetPassword
+                let purpose = match event_type {
+                    EMAIL_VERIFICATION_REQUESTED_V1 => LinkPurpose::VerifyEmail,
+                    EMAIL_CHANGE_REQUESTED_V1 => LinkPurpose::ChangeEmail,
+                    _ => LinkPurpose::ResetPassword,
                 };
                 IdentityEvent::LinkRequested(LinkRequested {
                     link: MailedLink {
@@ -360,6 +381,13 @@ impl DomainEvent for IdentityEvent {
                     locale: e.locale,
                     client_id: e.client_id,
                     signup: event_type == PASSWORD_RESET_OFFERED_V1,
+                })
+            }
+            EMAIL_CHANGED_V1 => {
+                let e: EmailChangedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::EmailChanged(EmailChanged {
+                    email: e.email,
+                    token_hash: e.token_hash,
                 })
             }
             EMAIL_VERIFIED_V1 => {

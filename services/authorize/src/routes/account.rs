@@ -98,6 +98,9 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "session" => Some("That browser was signed out."),
         "others" => Some("Every other browser was signed out."),
         "app" => Some("The app's access was revoked: it must ask you to sign in again."),
+        "email" => {
+            Some("We sent a link to the new address: your account moves there when you open it.")
+        }
         _ => None,
     }
 }
@@ -293,6 +296,46 @@ pub async fn names(
             page(&state, &sid, &session, None, Some(&message)).await
         }
         NamesUpdated::NoIdentity => see_other("/account"),
+    }
+}
+
+/// `POST /account/email`: `email`, the new address; a link goes there.
+pub async fn email(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    use inkan_directory::{LinkPurpose, LinkRequest, LinkRequested};
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    let email = form.get("email").unwrap_or_default().trim();
+    if email.chars().count() > crate::pages::MAX_EMAIL_CHARS {
+        let message = "This is not an email address.";
+        return page(&state, &sid, &session, None, Some(message)).await;
+    }
+    let requested = state
+        .directory
+        .request_link(LinkRequest {
+            purpose: LinkPurpose::ChangeEmail as i32,
+            identity_id: session.identity_id.clone(),
+            email: email.to_owned(),
+            locale: "en".into(),
+            client_id: None,
+        })
+        .await?;
+    match requested {
+        LinkRequested::Queued => back("email"),
+        LinkRequested::Invalid(problem) => {
+            let message = format!("The address was not changed: {problem}.");
+            page(&state, &sid, &session, None, Some(&message)).await
+        }
+        LinkRequested::MailOff => {
+            let message = "This server sends no mail, so it cannot check a new address.";
+            page(&state, &sid, &session, None, Some(message)).await
+        }
+        LinkRequested::NoIdentity => see_other("/account"),
     }
 }
 

@@ -15,40 +15,89 @@ use crate::pages::{html, MessagePage, VerifyEmailPage};
 use crate::routes::password::invalid_link;
 use crate::state::AuthorizeState;
 
-/// `GET /email/verify?token=…`
-pub async fn show(form: Result<OAuthParams, OAuthResponse>) -> Result<Response, AuthorizeError> {
+/// `GET /email/verify?token=…` and `GET /email/change?token=…`: the button.
+pub async fn show(
+    uri: axum::http::Uri,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
     let token = form.get("token").unwrap_or_default();
     let token = if token.len() <= 128 { token } else { "" };
-    Ok(html(StatusCode::OK, &VerifyEmailPage { token }))
+    let change = uri.path() == "/email/change";
+    Ok(html(
+        StatusCode::OK,
+        &VerifyEmailPage {
+            token,
+            action: if change {
+                "/email/change"
+            } else {
+                "/email/verify"
+            },
+            title: if change {
+                "Confirm your new email address"
+            } else {
+                "Confirm your email address"
+            },
+        },
+    ))
 }
 
-/// `POST /email/verify`
+/// `POST /email/verify`: the address is the account's.
 pub async fn verify(
     State(state): State<AuthorizeState>,
     form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    redeem(&state, form, LinkPurpose::VerifyEmail).await
+}
+
+/// `POST /email/change`: the account moves to the address the link went to.
+pub async fn change(
+    State(state): State<AuthorizeState>,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    redeem(&state, form, LinkPurpose::ChangeEmail).await
+}
+
+async fn redeem(
+    state: &AuthorizeState,
+    form: Result<OAuthParams, OAuthResponse>,
+    purpose: LinkPurpose,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
     let redeemed = state
         .directory
         .redeem_link(LinkRedemption {
-            purpose: LinkPurpose::VerifyEmail as i32,
+            purpose: purpose as i32,
             token: form.get("token").unwrap_or_default().to_owned(),
             new_password: String::new(),
             locale: String::new(),
         })
         .await?;
-    Ok(match redeemed {
-        LinkRedeemed::Done { .. } => html(
-            StatusCode::OK,
-            &MessagePage {
-                title: "Email address confirmed",
-                message: "Thank you: your email address is confirmed. You can close this page.",
-                detail: None,
-            },
+    let (title, message) = match (redeemed, purpose) {
+        (LinkRedeemed::Done { .. }, LinkPurpose::ChangeEmail) => (
+            "Email address changed",
+            "Your account now signs in with this address. You can close this page.",
         ),
-        LinkRedeemed::InvalidLink | LinkRedeemed::RejectedPassword(_) => invalid_link(),
-    })
+        (LinkRedeemed::Done { .. }, _) => (
+            "Email address confirmed",
+            "Thank you: your email address is confirmed. You can close this page.",
+        ),
+        (LinkRedeemed::AddressTaken, _) => (
+            "This address has an account",
+            "Another account signs in with this address, so yours keeps its old one.",
+        ),
+        (LinkRedeemed::InvalidLink | LinkRedeemed::RejectedPassword(_), _) => {
+            return Ok(invalid_link())
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        &MessagePage {
+            title,
+            message,
+            detail: None,
+        },
+    ))
 }
 
 /// Verification links one identity may be sent per hour from the login pages.

@@ -199,7 +199,7 @@ pub async fn reset(
             token,
             Some(&format!("This password cannot be used: it {problem}.")),
         ),
-        LinkRedeemed::InvalidLink => invalid_link(),
+        LinkRedeemed::InvalidLink | LinkRedeemed::AddressTaken => invalid_link(),
     })
 }
 
