@@ -370,6 +370,45 @@ async fn a_user_creates_a_passkey_after_a_password_login_and_then_signs_in_with_
         "no sign-in reached the relying party"
     );
 
+    // 5. After a fresh password login, the account page lists the passkey
+    //    and removes it.
+    browser
+        .goto(&authorize_url(&p.issuer, &rp, &callback, "password"))
+        .await
+        .unwrap();
+    sign_in_with_password(&browser, "ada@example.com").await;
+    assert_eq!(next_callback(&mut rx).await["state"], "password");
+    browser.goto(&p.url("/account")).await.unwrap();
+    let listed = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#passkeys .passkey-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.is_empty());
+    browser
+        .form(Locator::Css("#passkeys form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("no-passkeys"))
+        .await
+        .expect("the passkey is gone from the page");
+    let (_, left) = p
+        .inkan
+        .admin()
+        .get(&format!("/admin/v1/identities/{ada}/passkeys"))
+        .await;
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(0), "{left}");
+
     browser.close().await.unwrap();
     p.stop().await;
 }

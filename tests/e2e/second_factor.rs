@@ -184,6 +184,44 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
     let (new_secret, _) = set_up_code(&browser).await;
     assert_ne!(new_secret, secret);
     assert_eq!(next_callback(&mut rx).await["state"], "again");
+
+    // 5. The user turns codes off on the account page (the session signed
+    //    in moments ago, as removing a sign-in method needs).
+    browser
+        .goto(&format!("{}/account", p.issuer))
+        .await
+        .unwrap();
+    assert_eq!(
+        element(&browser, "totp-status").await.text().await.unwrap(),
+        "Two-step codes: on"
+    );
+    browser
+        .form(Locator::Id("totp-remove-form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;
+        if identity["totp"].is_null() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "codes still on: {identity}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        element(&browser, "account-notice")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "Two-step codes are off."
+    );
 }
 
 #[tokio::test]

@@ -321,6 +321,12 @@ impl Directory for CachedDirectory {
         self.inner.change_password(identity_id, current, new).await
     }
 
+    async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool> {
+        let removed = self.inner.remove_credential(identity_id, passkey).await?;
+        lock(&self.identities).remove(identity_id);
+        Ok(removed)
+    }
+
     /// A redeemed link changed the identity (verified, new password and
     /// session epoch): its cached copy goes at once, not when the bus says so.
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {

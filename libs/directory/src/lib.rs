@@ -111,6 +111,17 @@ pub trait Directory: Send + Sync + 'static {
         current: &str,
         new: &str,
     ) -> Result<PasswordChange>;
+    /// The account page: removes a passkey (`Some(credential_id)`) or the
+    /// one-time-code factor (`None`); `false` if there was no such thing.
+    async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool>;
+}
+
+fn removed(result: std::result::Result<pb::RemoveCredentialReply, Status>) -> Result<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(s) if s.code() == Code::NotFound => Ok(false),
+        Err(s) => Err(DirectoryError::Unavailable(s)),
+    }
 }
 
 /// What became of a [`Directory::update_names`].
@@ -486,6 +497,19 @@ impl<T: AdminInternal> Directory for InProcess<T> {
                 .map(tonic::Response::into_inner),
         )
     }
+
+    async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool> {
+        let req = Request::new(pb::RemoveCredentialRequest {
+            identity_id: identity_id.into(),
+            credential_id: passkey.unwrap_or_default().into(),
+        });
+        removed(
+            self.0
+                .remove_credential(req)
+                .await
+                .map(tonic::Response::into_inner),
+        )
+    }
 }
 
 type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
@@ -766,5 +790,20 @@ impl Directory for Grpc {
             .await
             .map(tonic::Response::into_inner);
         password_change(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool> {
+        let req = pb::RemoveCredentialRequest {
+            identity_id: identity_id.into(),
+            credential_id: passkey.unwrap_or_default().into(),
+        };
+        let result = self
+            .one_replica()
+            .remove_credential(req)
+            .instrument(client_span("RemoveCredential"))
+            .await
+            .map(tonic::Response::into_inner);
+        removed(result)
     }
 }

@@ -467,6 +467,9 @@ mod tests {
         ) -> Result<crate::PasswordChange> {
             Ok(crate::PasswordChange::WrongPassword)
         }
+        async fn remove_credential(&self, _: &str, _: Option<&str>) -> Result<bool> {
+            Ok(false)
+        }
     }
 
     #[tokio::test]

@@ -108,6 +108,13 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<inkan_directory::PasswordChange> {
         self.inner.change_password(identity_id, current, new).await
     }
+    async fn remove_credential(
+        &self,
+        identity_id: &str,
+        passkey: Option<&str>,
+    ) -> inkan_directory::Result<bool> {
+        self.inner.remove_credential(identity_id, passkey).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

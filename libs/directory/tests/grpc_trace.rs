@@ -122,6 +122,12 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::ChangePasswordReply>, Status> {
         Err(self.record(&request))
     }
+    async fn remove_credential(
+        &self,
+        request: Request<pb::RemoveCredentialRequest>,
+    ) -> Result<Response<pb::RemoveCredentialReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -432,6 +432,28 @@ impl Directory for FakeDirectory {
         Ok(inkan_directory::PasswordChange::Changed)
     }
 
+    async fn remove_credential(
+        &self,
+        identity_id: &str,
+        passkey: Option<&str>,
+    ) -> inkan_directory::Result<bool> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(match passkey {
+            Some(credential_id) => data.passkeys.get_mut(identity_id).is_some_and(|list| {
+                let before = list.len();
+                list.retain(|p| p.credential_id != credential_id);
+                list.len() < before
+            }),
+            None => {
+                let had = data.totp.remove(identity_id).is_some();
+                if let Some((identity, _)) = data.identities.get_mut(identity_id) {
+                    identity.totp = false;
+                }
+                had
+            }
+        })
+    }
+
     async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {
         let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
         match data.links.get(&request.token) {

@@ -751,6 +751,26 @@ impl AdminInternal for AdminGrpc {
         reply(Outcome::Changed, String::new())
     }
 
+    async fn remove_credential(
+        &self,
+        request: Request<pb::RemoveCredentialRequest>,
+    ) -> Result<Response<pb::RemoveCredentialReply>, Status> {
+        let req = request.into_inner();
+        let id = uuid::Uuid::parse_str(&req.identity_id)
+            .map_err(|_| Status::not_found("unknown identity"))?;
+        let command = if req.credential_id.is_empty() {
+            IdentityCommand::RemoveTotp
+        } else {
+            IdentityCommand::RemovePasskey {
+                credential_id: req.credential_id,
+            }
+        };
+        crate::commands::execute::<Identity>(&self.state, "account", id, command)
+            .await
+            .map_err(Status::from)?;
+        Ok(Response::new(pb::RemoveCredentialReply {}))
+    }
+
     async fn get_signing_keys(
         &self,
         _request: Request<pb::GetSigningKeysRequest>,

@@ -109,6 +109,11 @@ pub fn router(state: AuthorizeState) -> Router {
             post(routes::account::end_others),
         )
         .route("/account/apps/revoke", post(routes::account::revoke_app))
+        .route(
+            "/account/passkeys/remove",
+            post(routes::account::remove_passkey),
+        )
+        .route("/account/totp/remove", post(routes::account::remove_totp))
         .route("/account/sign-out", post(routes::account::sign_out))
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))

@@ -82,8 +82,7 @@ pub struct AccountPage<'a> {
     pub last_name: &'a str,
     pub sessions: &'a [AccountSession],
     pub apps: &'a [AccountApp],
-    /// The passkeys' names.
-    pub passkeys: &'a [String],
+    pub passkeys: &'a [AccountPasskey],
     pub totp: bool,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -97,6 +96,12 @@ pub struct AccountSession {
     pub signed_in: String,
     pub last_seen: String,
     pub current: bool,
+}
+
+/// One passkey on the account page.
+pub struct AccountPasskey {
+    pub credential_id: String,
+    pub name: String,
 }
 
 /// One app holding a refresh-token family, on the account page.

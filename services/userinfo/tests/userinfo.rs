@@ -130,6 +130,13 @@ impl Directory for Switchable {
     ) -> inkan_directory::Result<inkan_directory::PasswordChange> {
         self.inner.change_password(identity_id, current, new).await
     }
+    async fn remove_credential(
+        &self,
+        identity_id: &str,
+        passkey: Option<&str>,
+    ) -> inkan_directory::Result<bool> {
+        self.inner.remove_credential(identity_id, passkey).await
+    }
 }
 
 struct App {

@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::AuthorizeError;
-use crate::pages::{html, AccountApp, AccountPage, AccountSession, LoginPage};
+use crate::pages::{html, AccountApp, AccountPage, AccountPasskey, AccountSession, LoginPage};
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
 use crate::{cookie, csrf};
@@ -98,6 +98,8 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "session" => Some("That browser was signed out."),
         "others" => Some("Every other browser was signed out."),
         "app" => Some("The app's access was revoked: it must ask you to sign in again."),
+        "passkey" => Some("The passkey was removed."),
+        "totp" => Some("Two-step codes are off."),
         "email" => {
             Some("We sent a link to the new address: your account moves there when you open it.")
         }
@@ -224,13 +226,16 @@ async fn page(
             family: family.family,
         });
     }
-    let passkeys: Vec<String> = state
+    let passkeys: Vec<AccountPasskey> = state
         .directory
         .passkeys(&session.identity_id)
         .await?
         .unwrap_or_default()
         .into_iter()
-        .map(|p| p.name)
+        .map(|p| AccountPasskey {
+            credential_id: p.credential_id,
+            name: p.name,
+        })
         .collect();
     Ok(html(
         if error.is_some() {
@@ -426,6 +431,54 @@ pub async fn revoke_app(
     let family = form.get("family").unwrap_or_default();
     refresh::revoke_for(&*state.kv, &session.identity_id, family).await?;
     back("app")
+}
+
+/// How recent a login must be to remove a sign-in method here: someone
+/// who found an unlocked, signed-in browser must not strip the account of
+/// its factors (the rule the set-up of a code follows, too).
+pub const FRESH_FOR_CHANGES_SECONDS: i64 = 600;
+
+const SIGN_IN_AGAIN: &str = "For your safety, sign out and in again to change how you sign in (a sign-in from the last 10 minutes is needed).";
+
+/// `POST /account/passkeys/remove`: `credential` (from the list).
+pub async fn remove_passkey(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
+        return page(&state, &sid, &session, None, Some(SIGN_IN_AGAIN)).await;
+    }
+    let credential = form.get("credential").unwrap_or_default();
+    state
+        .directory
+        .remove_credential(&session.identity_id, Some(credential))
+        .await?;
+    back("passkey")
+}
+
+/// `POST /account/totp/remove`: turns two-step codes off.
+pub async fn remove_totp(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
+        return page(&state, &sid, &session, None, Some(SIGN_IN_AGAIN)).await;
+    }
+    state
+        .directory
+        .remove_credential(&session.identity_id, None)
+        .await?;
+    back("totp")
 }
 
 /// `POST /account/sign-out`: this browser's session.

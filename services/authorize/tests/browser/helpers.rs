@@ -230,6 +230,15 @@ impl Directory for FakeDirectory {
         self.check()?;
         Ok(inkan_directory::PasswordChange::WrongPassword)
     }
+
+    async fn remove_credential(
+        &self,
+        _identity_id: &str,
+        _passkey: Option<&str>,
+    ) -> Result<bool, DirectoryError> {
+        self.check()?;
+        Ok(false)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if
