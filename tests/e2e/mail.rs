@@ -696,3 +696,85 @@ async fn sign_up_answers_alike_for_a_taken_address_and_mails_its_owner_instead()
     assert_eq!(status, 404, "{body}");
     p.stop().await;
 }
+
+#[tokio::test]
+async fn pages_and_mails_speak_the_language_of_ui_locales_then_accept_language_and_operators_add_languages(
+) {
+    if !SmtpSink::available() {
+        return;
+    }
+    let sink = SmtpSink::start();
+    let locales = tempfile::tempdir().unwrap();
+    std::fs::create_dir(locales.path().join("fr")).unwrap();
+    std::fs::write(
+        locales.path().join("fr/inkan.ftl"),
+        "login-heading = Connexion\nmail-reset-subject = Réinitialisez votre mot de passe\n",
+    )
+    .unwrap();
+    let dir = locales.path().to_str().unwrap().to_string();
+    let p = Provider::start_with(
+        Backend::Embedded,
+        &[("INKAN_SMTP_URL", &sink.url()), ("INKAN_LOCALES_DIR", &dir)],
+    )
+    .await;
+    let rp = p.web_rp(json!({"name": "Shop"})).await;
+    p.user("ada@example.com").await;
+    let ch = challenge();
+    let page =
+        |agent: &Agent, extra: &'static [(&'static str, &'static str)], lang: &'static str| {
+            let mut params = code_params(&rp, &ch, "openid");
+            params.extend_from_slice(extra);
+            let request = agent
+                .http
+                .get(p.url("/authorize"))
+                .query(&params)
+                .header("accept-language", lang);
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+
+    // Accept-Language alone.
+    let german = page(&Agent::new(), &[], "de-DE,de;q=0.9,en;q=0.5").await;
+    assert!(german.contains(r#"<html lang="de">"#), "{german}");
+    assert!(german.contains("<h1>Anmelden</h1>") && german.contains("Bei Shop anmelden"));
+    // ui_locales before Accept-Language (OIDC Core §3.1.2.1); a language an
+    // operator added from a folder; English when nothing matches.
+    let agent = Agent::new();
+    let ui = page(&agent, &[("ui_locales", "de en")], "fr").await;
+    assert!(ui.contains("<h1>Anmelden</h1>"), "{ui}");
+    let french = page(&Agent::new(), &[("ui_locales", "fr")], "de").await;
+    assert!(french.contains("<h1>Connexion</h1>"), "{french}");
+    assert!(
+        french.contains("Forgot password?"),
+        "missing messages come from English"
+    );
+    let english = page(&Agent::new(), &[], "ja").await;
+    assert!(english.contains("<h1>Sign in</h1>"), "{english}");
+
+    // The later pages of a ui_locales login follow it (its cookie), and the
+    // mail is written in it.
+    let authz = hidden(&ui, "authz").unwrap();
+    let csrf = hidden(&ui, "csrf").unwrap();
+    let form = [
+        ("authz", authz.as_str()),
+        ("csrf", csrf.as_str()),
+        ("email", "ada@example.com"),
+    ];
+    let answer = agent
+        .http
+        .post(p.url("/password/forgot"))
+        .header("accept-language", "en")
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(answer.contains("Sehen Sie in Ihr Postfach"), "{answer}");
+    let mail = sink
+        .wait_for("ada@example.com", "Setzen Sie Ihr Passwort zurück")
+        .await;
+    assert!(mail.body.starts_with("Hallo,"), "{}", mail.body);
+    assert!(mail.body.contains("innerhalb von 30 Minuten"));
+    p.stop().await;
+}

@@ -175,6 +175,13 @@ pub struct Settings {
     #[arg(long, env = "INKAN_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
+    /// A folder of extra message catalogues for the pages and mails:
+    /// `<language>/*.ftl` (Fluent). A new language folder adds that
+    /// language; a message defined again replaces the built-in one.
+    /// English and German are built in.
+    #[arg(long, env = "INKAN_LOCALES_DIR")]
+    pub locales_dir: Option<std::path::PathBuf>,
+
     /// The sender of Inkan's mails, `Name <address>`.
     #[arg(
         long,

@@ -39,6 +39,8 @@ pub struct Letterhead {
     pub issuer: String,
     /// What the mails call the service ("Inkan").
     pub product: String,
+    /// The mails' words, in the language each request was made in.
+    pub catalogues: std::sync::Arc<inkan_i18n::Catalogues>,
 }
 
 /// One mail ready to send; `kind` labels metrics and logs.
@@ -83,33 +85,18 @@ pub fn compose(
     };
     match decoded {
         IdentityEvent::LinkRequested(e) => {
-            let (kind, path, subject, body): (_, _, _, fn(&str, &str) -> String) =
-                match (e.link.purpose, e.signup) {
-                    (LinkPurpose::VerifyEmail, _) => (
-                        "verify_email",
-                        "/email/verify",
-                        "Confirm your email address",
-                        verify_body,
-                    ),
-                    (LinkPurpose::ResetPassword, false) => (
-                        "password_reset",
-                        "/password/reset",
-                        "Reset your password",
-                        reset_body,
-                    ),
-                    (LinkPurpose::ResetPassword, true) => (
-                        "account_exists",
-                        "/password/reset",
-                        "You already have an account",
-                        account_exists_body,
-                    ),
-                    (LinkPurpose::ChangeEmail, _) => (
-                        "change_email",
-                        "/email/change",
-                        "Confirm your new email address",
-                        change_body,
-                    ),
-                };
+            // The message ids of the mail: subject, what it is about, what
+            // to do if it was not asked for.
+            let (kind, path, id) = match (e.link.purpose, e.signup) {
+                (LinkPurpose::VerifyEmail, _) => ("verify_email", "/email/verify", "verify"),
+                (LinkPurpose::ResetPassword, false) => {
+                    ("password_reset", "/password/reset", "reset")
+                }
+                (LinkPurpose::ResetPassword, true) => {
+                    ("account_exists", "/password/reset", "exists")
+                }
+                (LinkPurpose::ChangeEmail, _) => ("change_email", "/email/change", "change"),
+            };
             if e.link.expires_at <= now {
                 return Composed::Skip {
                     kind,
@@ -122,9 +109,18 @@ pub fn compose(
                     why: "the sealed token does not open under this key-encryption key".into(),
                 };
             };
+            let texts = letterhead.catalogues.texts(&e.locale);
             let link = Zeroizing::new(format!("{}{path}?token={}", letterhead.issuer, *token));
-            let text = Zeroizing::new(body(&letterhead.product, &link));
-            build(letterhead, kind, &e.link.email, subject, text.to_string())
+            let text = Zeroizing::new(format!(
+                "{}\n\n{}\n\n{}\n\n{}\n\n-- \n{}\n",
+                texts.get("mail-greeting"),
+                texts.get(&format!("mail-{id}-body")),
+                *link,
+                texts.get(&format!("mail-{id}-ignore")),
+                letterhead.product,
+            ));
+            let subject = texts.get(&format!("mail-{id}-subject"));
+            build(letterhead, kind, &e.link.email, &subject, text.to_string())
         }
         IdentityEvent::PasswordReset(e) => {
             let kind = "password_changed";
@@ -134,48 +130,22 @@ pub fn compose(
                     why: "the notice is more than a day old",
                 };
             }
+            let texts = letterhead.catalogues.texts(&e.locale);
             let text = format!(
-                "Hello,\n\nthe password of your {product} account ({email}) was just changed with a reset link, and every device signed in to it was signed out.\n\nIf this was you, there is nothing more to do. If it was not, reset your password again at once and tell your administrator.\n\n-- \n{product}\n",
-                product = letterhead.product,
-                email = e.email,
+                "{}\n\n{}\n\n{}\n\n-- \n{}\n",
+                texts.get("mail-greeting"),
+                texts.with("mail-changed-body", &[("email", &e.email)]),
+                texts.get("mail-changed-advice"),
+                letterhead.product,
             );
-            build(
-                letterhead,
-                kind,
-                &e.email,
-                "Your password was changed",
-                text,
-            )
+            let subject = texts.get("mail-changed-subject");
+            build(letterhead, kind, &e.email, &subject, text)
         }
         _ => Composed::Skip {
             kind: "none",
             why: "this event sends no mail",
         },
     }
-}
-
-fn verify_body(product: &str, link: &str) -> String {
-    format!(
-        "Hello,\n\nplease confirm that this address belongs to your {product} account by opening this link within 24 hours:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
-    )
-}
-
-fn change_body(product: &str, link: &str) -> String {
-    format!(
-        "Hello,\n\nsomeone (hopefully you) asked to move a {product} account to this address. Open this link within 24 hours to confirm it; the account then signs in with this address:\n\n{link}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n\n-- \n{product}\n"
-    )
-}
-
-fn account_exists_body(product: &str, link: &str) -> String {
-    format!(
-        "Hello,\n\nsomeone (hopefully you) tried to create a {product} account with this address, but it has one already: nothing was changed.\n\nIf it was you, sign in with your password. If you forgot it, choose a new one with this link within 30 minutes:\n\n{link}\n\nIf it was not you, ignore this mail.\n\n-- \n{product}\n"
-    )
-}
-
-fn reset_body(product: &str, link: &str) -> String {
-    format!(
-        "Hello,\n\nsomeone (hopefully you) asked to reset the password of your {product} account. Open this link within 30 minutes to choose a new one:\n\n{link}\n\nThe link works once. If you did not ask for this, ignore this mail: your password stays as it is.\n\n-- \n{product}\n"
-    )
 }
 
 fn build(

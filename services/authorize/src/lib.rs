@@ -33,6 +33,7 @@ pub mod cookie;
 pub mod csrf;
 pub mod error;
 pub mod grant;
+pub mod i18n;
 pub mod pages;
 pub mod redirect;
 pub mod routes;
@@ -63,7 +64,19 @@ async fn client_address(
     if let Some(value) = ip.and_then(|ip| axum::http::HeaderValue::try_from(ip.to_string()).ok()) {
         request.headers_mut().insert(CLIENT_ADDRESS, value);
     }
-    next.run(request).await
+    // Every page of the request, error pages included, in its language.
+    let (texts, from_ui_locales) =
+        i18n::negotiate(&state.catalogues, request.uri(), request.headers());
+    let remember = from_ui_locales
+        .then(|| i18n::cookie(texts.lang(), state.secure_cookies))
+        .flatten();
+    let mut response = inkan_i18n::with(texts, next.run(request)).await;
+    if let Some(cookie) = remember {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 pub use error::AuthorizeError;

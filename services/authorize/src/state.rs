@@ -31,6 +31,8 @@ pub struct AuthorizeState {
     /// Whether mail is configured (`INKAN_SMTP_URL`): the pages offer
     /// password reset and email verification only then.
     pub mail: bool,
+    /// The pages' message catalogues (built in, plus `INKAN_LOCALES_DIR`).
+    pub catalogues: Arc<inkan_i18n::Catalogues>,
 }
 
 impl std::ops::Deref for AuthorizeState {

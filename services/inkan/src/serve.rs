@@ -152,6 +152,12 @@ impl App {
         let mut cache: Option<Arc<CachedDirectory>> = None;
         let keys_changed = Arc::new(tokio::sync::Notify::new());
 
+        // The pages' and mails' languages: built in, plus the operator's folder.
+        let catalogues = Arc::new(
+            inkan_i18n::Catalogues::load(settings.locales_dir.as_deref())
+                .context("loading INKAN_LOCALES_DIR")?,
+        );
+
         if role.runs(Role::Admin) {
             let store = backends
                 .store
@@ -173,7 +179,7 @@ impl App {
             tasks.spawn(relay.run(admin.appended.clone(), shutdown.clone()));
 
             // Mailer: the mails identity events ask for, from a durable consumer.
-            if let Some(mailer) = mailer(&settings, &issuer, &admin)? {
+            if let Some(mailer) = mailer(&settings, &issuer, &admin, catalogues.clone())? {
                 let source = backends
                     .durable
                     .clone()
@@ -324,6 +330,7 @@ impl App {
                 trusted_proxy_header,
                 webauthn: passkeys.clone(),
                 mail: settings.smtp_url.is_some(),
+                catalogues: catalogues.clone(),
             });
             app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }
@@ -452,6 +459,7 @@ fn mailer(
     settings: &Settings,
     issuer: &str,
     admin: &AdminState,
+    catalogues: Arc<inkan_i18n::Catalogues>,
 ) -> anyhow::Result<Option<inkan_mailer::Mailer>> {
     let Some(url) = &settings.smtp_url else {
         tracing::info!("no INKAN_SMTP_URL: password reset and email verification are off");
@@ -466,6 +474,7 @@ fn mailer(
         from,
         issuer: issuer.to_string(),
         product: "Inkan".to_string(),
+        catalogues,
     };
     let opener = Arc::new(inkan_admin::links::Opener(admin.kek.clone()));
     Ok(Some(inkan_mailer::Mailer::new(letterhead, smtp, opener)))

@@ -326,7 +326,7 @@ pub async fn email(
             purpose: LinkPurpose::ChangeEmail as i32,
             identity_id: session.identity_id.clone(),
             email: email.to_owned(),
-            locale: "en".into(),
+            locale: crate::i18n::lang(),
             client_id: None,
         })
         .await?;

@@ -307,12 +307,10 @@ fn used_an_allowed_method(request: &Parsed, session: &Session) -> bool {
 }
 
 /// Shown when the request asks for a passkey.
-pub const STRONGER_SIGN_IN: &str =
-    "This application asks for a stronger sign-in: use your passkey.";
+pub const STRONGER_SIGN_IN: &str = "login-stronger";
 
 /// Shown when the request or the project asks for two factors.
-pub const TWO_STEP_SIGN_IN: &str =
-    "This application asks for two-step sign-in: a passkey, or your password and a code from your authenticator app.";
+pub const TWO_STEP_SIGN_IN: &str = "login-two-step";
 
 /// What the login form is rendered for.
 struct LoginForm<'a> {
@@ -379,8 +377,8 @@ async fn login_page(
             .map_err(|e| outage(e.into()))?;
         let passkeys = state.passkeys_enabled() && parsed.passkey;
         let notice = match parsed.required {
-            Some(Acr::PhishingResistant) if passkeys => Some(STRONGER_SIGN_IN),
-            Some(Acr::MultiFactor) => Some(TWO_STEP_SIGN_IN),
+            Some(Acr::PhishingResistant) if passkeys => Some(crate::i18n::t(STRONGER_SIGN_IN)),
+            Some(Acr::MultiFactor) => Some(crate::i18n::t(TWO_STEP_SIGN_IN)),
             _ => None,
         };
         html(
@@ -393,7 +391,7 @@ async fn login_page(
                 error: None,
                 password: parsed.password,
                 passkeys,
-                notice,
+                notice: notice.as_deref(),
                 forgot: state.mail,
                 signup: state.mail && project.allow_signup && parsed.password,
                 brand: &project.brand,

@@ -33,11 +33,11 @@ pub async fn show(
             } else {
                 "/email/verify"
             },
-            title: if change {
-                "Confirm your new email address"
+            title: &crate::i18n::t(if change {
+                "verify-new-title"
             } else {
-                "Confirm your email address"
-            },
+                "verify-title"
+            }),
         },
     ))
 }
@@ -74,18 +74,11 @@ async fn redeem(
         })
         .await?;
     let (title, message) = match (redeemed, purpose) {
-        (LinkRedeemed::Done { .. }, LinkPurpose::ChangeEmail) => (
-            "Email address changed",
-            "Your account now signs in with this address. You can close this page.",
-        ),
-        (LinkRedeemed::Done { .. }, _) => (
-            "Email address confirmed",
-            "Thank you: your email address is confirmed. You can close this page.",
-        ),
-        (LinkRedeemed::AddressTaken, _) => (
-            "This address has an account",
-            "Another account signs in with this address, so yours keeps its old one.",
-        ),
+        (LinkRedeemed::Done { .. }, LinkPurpose::ChangeEmail) => {
+            ("change-done-title", "change-done")
+        }
+        (LinkRedeemed::Done { .. }, _) => ("verify-done-title", "verify-done"),
+        (LinkRedeemed::AddressTaken, _) => ("change-taken-title", "change-taken"),
         (LinkRedeemed::InvalidLink | LinkRedeemed::RejectedPassword(_), _) => {
             return Ok(invalid_link())
         }
@@ -93,8 +86,8 @@ async fn redeem(
     Ok(html(
         StatusCode::OK,
         &MessagePage {
-            title,
-            message,
+            title: &crate::i18n::t(title),
+            message: &crate::i18n::t(message),
             detail: None,
         },
     ))
@@ -159,7 +152,7 @@ async fn send_link(
             purpose: LinkPurpose::VerifyEmail as i32,
             identity_id: identity_id.to_owned(),
             email: String::new(),
-            locale: "en".into(),
+            locale: crate::i18n::lang(),
             client_id: Some(client_id.to_owned()),
         })
         .await?;
@@ -186,7 +179,7 @@ pub async fn resend(
         &crate::pages::CheckInboxPage {
             authz: &authz,
             csrf: &pending.csrf,
-            message: "We sent the link again. Open it, then sign in.",
+            message: &crate::i18n::t("verify-resent"),
         },
     ))
 }

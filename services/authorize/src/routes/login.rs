@@ -31,13 +31,13 @@ use crate::state::AuthorizeState;
 
 /// The one message for every failed login: it does not say which part was
 /// wrong, so the form cannot tell who has an account.
-pub const LOGIN_FAILED: &str = "Incorrect email or password.";
+pub const LOGIN_FAILED: &str = "login-failed";
 
 /// Shown when a password is posted for a passwordless project.
-pub const NO_PASSWORDS: &str = "This application does not accept passwords: use a passkey.";
+pub const NO_PASSWORDS: &str = "login-no-passwords";
 
 /// Shown when a field was left empty (the browser normally prevents it).
-pub const LOGIN_INCOMPLETE: &str = "Enter your email and password.";
+pub const LOGIN_INCOMPLETE: &str = "login-incomplete";
 
 /// The login form's post: `authz`, `csrf`, `email`, `password`, and
 /// `passkey=available` when the page's script found that this browser can
@@ -110,15 +110,23 @@ pub async fn login(
     signin::complete(&state, &headers, authz, identity.id, amr).await
 }
 
-/// The form again, with `message`, for the same pending request.
+/// The form again, with the message `message_id` (in the request's
+/// language), for the same pending request.
 pub async fn retry(
     state: &AuthorizeState,
     authz: &str,
     pending: &PendingAuthorization,
     email: &str,
-    message: &str,
+    message_id: &str,
 ) -> Result<Response, AuthorizeError> {
-    form(state, authz, pending, email, Some(message)).await
+    form(
+        state,
+        authz,
+        pending,
+        email,
+        Some(&crate::i18n::t(message_id)),
+    )
+    .await
 }
 
 /// `POST /login/back`: the login form again, from a page of the same

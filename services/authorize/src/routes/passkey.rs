@@ -28,8 +28,7 @@ use crate::state::AuthorizeState;
 use crate::webauthn;
 
 /// Shown for every refused passkey login: it does not say which check failed.
-pub const PASSKEY_FAILED: &str =
-    "That passkey could not be used. Try again, or sign in another way.";
+pub const PASSKEY_FAILED: &str = "login-passkey-failed";
 
 /// The pages' script (`static/passkey.js`).
 pub async fn script() -> Response {

@@ -28,6 +28,7 @@ use inkan_web::OAuthResponse;
 use zeroize::Zeroizing;
 
 use crate::error::AuthorizeError;
+use crate::i18n::t;
 use crate::pages::{
     email_prefill, html, CheckInboxPage, ForgotPasswordPage, MessagePage, ResetPasswordPage,
 };
@@ -42,15 +43,12 @@ pub const PER_EMAIL_PER_HOUR: u32 = 3;
 /// Reset requests one client address may make per hour.
 pub const PER_IP_PER_HOUR: u32 = 20;
 
-/// The language mails are written in until the pages are localised.
-const LOCALE: &str = "en";
-
 fn mail_off() -> Response {
     html(
         StatusCode::NOT_FOUND,
         &MessagePage {
-            title: "Not available",
-            message: "This server does not send mail, so it cannot reset passwords. Ask your administrator.",
+            title: &t("mail-off-title"),
+            message: &t("mail-off"),
             detail: None,
         },
     )
@@ -115,7 +113,7 @@ pub async fn forgot(
                     purpose: LinkPurpose::ResetPassword as i32,
                     identity_id: String::new(),
                     email: email.to_owned(),
-                    locale: LOCALE.into(),
+                    locale: crate::i18n::lang(),
                     client_id: Some(pending.client_id.clone()),
                 })
                 .await?;
@@ -132,7 +130,7 @@ pub async fn forgot(
         &CheckInboxPage {
             authz: &authz,
             csrf: &pending.csrf,
-            message: "If an account has this address, a link to choose a new password is on its way. It works once, for 30 minutes.",
+            message: &t("forgot-sent"),
         },
     ))
 }
@@ -163,14 +161,14 @@ pub async fn reset(
         return Ok(reset_page(
             StatusCode::BAD_REQUEST,
             token,
-            Some("Enter a new password."),
+            Some(&t("reset-empty")),
         ));
     }
     if form.get("confirm") != Some(password.as_str()) {
         return Ok(reset_page(
             StatusCode::BAD_REQUEST,
             token,
-            Some("The two passwords are not the same."),
+            Some(&t("reset-mismatch")),
         ));
     }
     let redeemed = state
@@ -179,7 +177,7 @@ pub async fn reset(
             purpose: LinkPurpose::ResetPassword as i32,
             token: token.to_owned(),
             new_password: password.to_string(),
-            locale: LOCALE.into(),
+            locale: crate::i18n::lang(),
         })
         .await?;
     Ok(match redeemed {
@@ -188,8 +186,8 @@ pub async fn reset(
             html(
                 StatusCode::OK,
                 &MessagePage {
-                    title: "Password changed",
-                    message: "Your password was changed and every device was signed out. Go back to the app and sign in with the new password.",
+                    title: &t("reset-done-title"),
+                    message: &t("reset-done"),
                     detail: None,
                 },
             )
@@ -197,7 +195,7 @@ pub async fn reset(
         LinkRedeemed::RejectedPassword(problem) => reset_page(
             StatusCode::BAD_REQUEST,
             token,
-            Some(&format!("This password cannot be used: it {problem}.")),
+            Some(&crate::i18n::t1("reset-rejected", "problem", &problem)),
         ),
         LinkRedeemed::InvalidLink | LinkRedeemed::AddressTaken => invalid_link(),
     })
@@ -208,9 +206,8 @@ pub fn invalid_link() -> Response {
     html(
         StatusCode::BAD_REQUEST,
         &MessagePage {
-            title: "This link does not work",
-            message:
-                "It was used already, replaced by a newer one, or it expired. Ask for a new one.",
+            title: &t("link-invalid-title"),
+            message: &t("link-invalid"),
             detail: None,
         },
     )

@@ -26,6 +26,7 @@ use inkan_web::OAuthResponse;
 use zeroize::Zeroizing;
 
 use crate::error::AuthorizeError;
+use crate::i18n::t;
 use crate::pages::{email_prefill, html, CheckInboxPage, MessagePage, SignUpPage};
 use crate::signin::{self, Verified};
 use crate::state::AuthorizeState;
@@ -41,16 +42,14 @@ pub const PER_IP_PER_HOUR: u32 = 10;
 /// The longest name written back into the form.
 const MAX_NAME_CHARS: usize = 100;
 
-const ACCEPTED: &str =
-    "We sent a mail to the address you gave. Open its link to confirm the address, then sign in.";
+const ACCEPTED: &str = "signup-sent";
 
 fn not_offered() -> Response {
     html(
         StatusCode::NOT_FOUND,
         &MessagePage {
-            title: "Not available",
-            message:
-                "This application does not let you create an account here. Ask its administrator.",
+            title: &t("mail-off-title"),
+            message: &t("signup-not-offered"),
             detail: None,
         },
     )
@@ -141,13 +140,13 @@ pub async fn sign_up(
         )
     };
     if email.is_empty() || password.is_empty() {
-        return Ok(again("Enter your email address and a password."));
+        return Ok(again(&t("signup-incomplete")));
     }
     if form.get("confirm") != Some(password.as_str()) {
-        return Ok(again("The two passwords are not the same."));
+        return Ok(again(&t("reset-mismatch")));
     }
     if email.chars().count() > crate::pages::MAX_EMAIL_CHARS {
-        return Ok(again("This is not an email address."));
+        return Ok(again(&t("signup-not-email")));
     }
     let ip = IpKey::for_ip(client_ip(
         &headers,
@@ -171,7 +170,7 @@ pub async fn sign_up(
                 password: password.to_string(),
                 first_name: first_name.map(str::to_owned),
                 last_name: last_name.map(str::to_owned),
-                locale: "en".into(),
+                locale: crate::i18n::lang(),
             })
             .await?;
         match outcome {
@@ -180,8 +179,8 @@ pub async fn sign_up(
             }
             SignedUp::Invalid { field, problem } => {
                 let message = match field.as_str() {
-                    "password" => format!("This password cannot be used: it {problem}."),
-                    "email" => "This is not an email address.".to_owned(),
+                    "password" => crate::i18n::t1("reset-rejected", "problem", &problem),
+                    "email" => t("signup-not-email"),
                     "first_name" => format!("The first name {problem}."),
                     "last_name" => format!("The last name {problem}."),
                     _ => "Check what you entered.".to_owned(),
@@ -199,7 +198,7 @@ pub async fn sign_up(
         &CheckInboxPage {
             authz: &authz,
             csrf: &pending.csrf,
-            message: ACCEPTED,
+            message: &t(ACCEPTED),
         },
     ))
 }

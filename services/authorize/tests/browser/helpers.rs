@@ -384,6 +384,7 @@ async fn build(secure: bool) -> TestApp {
             inkan_authorize::webauthn::relying_party(ISSUER, "Inkan").unwrap(),
         )),
         mail: false,
+        catalogues: std::sync::Arc::new(inkan_i18n::Catalogues::built_in()),
     };
     TestApp {
         router: router(state),

@@ -35,7 +35,7 @@ async fn submit_from(
 }
 
 fn is_generic_failure(r: &TestResponse) -> bool {
-    r.is_login_form() && r.body.contains(LOGIN_FAILED)
+    r.is_login_form() && r.body.contains(&inkan_authorize::i18n::t(LOGIN_FAILED))
 }
 
 #[tokio::test]

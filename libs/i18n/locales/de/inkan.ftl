@@ -1,0 +1,93 @@
+# Inkans Seiten und Mails auf Deutsch.
+
+-product = Inkan
+
+## Jede Seite
+page-title = { $title } · { -product }
+button-back-to-sign-in = Zurück zur Anmeldung
+
+## Die Anmeldeseite
+login-title = Bei { $project } anmelden
+login-heading = Anmelden
+login-continue-to = weiter zu
+login-email = E-Mail
+login-password = Passwort
+login-submit = Anmelden
+login-forgot = Passwort vergessen?
+login-create-account = Konto erstellen
+login-passkey = Mit einem Passkey anmelden
+login-passkeys-only = { $project } akzeptiert nur Passkeys, und dieser Server kann sie unter dieser Adresse nicht anbieten.
+login-failed = E-Mail oder Passwort ist falsch.
+login-incomplete = Geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.
+login-no-passwords = Diese Anwendung akzeptiert keine Passwörter: Verwenden Sie einen Passkey.
+login-stronger = Diese Anwendung verlangt eine stärkere Anmeldung: Verwenden Sie Ihren Passkey.
+login-two-step = Diese Anwendung verlangt eine Anmeldung in zwei Schritten: einen Passkey, oder Ihr Passwort und einen Code aus Ihrer Authenticator-App.
+login-passkey-failed = Dieser Passkey ließ sich nicht verwenden. Versuchen Sie es erneut oder melden Sie sich anders an.
+
+## Vergessene Passwörter
+forgot-title = Passwort zurücksetzen
+forgot-intro = Geben Sie die E-Mail-Adresse Ihres Kontos ein. Gibt es eines dazu, senden wir ihm einen Link, mit dem Sie ein neues Passwort wählen.
+forgot-submit = Link senden
+forgot-sent = Wenn ein Konto diese Adresse hat, ist ein Link zum Wählen eines neuen Passworts unterwegs. Er funktioniert einmal, 30 Minuten lang.
+check-inbox-title = Sehen Sie in Ihr Postfach
+reset-title = Neues Passwort wählen
+reset-new = Neues Passwort
+reset-again = Neues Passwort, noch einmal
+reset-submit = Passwort ändern
+reset-signs-out = Die Änderung meldet Sie überall ab.
+reset-empty = Geben Sie ein neues Passwort ein.
+reset-mismatch = Die beiden Passwörter stimmen nicht überein.
+reset-rejected = Dieses Passwort ist nicht möglich ({ $problem }).
+reset-done-title = Passwort geändert
+reset-done = Ihr Passwort wurde geändert und jedes Gerät abgemeldet. Gehen Sie zurück zur Anwendung und melden Sie sich mit dem neuen Passwort an.
+link-invalid-title = Dieser Link funktioniert nicht
+link-invalid = Er wurde schon verwendet, durch einen neueren ersetzt oder ist abgelaufen. Fordern Sie einen neuen an.
+mail-off-title = Nicht verfügbar
+mail-off = Dieser Server versendet keine Mails und kann daher keine Passwörter zurücksetzen. Wenden Sie sich an Ihre Administration.
+
+## E-Mail-Bestätigung
+verify-title = E-Mail-Adresse bestätigen
+verify-new-title = Neue E-Mail-Adresse bestätigen
+verify-intro = Bestätigen Sie, dass diese Adresse zu Ihrem Konto gehört.
+verify-submit = Bestätigen
+verify-done-title = E-Mail-Adresse bestätigt
+verify-done = Danke: Ihre E-Mail-Adresse ist bestätigt. Sie können diese Seite schließen.
+change-done-title = E-Mail-Adresse geändert
+change-done = Ihr Konto meldet sich jetzt mit dieser Adresse an. Sie können diese Seite schließen.
+change-taken-title = Diese Adresse hat ein Konto
+change-taken = Ein anderes Konto meldet sich mit dieser Adresse an; Ihres behält die bisherige.
+verify-first-title = Bestätigen Sie zuerst Ihre E-Mail-Adresse
+verify-first = { $project } braucht eine bestätigte Adresse. Wir haben einen Link an Ihre Adresse geschickt: Öffnen Sie ihn und melden Sie sich dann erneut an.
+verify-resend = Link erneut senden
+verify-resent = Wir haben den Link erneut gesendet. Öffnen Sie ihn und melden Sie sich dann an.
+
+## Registrierung
+signup-title = Konto erstellen
+signup-for = für
+signup-first-name = Vorname (optional)
+signup-last-name = Nachname (optional)
+signup-password-again = Passwort, noch einmal
+signup-submit = Konto erstellen
+signup-have-account = Ich habe ein Konto: anmelden
+signup-sent = Wir haben eine Mail an die angegebene Adresse geschickt. Öffnen Sie den Link darin, um die Adresse zu bestätigen, und melden Sie sich dann an.
+signup-incomplete = Geben Sie Ihre E-Mail-Adresse und ein Passwort ein.
+signup-not-email = Das ist keine E-Mail-Adresse.
+signup-not-offered = Bei dieser Anwendung können Sie hier kein Konto erstellen. Wenden Sie sich an ihre Administration.
+
+## Mails
+mail-greeting = Hallo,
+mail-verify-subject = Bestätigen Sie Ihre E-Mail-Adresse
+mail-verify-body = bitte bestätigen Sie, dass diese Adresse zu Ihrem { -product }-Konto gehört, indem Sie innerhalb von 24 Stunden diesen Link öffnen:
+mail-verify-ignore = Wenn Sie das nicht angefordert haben, ignorieren Sie diese Mail: Es ändert sich nichts.
+mail-reset-subject = Setzen Sie Ihr Passwort zurück
+mail-reset-body = jemand (hoffentlich Sie) möchte das Passwort Ihres { -product }-Kontos zurücksetzen. Öffnen Sie innerhalb von 30 Minuten diesen Link, um ein neues zu wählen:
+mail-reset-ignore = Der Link funktioniert einmal. Wenn Sie das nicht angefordert haben, ignorieren Sie diese Mail: Ihr Passwort bleibt, wie es ist.
+mail-exists-subject = Sie haben bereits ein Konto
+mail-exists-body = jemand (hoffentlich Sie) wollte mit dieser Adresse ein { -product }-Konto erstellen, aber es gibt schon eines: Nichts wurde geändert. Wenn Sie es waren, melden Sie sich mit Ihrem Passwort an. Haben Sie es vergessen, wählen Sie innerhalb von 30 Minuten mit diesem Link ein neues:
+mail-exists-ignore = Wenn Sie es nicht waren, ignorieren Sie diese Mail.
+mail-change-subject = Bestätigen Sie Ihre neue E-Mail-Adresse
+mail-change-body = jemand (hoffentlich Sie) möchte ein { -product }-Konto auf diese Adresse umziehen. Öffnen Sie innerhalb von 24 Stunden diesen Link, um sie zu bestätigen; das Konto meldet sich danach mit dieser Adresse an:
+mail-change-ignore = Wenn Sie das nicht angefordert haben, ignorieren Sie diese Mail: Es ändert sich nichts.
+mail-changed-subject = Ihr Passwort wurde geändert
+mail-changed-body = das Passwort Ihres { -product }-Kontos ({ $email }) wurde soeben über einen Link zurückgesetzt, und jedes damit angemeldete Gerät wurde abgemeldet.
+mail-changed-advice = Wenn Sie das waren, ist nichts weiter zu tun. Wenn nicht, setzen Sie Ihr Passwort sofort erneut zurück und informieren Sie Ihre Administration.
