@@ -3,97 +3,18 @@
 //! the other browser out (its next request asks for a login), revokes the
 //! app (its refresh token dies), and signs in to the page itself.
 
-use std::time::Duration;
-
 use fantoccini::{Client, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::browser::{
-    authorize_url, callback_server, chromedriver, headless, next_callback, sign_in_with_password,
+    authorize_url, callback_server, chromedriver, code_tokens, element, fill, headless,
+    next_callback, sign_in_with_password, submit, wait_for_text,
 };
 use crate::provider::*;
 use crate::smtp::SmtpSink;
 
-async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|_| panic!("#{id} on the page"))
-}
-
 async fn text(browser: &Client, id: &str) -> String {
     element(browser, id).await.text().await.unwrap()
-}
-
-async fn fill(browser: &Client, id: &str, value: &str) {
-    let input = element(browser, id).await;
-    input.clear().await.unwrap();
-    input.send_keys(value).await.unwrap();
-}
-
-async fn submit(browser: &Client, form: &str) {
-    browser
-        .form(Locator::Id(form))
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
-}
-
-/// Waits (at most 10 s) until the element `id` says `expected`: a form's
-/// post leaves the old page on screen for a moment.
-async fn wait_text(browser: &Client, id: &str, expected: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(e) = browser.find(Locator::Id(id)).await {
-            if let Ok(t) = e.text().await {
-                if t.contains(expected) {
-                    return;
-                }
-                last = t;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("#{id} says {last:?}, not {expected:?}");
-}
-
-async fn wait_heading(browser: &Client, expected: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(h1) = browser.find(Locator::Css("h1")).await {
-            if let Ok(t) = h1.text().await {
-                if t == expected {
-                    return;
-                }
-                last = t;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the heading is {last:?}, not {expected:?}");
-}
-
-async fn tokens(p: &Provider, rp: &Rp, callback: &str, code: &str) -> Value {
-    let resp = reqwest::Client::new()
-        .post(p.url("/token"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", callback),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
 }
 
 async fn refresh_status(p: &Provider, rp: &Rp, token: &str) -> u16 {
@@ -129,7 +50,7 @@ async fn account_page(backend: Backend) {
         .unwrap();
     sign_in_with_password(&a, "ada@example.com").await;
     let code = next_callback(&mut rx).await;
-    let app_tokens = tokens(&p, &rp, &callback, &code["code"]).await;
+    let app_tokens = code_tokens(&p.issuer, &rp, &callback, &code["code"]).await;
     let refresh_token = app_tokens["refresh_token"].as_str().unwrap().to_string();
     b.goto(&authorize_url(&p.issuer, &rp, &callback, "b"))
         .await
@@ -158,7 +79,7 @@ async fn account_page(backend: Backend) {
     // Names.
     fill(&a, "first_name", "Augusta").await;
     submit(&a, "names-form").await;
-    wait_text(&a, "account-notice", "names were saved").await;
+    wait_for_text(&a, "#account-notice", "names were saved").await;
     let (_, identity) = p
         .inkan
         .admin()
@@ -171,17 +92,17 @@ async fn account_page(backend: Backend) {
     fill(&a, "new-password", "an entirely new passphrase").await;
     fill(&a, "confirm", "an entirely new passphrase").await;
     submit(&a, "password-change-form").await;
-    wait_text(&a, "account-error", "current password is not right").await;
+    wait_for_text(&a, "#account-error", "current password is not right").await;
     fill(&a, "current", PASSWORD).await;
     fill(&a, "new-password", "an entirely new passphrase").await;
     fill(&a, "confirm", "an entirely new passphrase").await;
     submit(&a, "password-change-form").await;
-    wait_text(&a, "account-notice", "password was changed").await;
+    wait_for_text(&a, "#account-notice", "password was changed").await;
 
     // The address: a link to the new one, which moves the account there.
     fill(&a, "new-email", "augusta@example.com").await;
     submit(&a, "email-change-form").await;
-    wait_text(&a, "account-notice", "sent a link to the new address").await;
+    wait_for_text(&a, "#account-notice", "sent a link to the new address").await;
     let mail = sink
         .wait_for("augusta@example.com", "Confirm your new email address")
         .await;
@@ -197,7 +118,7 @@ async fn account_page(backend: Backend) {
     );
     a.goto(&link).await.unwrap();
     submit(&a, "verify-form").await;
-    wait_heading(&a, "Email address changed").await;
+    wait_for_text(&a, "h1", "Email address changed").await;
     let (_, identity) = p
         .inkan
         .admin()
@@ -212,7 +133,7 @@ async fn account_page(backend: Backend) {
 
     // Sign the other browser out: its next request asks for a login.
     submit(&a, "end-others-form").await;
-    wait_text(&a, "account-notice", "Every other browser").await;
+    wait_for_text(&a, "#account-notice", "Every other browser").await;
     assert_eq!(
         a.find_all(Locator::Css("#sessions li"))
             .await
@@ -233,7 +154,7 @@ async fn account_page(backend: Backend) {
         .submit()
         .await
         .unwrap();
-    wait_text(&a, "account-notice", "revoked").await;
+    wait_for_text(&a, "#account-notice", "revoked").await;
     assert_eq!(refresh_status(&p, &rp, &refresh_token).await, 400);
     element(&a, "no-apps").await;
 
@@ -243,7 +164,7 @@ async fn account_page(backend: Backend) {
     fill(&a, "email", "augusta@example.com").await;
     fill(&a, "password", "an entirely new passphrase").await;
     submit(&a, "password-form").await;
-    wait_text(&a, "account-email", "augusta@example.com").await;
+    wait_for_text(&a, "#account-email", "augusta@example.com").await;
     assert!(
         rx.try_recv().is_err(),
         "the account page's login issues no code"

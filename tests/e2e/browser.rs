@@ -227,13 +227,9 @@ pub fn authorize_url(issuer: &str, rp: &Rp, callback: &str, state: &str) -> Stri
     url.to_string()
 }
 
-/// The ID token's claims for a code the callback received.
-pub async fn id_token_claims(
-    issuer: &str,
-    rp: &Rp,
-    callback: &str,
-    code: &str,
-) -> serde_json::Value {
+/// The token response for a code the callback received (the web RP's
+/// secret, the suite's PKCE verifier).
+pub async fn code_tokens(issuer: &str, rp: &Rp, callback: &str, code: &str) -> serde_json::Value {
     let resp = reqwest::Client::new()
         .post(format!("{issuer}/token"))
         .basic_auth(&rp.client_id, rp.secret.as_deref())
@@ -247,8 +243,65 @@ pub async fn id_token_claims(
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let tokens: serde_json::Value = resp.json().await.unwrap();
+    resp.json().await.unwrap()
+}
+
+/// The ID token's claims for a code the callback received.
+pub async fn id_token_claims(
+    issuer: &str,
+    rp: &Rp,
+    callback: &str,
+    code: &str,
+) -> serde_json::Value {
+    let tokens = code_tokens(issuer, rp, callback, code).await;
     verify_at(issuer, tokens["id_token"].as_str().unwrap(), &rp.client_id)
         .await
         .1
+}
+
+/// The element with this id, once the page shows it (at most 10 s).
+pub async fn element(browser: &fantoccini::Client, id: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("#{id} on the page"))
+}
+
+/// Types `value` into the (cleared) field `id`.
+pub async fn fill(browser: &fantoccini::Client, id: &str, value: &str) {
+    let input = element(browser, id).await;
+    input.clear().await.unwrap();
+    input.send_keys(value).await.unwrap();
+}
+
+/// Submits the form `id`.
+pub async fn submit(browser: &fantoccini::Client, form: &str) {
+    browser
+        .form(Locator::Id(form))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+}
+
+/// Waits (at most 10 s) until the text at `css` contains `expected`: a
+/// form's post leaves the old page on screen for a moment.
+pub async fn wait_for_text(browser: &fantoccini::Client, css: &str, expected: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(e) = browser.find(Locator::Css(css)).await {
+            if let Ok(text) = e.text().await {
+                if text.contains(expected) {
+                    return;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css} says {last:?}, not {expected:?}");
 }

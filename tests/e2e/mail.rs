@@ -6,64 +6,18 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::{
-    authorize_url, callback_server, chromedriver, free_port, headless, next_callback,
-    sign_in_with_password,
+    authorize_url, callback_server, chromedriver, code_tokens, element, fill, free_port, headless,
+    next_callback, sign_in_with_password, submit, wait_for_text,
 };
 use crate::helpers::{Inkan, Options};
 use crate::provider::*;
 use crate::smtp::SmtpSink;
 
 const NEW_PASSWORD: &str = "a brand new passphrase, long enough";
-
-async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|_| panic!("#{id} on the page"))
-}
-
-/// Waits (at most 10 s) until the page's heading is `expected`: a form's
-/// post leaves the old page on screen for a moment.
-async fn expect_heading(browser: &Client, expected: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    while tokio::time::Instant::now() < deadline {
-        if let Ok(h1) = browser.find(Locator::Css("h1")).await {
-            if let Ok(text) = h1.text().await {
-                if text == expected {
-                    return;
-                }
-                last = text;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the heading is {last:?}, not {expected:?}");
-}
-
-/// The code's tokens at the token endpoint (the web RP's secret).
-async fn tokens(p: &Provider, rp: &Rp, callback: &str, code: &str) -> Value {
-    let resp = reqwest::Client::new()
-        .post(p.url("/token"))
-        .basic_auth(&rp.client_id, rp.secret.as_deref())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", callback),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
 
 async fn refresh(p: &Provider, rp: &Rp, refresh_token: &str) -> (u16, Value) {
     let resp = reqwest::Client::new()
@@ -95,7 +49,7 @@ async fn forgot_password_in_browser(
         .unwrap();
     sign_in_with_password(&a, "ada@example.com").await;
     let first = next_callback(rx).await;
-    let old = tokens(p, rp, callback, &first["code"]).await;
+    let old = code_tokens(&p.issuer, rp, callback, &first["code"]).await;
     let old_refresh = old["refresh_token"].as_str().unwrap().to_string();
 
     // Browser B forgot the password: the login page's link, the address,
@@ -142,7 +96,7 @@ async fn forgot_password_in_browser(
         .submit()
         .await
         .unwrap();
-    expect_heading(&b, "Password changed").await;
+    wait_for_text(&b, "h1", "Password changed").await;
     let notice = sink
         .wait_for("ada@example.com", "Your password was changed")
         .await;
@@ -190,7 +144,7 @@ async fn forgot_password_in_browser(
         .unwrap();
     let again = next_callback(rx).await;
     assert_eq!(again["state"], "a-again");
-    let fresh = tokens(p, rp, callback, &again["code"]).await;
+    let fresh = code_tokens(&p.issuer, rp, callback, &again["code"]).await;
     let claims = verify_at(
         &p.issuer,
         fresh["id_token"].as_str().unwrap(),
@@ -218,7 +172,7 @@ async fn forgot_password_in_browser(
         .submit()
         .await
         .unwrap();
-    expect_heading(&b, "This link does not work").await;
+    wait_for_text(&b, "h1", "This link does not work").await;
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
@@ -475,22 +429,6 @@ async fn a_mail_committed_before_the_mailer_was_killed_still_arrives_on_postgres
     mail_survives_a_killed_mailer(Backend::Real).await;
 }
 
-async fn fill(browser: &Client, id: &str, value: &str) {
-    let input = element(browser, id).await;
-    input.clear().await.unwrap();
-    input.send_keys(value).await.unwrap();
-}
-
-async fn submit(browser: &Client, form: &str) {
-    browser
-        .form(Locator::Id(form))
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
-}
-
 async fn sign_up_in_browser(backend: Backend) {
     let Some((_driver, driver_port)) = chromedriver() else {
         return;
@@ -569,7 +507,7 @@ async fn sign_up_in_browser(backend: Backend) {
     let link = mail.link(&format!("{}/email/verify?token=", p.issuer));
     browser.goto(&link).await.unwrap();
     submit(&browser, "verify-form").await;
-    expect_heading(&browser, "Email address confirmed").await;
+    wait_for_text(&browser, "h1", "Email address confirmed").await;
     browser
         .goto(&authorize_url(&p.issuer, &rp, &callback, "confirmed"))
         .await
@@ -579,7 +517,7 @@ async fn sign_up_in_browser(backend: Backend) {
     submit(&browser, "password-form").await;
     let done = next_callback(&mut rx).await;
     assert_eq!(done["state"], "confirmed");
-    let tokens = tokens(&p, &rp, &callback, &done["code"]).await;
+    let tokens = code_tokens(&p.issuer, &rp, &callback, &done["code"]).await;
     let claims = verify_at(
         &p.issuer,
         tokens["id_token"].as_str().unwrap(),
@@ -749,6 +687,28 @@ async fn pages_and_mails_speak_the_language_of_ui_locales_then_accept_language_a
     );
     let english = page(&Agent::new(), &[], "ja").await;
     assert!(english.contains("<h1>Sign in</h1>"), "{english}");
+    // Error pages and the account page speak it too.
+    let http = reqwest::Client::new();
+    let error = http
+        .get(p.url("/authorize?client_id=nobody&response_type=code"))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("Unbekannte Anwendung"), "{error}");
+    let account = http
+        .get(p.url("/account"))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("<h1>Anmelden</h1>"), "{account}");
 
     // The later pages of a ui_locales login follow it (its cookie), and the
     // mail is written in it.

@@ -10,8 +10,8 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::browser::{
-    authorize_url, callback_server, chromedriver, headless, id_token_claims, next_callback,
-    sign_in_with_password, sign_out,
+    authorize_url, callback_server, chromedriver, element, headless, id_token_claims,
+    next_callback, sign_in_with_password, sign_out,
 };
 use crate::provider::*;
 
@@ -20,15 +20,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|_| panic!("#{id} on the page"))
 }
 
 /// Types `code` into the code field of the page on screen and submits `form`.

@@ -21,6 +21,7 @@ use inkan_flows::FlowError;
 use inkan_kv::KvError;
 use inkan_oauth::error::{ErrorCode, OAuthError};
 
+use crate::i18n::t;
 use crate::pages::{html, MessagePage};
 use crate::redirect::{see_other, ReplyTo};
 
@@ -148,50 +149,63 @@ impl From<FlowError> for AuthorizeError {
     }
 }
 
+/// A message page of the messages `title`, `message` and `detail` (ids).
 fn page(status: StatusCode, title: &str, message: &str, detail: Option<&str>) -> Response {
+    let detail = detail.map(t);
+    page_with_detail(status, title, message, detail.as_deref())
+}
+
+/// A message page whose `detail` is already text (an OAuth error's
+/// description, which is protocol text, not a page's).
+fn page_with_detail(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    detail: Option<&str>,
+) -> Response {
     html(
         status,
         &MessagePage {
-            title,
-            message,
+            title: &t(title),
+            message: &t(message),
             detail,
         },
     )
 }
 
 impl IntoResponse for AuthorizeError {
+    /// Pages in the request's language (`crate::i18n`); the arguments of
+    /// [`page`] are message ids, except an OAuth error's own description.
     fn into_response(self) -> Response {
         let bad = StatusCode::BAD_REQUEST;
-        let unusable =
-            "The application that sent you here made a request this server cannot accept. \
-                        Please go back and try again, or contact the application's support.";
+        let unusable = "error-unusable";
         match self {
             AuthorizeError::InvalidRequest(e) => {
                 tracing::info!(error = %e, "refused a request that cannot be redirected");
-                page(bad, "Invalid request", unusable, Some(&e.description))
+                page_with_detail(bad, "error-invalid-title", unusable, Some(&e.description))
             }
             AuthorizeError::UnknownClient => {
                 tracing::info!("authorization request for an unknown client_id");
                 page(
                     bad,
-                    "Unknown application",
+                    "error-unknown-client-title",
                     unusable,
-                    Some("The client_id is not registered."),
+                    Some("error-unknown-client"),
                 )
             }
             AuthorizeError::MissingRedirectUri => page(
                 bad,
-                "Invalid request",
+                "error-invalid-title",
                 unusable,
-                Some("The redirect_uri parameter is required."),
+                Some("error-missing-redirect"),
             ),
             AuthorizeError::UnregisteredRedirectUri => {
                 tracing::info!("authorization request with an unregistered redirect_uri");
                 page(
                     bad,
-                    "Invalid request",
+                    "error-invalid-title",
                     unusable,
-                    Some("The redirect_uri is not registered for this application."),
+                    Some("error-unregistered-redirect"),
                 )
             }
             AuthorizeError::Redirect(r) => {
@@ -201,44 +215,32 @@ impl IntoResponse for AuthorizeError {
                 let location = r.to.uri(&r.issuer, &r.error.redirect_params());
                 see_other(&location).unwrap_or_else(IntoResponse::into_response)
             }
-            AuthorizeError::LoginExpired => page(
-                bad,
-                "Sign-in expired",
-                "This sign-in request expired or was already used. \
-                 Please go back to the application and sign in again.",
-                None,
-            ),
+            AuthorizeError::LoginExpired => page(bad, "error-expired-title", "error-expired", None),
             AuthorizeError::CsrfMismatch => {
                 tracing::warn!("login form post failed the CSRF check");
                 page(
                     StatusCode::FORBIDDEN,
-                    "Sign-in refused",
-                    "This sign-in form could not be verified. \
-                     Please go back to the application and sign in again.",
+                    "error-csrf-title",
+                    "error-csrf",
                     None,
                 )
             }
             AuthorizeError::PasskeysOff => page(
                 StatusCode::NOT_FOUND,
-                "Passkeys unavailable",
-                "Passkeys are not available here. Please sign in with your password.",
+                "error-passkeys-off-title",
+                "error-passkeys-off",
                 None,
             ),
             AuthorizeError::InvalidLogout(reason) => {
                 tracing::info!(reason, "refused a logout request");
-                page(
-                    bad,
-                    "Logout request refused",
-                    "The application's logout request could not be verified, so you are still signed in.",
-                    Some(reason),
-                )
+                page_with_detail(bad, "error-logout-title", "error-logout", Some(reason))
             }
             AuthorizeError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "request failed: backend unavailable");
                 let mut response = page(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "The sign-in service is temporarily unavailable. Please try again in a moment.",
+                    "error-unavailable-title",
+                    "error-unavailable",
                     None,
                 );
                 response
@@ -250,8 +252,8 @@ impl IntoResponse for AuthorizeError {
                 tracing::error!(error = %detail, "request failed");
                 page(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on our side. Please try again later.",
+                    "error-internal-title",
+                    "error-internal",
                     None,
                 )
             }

@@ -238,3 +238,43 @@ pub async fn project_name(
     let project = project(state, client_id).await?;
     Ok(display_name(project.as_ref(), client_id).to_owned())
 }
+
+/// Hourly budgets of a request that mails someone (a reset link, a
+/// sign-up): per address typed and per client address.
+pub struct MailBudget {
+    /// Names the counters (`reset`, `signup`).
+    pub kind: &'static str,
+    pub per_email: u32,
+    pub per_ip: u32,
+}
+
+/// Counts one request for `email` from this client against `budget`;
+/// whether both counters are within it. A limited request is answered
+/// like any other (no enumeration, no hint to retry) and mails nothing.
+pub async fn within_mail_budget(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    email: &str,
+    budget: MailBudget,
+) -> Result<bool, AuthorizeError> {
+    use inkan_flows::limits::{self, Decision, IpKey};
+    let ip = IpKey::for_ip(inkan_web::client_ip::client_ip(
+        headers,
+        extensions,
+        state.trusted_proxy_header.as_ref(),
+    ));
+    let kind = budget.kind;
+    let by_email = format!(
+        "{kind}:email:{}",
+        inkan_keys::secret::sha256_b64(&email.to_lowercase())
+    );
+    let by_ip = format!("{kind}:ip:{}", ip.as_str());
+    let decisions = limits::hit_all(
+        &*state.kv,
+        &[(&by_email, budget.per_email), (&by_ip, budget.per_ip)],
+        3600,
+    )
+    .await?;
+    Ok(decisions.iter().all(|d| *d == Decision::Allowed))
+}

@@ -26,6 +26,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::AuthorizeError;
+use crate::i18n::{t, t1};
 use crate::pages::{html, AccountApp, AccountPage, AccountPasskey, AccountSession, LoginPage};
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
@@ -91,20 +92,19 @@ async fn live(
 }
 
 /// What a finished form says on the page (from `?done=`; never echoed).
-fn done_message(code: Option<&str>) -> Option<&'static str> {
-    match code? {
-        "names" => Some("Your names were saved."),
-        "password" => Some("Your password was changed."),
-        "session" => Some("That browser was signed out."),
-        "others" => Some("Every other browser was signed out."),
-        "app" => Some("The app's access was revoked: it must ask you to sign in again."),
-        "passkey" => Some("The passkey was removed."),
-        "totp" => Some("Two-step codes are off."),
-        "email" => {
-            Some("We sent a link to the new address: your account moves there when you open it.")
-        }
-        _ => None,
-    }
+fn done_message(code: Option<&str>) -> Option<String> {
+    let id = match code? {
+        "names" => "account-done-names",
+        "password" => "account-done-password",
+        "session" => "account-done-session",
+        "others" => "account-done-others",
+        "app" => "account-done-app",
+        "passkey" => "account-done-passkey",
+        "totp" => "account-done-totp",
+        "email" => "account-done-email",
+        _ => return None,
+    };
+    Some(t(id))
 }
 
 /// `GET /account`: the page, or the login for it.
@@ -117,14 +117,8 @@ pub async fn show(
     let Some((sid, session)) = live(&state, &headers).await? else {
         return login(&state, &headers).await;
     };
-    page(
-        &state,
-        &sid,
-        &session,
-        done_message(query.get("done")),
-        None,
-    )
-    .await
+    let notice = done_message(query.get("done"));
+    page(&state, &sid, &session, notice.as_deref(), None).await
 }
 
 /// The login page for the account client.
@@ -205,8 +199,8 @@ async fn page(
         .into_iter()
         .map(|(handle, s)| AccountSession {
             current: handle == current,
-            device: s.device.unwrap_or_else(|| "Unknown browser".into()),
-            address: s.address.unwrap_or_else(|| "unknown address".into()),
+            device: s.device.unwrap_or_else(|| t("account-unknown-browser")),
+            address: s.address.unwrap_or_else(|| t("account-unknown-address")),
             signed_in: when(s.auth_time),
             last_seen: when(s.last_seen),
             handle,
@@ -297,7 +291,7 @@ pub async fn names(
     {
         NamesUpdated::Updated => back("names"),
         NamesUpdated::Invalid(problem) => {
-            let message = format!("Your names were not saved: {problem}.");
+            let message = t1("account-names-rejected", "problem", &problem);
             page(&state, &sid, &session, None, Some(&message)).await
         }
         NamesUpdated::NoIdentity => see_other("/account"),
@@ -317,8 +311,8 @@ pub async fn email(
     };
     let email = form.get("email").unwrap_or_default().trim();
     if email.chars().count() > crate::pages::MAX_EMAIL_CHARS {
-        let message = "This is not an email address.";
-        return page(&state, &sid, &session, None, Some(message)).await;
+        let message = t("signup-not-email");
+        return page(&state, &sid, &session, None, Some(&message)).await;
     }
     let requested = state
         .directory
@@ -333,12 +327,12 @@ pub async fn email(
     match requested {
         LinkRequested::Queued => back("email"),
         LinkRequested::Invalid(problem) => {
-            let message = format!("The address was not changed: {problem}.");
+            let message = t1("account-email-rejected", "problem", &problem);
             page(&state, &sid, &session, None, Some(&message)).await
         }
         LinkRequested::MailOff => {
-            let message = "This server sends no mail, so it cannot check a new address.";
-            page(&state, &sid, &session, None, Some(message)).await
+            let message = t("account-email-mail-off");
+            page(&state, &sid, &session, None, Some(&message)).await
         }
         LinkRequested::NoIdentity => see_other("/account"),
     }
@@ -356,8 +350,8 @@ pub async fn password(
     };
     let new = Zeroizing::new(form.get("password").unwrap_or_default().to_owned());
     if new.is_empty() || form.get("confirm") != Some(new.as_str()) {
-        let message = "The two new passwords are not the same.";
-        return page(&state, &sid, &session, None, Some(message)).await;
+        let message = t("account-passwords-differ");
+        return page(&state, &sid, &session, None, Some(&message)).await;
     }
     let current = Zeroizing::new(form.get("current").unwrap_or_default().to_owned());
     match state
@@ -370,11 +364,11 @@ pub async fn password(
             back("password")
         }
         PasswordChange::WrongPassword => {
-            let message = "Your current password is not right.";
-            page(&state, &sid, &session, None, Some(message)).await
+            let message = t("account-wrong-password");
+            page(&state, &sid, &session, None, Some(&message)).await
         }
         PasswordChange::Rejected(problem) => {
-            let message = format!("This password cannot be used: it {problem}.");
+            let message = t1("reset-rejected", "problem", &problem);
             page(&state, &sid, &session, None, Some(&message)).await
         }
     }
@@ -438,7 +432,7 @@ pub async fn revoke_app(
 /// its factors (the rule the set-up of a code follows, too).
 pub const FRESH_FOR_CHANGES_SECONDS: i64 = 600;
 
-const SIGN_IN_AGAIN: &str = "For your safety, sign out and in again to change how you sign in (a sign-in from the last 10 minutes is needed).";
+const SIGN_IN_AGAIN: &str = "account-sign-in-again";
 
 /// `POST /account/passkeys/remove`: `credential` (from the list).
 pub async fn remove_passkey(
@@ -451,7 +445,7 @@ pub async fn remove_passkey(
         return see_other("/account");
     };
     if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(SIGN_IN_AGAIN)).await;
+        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
     }
     let credential = form.get("credential").unwrap_or_default();
     state
@@ -472,7 +466,7 @@ pub async fn remove_totp(
         return see_other("/account");
     };
     if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(SIGN_IN_AGAIN)).await;
+        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
     }
     state
         .directory

@@ -30,10 +30,10 @@ use crate::signin::{self, Verified};
 use crate::state::AuthorizeState;
 
 /// Shown for a wrong, expired or throttled code: one message for all.
-pub const CODE_FAILED: &str = "That code is not right. Check your app and try again.";
+pub const CODE_FAILED: &str = "code-failed";
 
 /// Shown for a code whose time step was used already.
-pub const CODE_USED: &str = "That code was used already. Wait for the next one and try again.";
+pub const CODE_USED: &str = "code-used";
 
 /// RFC 8176 §2: a one-time password, and more than one factor.
 const SECOND_FACTOR_AMR: [&str; 2] = ["otp", "mfa"];
@@ -186,16 +186,17 @@ async fn due(
 
 impl Due {
     /// The same page again, with `message`.
+    /// The page again with the message `message_id`.
     async fn again(
         &self,
         state: &AuthorizeState,
-        message: &str,
+        message_id: &str,
     ) -> Result<Response, AuthorizeError> {
         render(
             state,
             &self.verified.authz,
             &self.verified.pending,
-            Some(message),
+            Some(&crate::i18n::t(message_id)),
         )
         .await
     }

@@ -77,8 +77,8 @@ pub async fn end_session(
         None => html(
             StatusCode::OK,
             &MessagePage {
-                title: "You are logged out",
-                message: "You have been signed out. You can close this window.",
+                title: &crate::i18n::t("logged-out-title"),
+                message: &crate::i18n::t("logged-out"),
                 detail: None,
             },
         ),

@@ -33,7 +33,7 @@ use crate::webauthn;
 pub const DECLINE_SECONDS: i64 = 30 * 24 * 3600;
 
 /// Shown when the authenticator's answer could not be stored.
-pub const NOT_CREATED: &str = "No passkey was created. Try again, or continue without one.";
+pub const NOT_CREATED: &str = "offer-not-created";
 
 /// Shown when the authenticator already holds a passkey registered here.
 pub const ALREADY_REGISTERED: &str =
@@ -185,7 +185,7 @@ pub async fn register(
             &state,
             &verified.authz,
             &verified.pending,
-            Some(NOT_CREATED),
+            Some(&crate::i18n::t(NOT_CREATED)),
         )
         .await;
     };
@@ -220,7 +220,7 @@ pub async fn register(
                 &state,
                 &verified.authz,
                 &verified.pending,
-                Some(NOT_CREATED),
+                Some(&crate::i18n::t(NOT_CREATED)),
             )
             .await
         }

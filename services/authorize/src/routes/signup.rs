@@ -18,9 +18,6 @@ use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_directory::{SignUpRequest, SignedUp};
-use inkan_flows::limits::{self, Decision, IpKey};
-use inkan_keys::secret::sha256_b64;
-use inkan_web::client_ip::client_ip;
 use inkan_web::form::OAuthParams;
 use inkan_web::OAuthResponse;
 use zeroize::Zeroizing;
@@ -148,20 +145,12 @@ pub async fn sign_up(
     if email.chars().count() > crate::pages::MAX_EMAIL_CHARS {
         return Ok(again(&t("signup-not-email")));
     }
-    let ip = IpKey::for_ip(client_ip(
-        &headers,
-        &extensions,
-        state.trusted_proxy_header.as_ref(),
-    ));
-    let by_email = format!("signup:email:{}", sha256_b64(&email.to_lowercase()));
-    let by_ip = format!("signup:ip:{}", ip.as_str());
-    let decisions = limits::hit_all(
-        &*state.kv,
-        &[(&by_email, PER_EMAIL_PER_HOUR), (&by_ip, PER_IP_PER_HOUR)],
-        3600,
-    )
-    .await?;
-    if decisions.iter().all(|d| *d == Decision::Allowed) {
+    let budget = signin::MailBudget {
+        kind: "signup",
+        per_email: PER_EMAIL_PER_HOUR,
+        per_ip: PER_IP_PER_HOUR,
+    };
+    if signin::within_mail_budget(&state, &headers, &extensions, email, budget).await? {
         let outcome = state
             .directory
             .sign_up(SignUpRequest {
