@@ -409,6 +409,41 @@ async fn a_user_creates_a_passkey_after_a_password_login_and_then_signs_in_with_
         .await;
     assert_eq!(left["items"].as_array().map(Vec::len), Some(0), "{left}");
 
+    // 6. The account page adds one again (the browser's other authenticator).
+    browser
+        .form(Locator::Id("passkey-add-form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("passkey-create"))
+        .await
+        .expect("the passkey page")
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#passkeys .passkey-name"))
+        .await
+        .expect("back on the account page, the new passkey listed");
+    assert_eq!(other.credentials(&browser).await.len(), 1);
+    let (_, listed) = p
+        .inkan
+        .admin()
+        .get(&format!("/admin/v1/identities/{ada}/passkeys"))
+        .await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the account page's passkey issues no code"
+    );
+
     browser.close().await.unwrap();
     p.stop().await;
 }

@@ -213,6 +213,25 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
             .unwrap(),
         "Two-step codes are off."
     );
+
+    // 6. And on again, from the account page: the same set-up pages, then
+    //    back to the page.
+    browser
+        .form(Locator::Id("totp-add-form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    let (third_secret, _) = set_up_code(&browser).await;
+    assert_ne!(third_secret, new_secret);
+    crate::browser::wait_for_text(&browser, "#totp-status", "on").await;
+    let (_, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;
+    assert_eq!(identity["totp"]["recovery_codes_left"], 10, "{identity}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the account page's set-up issues no code"
+    );
 }
 
 #[tokio::test]

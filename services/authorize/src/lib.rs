@@ -126,7 +126,9 @@ pub fn router(state: AuthorizeState) -> Router {
             "/account/passkeys/remove",
             post(routes::account::remove_passkey),
         )
+        .route("/account/passkeys/add", post(routes::account::add_passkey))
         .route("/account/totp/remove", post(routes::account::remove_totp))
+        .route("/account/totp/add", post(routes::account::add_totp))
         .route("/account/sign-out", post(routes::account::sign_out))
         .route("/login/passkey/options", post(routes::passkey::options))
         .route("/login/passkey", post(routes::passkey::finish))

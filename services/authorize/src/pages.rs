@@ -83,6 +83,8 @@ pub struct AccountPage<'a> {
     pub sessions: &'a [AccountSession],
     pub apps: &'a [AccountApp],
     pub passkeys: &'a [AccountPasskey],
+    /// Whether this issuer can create passkeys (a domain name).
+    pub passkeys_enabled: bool,
     pub totp: bool,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,

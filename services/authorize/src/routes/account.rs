@@ -121,13 +121,9 @@ pub async fn show(
     page(&state, &sid, &session, notice.as_deref(), None).await
 }
 
-/// The login page for the account client.
-async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, AuthorizeError> {
-    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
-        .unwrap_or_else(|| generate_token(32));
-    let csrf_token = csrf::issue(&binding);
-    let now = state.clock.now();
-    let record = PendingAuthorization {
+/// A pending request of the account client (its login, or its passkey page).
+fn account_request(state: &AuthorizeState, csrf: String) -> PendingAuthorization {
+    PendingAuthorization {
         client_id: CLIENT_ID.into(),
         redirect_uri: format!("{}/account", state.issuer),
         scope: "openid".into(),
@@ -138,13 +134,21 @@ async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, 
         max_age: None,
         login_hint: None,
         ui_locales: None,
-        requested_at: now,
-        csrf: csrf_token.clone(),
+        requested_at: state.clock.now(),
+        csrf,
         signed_in: None,
         acr_values: None,
         second_factor: None,
         unverified: None,
-    };
+    }
+}
+
+/// The login page for the account client.
+async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, AuthorizeError> {
+    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
+        .unwrap_or_else(|| generate_token(32));
+    let csrf_token = csrf::issue(&binding);
+    let record = account_request(state, csrf_token.clone());
     let authz = pending::put(&*state.kv, &record).await?;
     let mut response = html(
         StatusCode::OK,
@@ -246,6 +250,7 @@ async fn page(
             sessions: &sessions,
             apps: &apps,
             passkeys: &passkeys,
+            passkeys_enabled: state.passkeys_enabled(),
             totp: identity.totp,
             notice,
             error,
@@ -473,6 +478,74 @@ pub async fn remove_totp(
         .remove_credential(&session.identity_id, None)
         .await?;
     back("totp")
+}
+
+/// `POST /account/passkeys/add`: the passkey page for this account (the
+/// login flow's offer, for the account client: it comes back here when
+/// the passkey is created or the user says "Not now").
+pub async fn add_passkey(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
+        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
+    }
+    state.passkey_rp()?;
+    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
+        .unwrap_or_else(|| generate_token(32));
+    let mut record = account_request(&state, csrf::issue(&binding));
+    record.signed_in = Some(session.identity_id.clone());
+    let authz = pending::put(&*state.kv, &record).await?;
+    let mut response = crate::routes::enrol::offer_page(&state, &authz, &record, None).await?;
+    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
+        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `POST /account/totp/add`: sets up two-step codes — the login flow's
+/// set-up page, for the account client (the QR code, the first code, the
+/// recovery codes, then back here, signed in with both factors).
+pub async fn add_totp(
+    State(state): State<AuthorizeState>,
+    headers: HeaderMap,
+    form: Result<OAuthParams, OAuthResponse>,
+) -> Result<Response, AuthorizeError> {
+    let OAuthParams(form) = form?;
+    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
+        return see_other("/account");
+    };
+    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
+        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
+    }
+    let identity = state
+        .directory
+        .identity(&session.identity_id)
+        .await?
+        .ok_or(AuthorizeError::LoginExpired)?;
+    if identity.totp {
+        return see_other("/account");
+    }
+    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
+        .unwrap_or_else(|| generate_token(32));
+    let record = account_request(&state, csrf::issue(&binding));
+    let mut response = crate::routes::code::ask(
+        &state,
+        record,
+        crate::routes::code::SecondStep::Enrol,
+        session.identity_id.clone(),
+        session.amr.clone(),
+    )
+    .await?;
+    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
+        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
 }
 
 /// `POST /account/sign-out`: this browser's session.

@@ -70,7 +70,8 @@ pub async fn offer(
     Ok(response)
 }
 
-async fn offer_page(
+/// The offer page for a pending request already marked signed in.
+pub async fn offer_page(
     state: &AuthorizeState,
     authz: &str,
     pending: &pending::PendingAuthorization,
