@@ -36,6 +36,10 @@ fn service_of(path: &str) -> &'static str {
         p if p.starts_with("/authorize")
             || p.starts_with("/login")
             || p.starts_with("/passkeys")
+            || p.starts_with("/password/")
+            || p.starts_with("/email/")
+            || p.starts_with("/signup")
+            || p.starts_with("/account")
             || p.starts_with("/static/")
             || p.starts_with("/end_session") =>
         {
@@ -111,6 +115,8 @@ pub(crate) struct Cluster {
     /// The port the admin replicas reach PostgreSQL on instead of its own
     /// (a test's proxy in front of it).
     database_port: Option<u16>,
+    /// More environment for every replica (an SMTP relay, say).
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -145,6 +151,16 @@ impl Cluster {
         database_port: Option<u16>,
         host: &str,
     ) -> Cluster {
+        Cluster::start_replicas_with(names, database_port, host, &[]).await
+    }
+
+    /// As [`Cluster::start_replicas_on`], with `env` added to every replica.
+    pub(crate) async fn start_replicas_with(
+        names: &[&str],
+        database_port: Option<u16>,
+        host: &str,
+        env: &[(&str, &str)],
+    ) -> Cluster {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let issuer = format!("http://{host}:{port}");
@@ -166,6 +182,10 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             admin_grpc: vec![],
             database_port,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         let (admins, others): (Vec<&str>, Vec<&str>) =
             names.iter().partition(|n| n.starts_with("admin-"));
@@ -184,6 +204,7 @@ impl Cluster {
         options
             .env
             .push(("INKAN_ISSUER".into(), self.issuer.clone()));
+        options.env.extend(self.env.iter().cloned());
         if role == "admin" {
             if let Some(port) = self.database_port {
                 for (key, value) in options.env.iter_mut() {

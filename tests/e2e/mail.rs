@@ -738,3 +738,133 @@ async fn pages_and_mails_speak_the_language_of_ui_locales_then_accept_language_a
     assert!(mail.body.contains("innerhalb von 30 Minuten"));
     p.stop().await;
 }
+
+/// In the microservices shape (two admins sharing the mailer's JetStream
+/// consumer, two authorize replicas), a reset requested on one replica is
+/// mailed once, its link works on the other, and the old session and
+/// refresh token die everywhere.
+#[tokio::test]
+async fn in_the_microservices_shape_a_reset_is_mailed_once_and_its_link_works_on_any_replica() {
+    if !SmtpSink::available() {
+        return;
+    }
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let cluster = crate::cluster::Cluster::start_replicas_with(
+        &[
+            "admin-a",
+            "admin-b",
+            "authorize-a",
+            "authorize-b",
+            "token-a",
+            "token-b",
+        ],
+        None,
+        "127.0.0.1",
+        &[("INKAN_SMTP_URL", &url)],
+    )
+    .await;
+    let (rp, _) = cluster.shop(&["openid", "offline_access"]).await;
+    let front = crate::cluster::as_provider(&cluster);
+    let ch = challenge();
+    let params = code_params(&rp, &ch, "openid offline_access");
+
+    // A signed-in browser whose app holds a refresh token.
+    let old = Agent::new();
+    let signed_in = crate::cluster::login(&old, &front, &params).await;
+    let (status, tokens) = crate::cluster::redeem(&front, &rp, &signed_in.params["code"]).await;
+    assert_eq!(status, 200, "{tokens}");
+    let old_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+
+    // The reset, asked on whichever authorize replica the front picks.
+    let agent = Agent::new();
+    let login = agent
+        .http
+        .get(format!("{}/authorize", cluster.issuer))
+        .query(&params)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("authz", hidden(&login, "authz").unwrap()),
+        ("csrf", hidden(&login, "csrf").unwrap()),
+        ("email", "ada@example.com".to_string()),
+    ];
+    let answer = agent
+        .http
+        .post(format!("{}/password/forgot", cluster.issuer))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let mail = sink
+        .wait_for("ada@example.com", "Reset your password")
+        .await;
+    let link = mail.link(&format!("{}/password/reset?token=", cluster.issuer));
+    let token = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    // Redeemed twice at once (both replicas in turn): one success.
+    let http = reqwest::Client::new();
+    let post = || {
+        http.post(format!("{}/password/reset", cluster.issuer))
+            .form(&[
+                ("token", token.as_str()),
+                ("password", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ])
+            .send()
+    };
+    let (a, b) = tokio::join!(post(), post());
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400], "the link works once");
+
+    // The old refresh token and session are dead on every replica.
+    let (status, body) = crate::cluster::token(
+        &front,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &old_refresh),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    for _ in 0..2 {
+        let resp = old
+            .http
+            .get(format!("{}/authorize", cluster.issuer))
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "a login page, not a code");
+    }
+    // Two admins, one consumer: the mail went out once (and the notice once).
+    sink.wait_for("ada@example.com", "Your password was changed")
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sink.mails_to("ada@example.com", "Reset your password")
+            .len(),
+        1
+    );
+    assert_eq!(
+        sink.mails_to("ada@example.com", "Your password was changed")
+            .len(),
+        1
+    );
+    cluster.stop().await;
+}

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use inkan_domain::identity::{Identity, IdentityCommand, LinkPurpose};
 use inkan_domain::validation::check_password_for_email;
+use inkan_domain::Aggregate;
 use inkan_keys::kek::Kek;
 use inkan_keys::secret::{generate_token, SecretHasher};
 use time::Duration;
@@ -207,16 +208,19 @@ pub async fn redeem(
             now,
         },
         LinkPurpose::ResetPassword => {
-            // Check the link before spending an argon2 hash on the password.
-            let Some(entry) = state.projections.identity(id).await? else {
-                return Ok(Redeemed::InvalidLink);
-            };
-            let live = entry
-                .state
+            // Check the link before spending an argon2 hash on the password,
+            // on the log itself: another admin replica may have issued the
+            // link moments ago, before this one's read models saw it.
+            let identity = Identity::load(id, &state.store.read_stream(id).await?)?;
+            let live = identity
                 .links
                 .iter()
                 .any(|l| l.purpose == purpose && l.token_hash == hash && now < l.expires_at);
-            let Some(profile) = entry.state.profile.as_ref().filter(|_| live) else {
+            let Some(profile) = identity
+                .profile
+                .as_ref()
+                .filter(|_| live && !identity.deleted)
+            else {
                 return Ok(Redeemed::InvalidLink);
             };
             if let Err(problem) = check_password_for_email(

@@ -64,6 +64,10 @@ impl Routes {
         } else if starts("/authorize")
             || starts("/login")
             || starts("/passkeys")
+            || starts("/password/")
+            || starts("/email/")
+            || starts("/signup")
+            || starts("/account")
             || starts("/end_session")
         {
             &i.authorize

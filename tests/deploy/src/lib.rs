@@ -99,6 +99,34 @@ pub const PUBLIC_ROUTES: &[Route] = &[
         methods: &["POST"],
         server: Server::Role("authorize"),
     },
+    // Forgotten passwords (`/password/forgot`, `/password/reset`).
+    Route {
+        path: "/password",
+        prefix: true,
+        methods: &["GET", "POST"],
+        server: Server::Role("authorize"),
+    },
+    // Mailed address links (`/email/verify`, `/email/change`, `/email/resend`).
+    Route {
+        path: "/email",
+        prefix: true,
+        methods: &["GET", "POST"],
+        server: Server::Role("authorize"),
+    },
+    // Self-registration (`/signup`, `/signup/start`).
+    Route {
+        path: "/signup",
+        prefix: true,
+        methods: &["POST"],
+        server: Server::Role("authorize"),
+    },
+    // The account page and its forms.
+    Route {
+        path: "/account",
+        prefix: true,
+        methods: &["GET", "POST"],
+        server: Server::Role("authorize"),
+    },
     // The login pages' script (`/static/passkey.js`).
     Route {
         path: "/static",
