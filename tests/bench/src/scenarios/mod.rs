@@ -13,7 +13,9 @@
 //! | `authorization_code_password` | a whole code flow with the login form: authorize → login page → login → code → token |
 //! | `authorization_code_passkey` | a whole code flow with a passkey (a software authenticator, ES256): authorize → login page → ceremony options → assertion → code → token |
 //! | `refresh` | `POST /token` refresh_token, keeping the rotated token |
+//! | `account_page` | `GET /account` with a signed-in session (its sessions and apps listed) |
 
+pub mod account;
 pub mod code_flow;
 pub mod passkey;
 pub mod refresh;
@@ -45,6 +47,7 @@ pub const ALL: &[&str] = &[
     "authorization_code_password",
     "authorization_code_passkey",
     "refresh",
+    "account_page",
 ];
 
 /// The scenario whose open-loop replay [`crate::load::open_loop`] runs.
@@ -72,6 +75,7 @@ pub enum Plan {
     Password(Arc<Password>),
     Passkey(Arc<passkey::Passkeys>),
     Refresh(Arc<Refresh>),
+    Account(Arc<account::Account>),
 }
 
 impl Plan {
@@ -90,6 +94,7 @@ impl Plan {
             Plan::Password(p) => p.step(http, routes, conn).await,
             Plan::Passkey(p) => p.step(http, routes, conn).await,
             Plan::Refresh(r) => r.step(http, routes, conn).await,
+            Plan::Account(a) => a.step(http, routes, conn).await,
         }
     }
 }
@@ -281,6 +286,11 @@ async fn prepare_plan(ctx: &Ctx, scenario: &str) -> Result<Plan> {
         }
         "discovery" => Plan::Request(Arc::new(Request::get("/.well-known/openid-configuration"))),
         "jwks" => Plan::Request(Arc::new(Request::get("/jwks"))),
+        "account_page" => {
+            let rp = RelyingParty::new(ctx.admin.web_project(&ctx.flow_alg).await?);
+            let (_, _, sessions) = users_with_sessions(ctx, &rp, ctx.connections).await?;
+            Plan::Account(Arc::new(account::Account { sessions }))
+        }
         "authorization_code_sso" => {
             let rp = RelyingParty::new(ctx.admin.web_project(&ctx.flow_alg).await?);
             let (_, _, sessions) = users_with_sessions(ctx, &rp, ctx.connections).await?;
