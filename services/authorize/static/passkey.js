@@ -18,10 +18,12 @@
   };
   const supported = () => typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
 
-  const status = (message) => {
+  // The page puts its failure message, in the page's language, on the
+  // status element (data-failed); the English text is the fallback.
+  const status = (fallback) => {
     const el = document.getElementById("passkey-status");
     if (el) {
-      el.textContent = message;
+      el.textContent = el.dataset.failed || fallback;
       el.hidden = false;
     }
   };

@@ -23,6 +23,7 @@ login-no-passwords = Diese Anwendung akzeptiert keine Passwörter: Verwenden Sie
 login-stronger = Diese Anwendung verlangt eine stärkere Anmeldung: Verwenden Sie Ihren Passkey.
 login-two-step = Diese Anwendung verlangt eine Anmeldung in zwei Schritten: einen Passkey, oder Ihr Passwort und einen Code aus Ihrer Authenticator-App.
 login-passkey-failed = Dieser Passkey ließ sich nicht verwenden. Versuchen Sie es erneut oder melden Sie sich anders an.
+login-passkey-js-failed = Ihr Passkey ließ sich nicht verwenden. Versuchen Sie es erneut oder melden Sie sich mit Ihrem Passwort an.
 
 ## Vergessene Passwörter
 forgot-title = Passwort zurücksetzen

@@ -25,6 +25,7 @@ login-no-passwords = This application does not accept passwords: use a passkey.
 login-stronger = This application asks for a stronger sign-in: use your passkey.
 login-two-step = This application asks for two-step sign-in: a passkey, or your password and a code from your authenticator app.
 login-passkey-failed = That passkey could not be used. Try again, or sign in another way.
+login-passkey-js-failed = Your passkey could not be used. Try again, or sign in with your password.
 
 ## Forgotten passwords
 forgot-title = Reset your password
