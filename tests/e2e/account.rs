@@ -126,6 +126,15 @@ async fn account_page(backend: Backend) {
         .await;
     assert_eq!(identity["email"], "augusta@example.com", "{identity}");
     assert_eq!(identity["email_verified"], true);
+    // The old address hears that the account moved away.
+    let notice = sink
+        .wait_for("ada@example.com", "Your account moved to another address")
+        .await;
+    assert!(
+        notice.body.contains("augusta@example.com"),
+        "{}",
+        notice.body
+    );
     a.goto(&p.url("/account")).await.unwrap();
     assert!(text(&a, "account-email")
         .await

@@ -363,7 +363,10 @@ async fn a_user_creates_a_passkey_after_a_password_login_and_then_signs_in_with_
         "const s = document.getElementById('passkey-status'); return s && !s.hidden && s.textContent",
     )
     .await;
-    assert!(status.as_str().unwrap().contains("could not be used"), "{status}");
+    assert!(
+        status.as_str().unwrap().contains("could not be used"),
+        "{status}"
+    );
     assert!(other.credentials(&browser).await.is_empty());
     assert!(
         rx.try_recv().is_err(),

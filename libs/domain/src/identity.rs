@@ -300,7 +300,11 @@ pub struct EmailVerified {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailChanged {
     pub email: String,
+    /// The address before: the mailer tells it the account moved away.
+    pub previous: String,
     pub token_hash: String,
+    /// The language of that notice.
+    pub locale: String,
 }
 
 /// A password chosen through a reset link: ends every session and
@@ -390,6 +394,7 @@ pub enum IdentityCommand {
     /// Follows an email-change link: the address becomes the link's.
     ChangeEmail {
         token_hash: String,
+        locale: String,
         now: OffsetDateTime,
     },
     /// Follows a verification link: once, before it expires, while the
@@ -701,8 +706,12 @@ impl Aggregate for Identity {
                     token_hash,
                 })])
             }
-            IdentityCommand::ChangeEmail { token_hash, now } => {
-                self.profile()?;
+            IdentityCommand::ChangeEmail {
+                token_hash,
+                locale,
+                now,
+            } => {
+                let previous = self.profile()?.email.clone();
                 let link = self
                     .links
                     .iter()
@@ -714,7 +723,9 @@ impl Aggregate for Identity {
                     .ok_or(DomainError::NotFound)?;
                 Ok(vec![IdentityEvent::EmailChanged(EmailChanged {
                     email: link.email.clone(),
+                    previous,
                     token_hash,
+                    locale,
                 })])
             }
             IdentityCommand::ResetPassword {

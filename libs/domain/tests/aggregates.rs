@@ -863,6 +863,7 @@ fn an_email_change_link_moves_the_account_to_the_new_verified_address_and_kills_
     let change = |ada: &Identity, at| {
         ada.decide(IdentityCommand::ChangeEmail {
             token_hash: "c1".into(),
+            locale: "en".into(),
             now: at,
         })
     };

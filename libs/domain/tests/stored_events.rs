@@ -285,7 +285,9 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
             "identity.email_changed.v1",
             IdentityEvent::EmailChanged(EmailChanged {
                 email: "ada@new.example".into(),
+                previous: "ada@lovelace.example".into(),
                 token_hash: "hmac-sha256:c1".into(),
+                locale: "de".into(),
             }),
         ),
         (

@@ -18,7 +18,8 @@ pub trait TokenOpener: Send + Sync + 'static {
 }
 
 /// The event types the mailer acts on.
-pub const EVENT_TYPES: [&str; 5] = [
+pub const EVENT_TYPES: [&str; 6] = [
+    stored::EMAIL_CHANGED_V1,
     stored::EMAIL_VERIFICATION_REQUESTED_V1,
     stored::EMAIL_CHANGE_REQUESTED_V1,
     stored::PASSWORD_RESET_REQUESTED_V1,
@@ -121,6 +122,25 @@ pub fn compose(
             ));
             let subject = texts.get(&format!("mail-{id}-subject"));
             build(letterhead, kind, &e.link.email, &subject, text.to_string())
+        }
+        IdentityEvent::EmailChanged(e) => {
+            let kind = "email_changed";
+            if event.metadata.occurred_at + NOTICE_MAX_AGE <= now {
+                return Composed::Skip {
+                    kind,
+                    why: "the notice is more than a day old",
+                };
+            }
+            let texts = letterhead.catalogues.texts(&e.locale);
+            let text = format!(
+                "{}\n\n{}\n\n{}\n\n-- \n{}\n",
+                texts.get("mail-greeting"),
+                texts.with("mail-moved-body", &[("email", &e.email)]),
+                texts.get("mail-moved-advice"),
+                letterhead.product,
+            );
+            let subject = texts.get("mail-moved-subject");
+            build(letterhead, kind, &e.previous, &subject, text)
         }
         IdentityEvent::PasswordReset(e) => {
             let kind = "password_changed";

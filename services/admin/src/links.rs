@@ -205,6 +205,7 @@ pub async fn redeem(
         },
         LinkPurpose::ChangeEmail => IdentityCommand::ChangeEmail {
             token_hash: hash,
+            locale: locale.to_string(),
             now,
         },
         LinkPurpose::ResetPassword => {

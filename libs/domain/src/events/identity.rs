@@ -135,7 +135,11 @@ pub struct EmailVerifiedV1 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailChangedV1 {
     pub email: String,
+    /// The address before the change (mailed a notice).
+    pub previous: String,
     pub token_hash: String,
+    /// The notice's language.
+    pub locale: String,
 }
 
 /// `identity.password_reset.v1`.
@@ -275,7 +279,9 @@ impl DomainEvent for IdentityEvent {
                 EMAIL_CHANGED_V1,
                 &EmailChangedV1 {
                     email: e.email.clone(),
+                    previous: e.previous.clone(),
                     token_hash: e.token_hash.clone(),
+                    locale: e.locale.clone(),
                 },
             ),
             IdentityEvent::PasswordReset(e) => super::encode(
@@ -387,7 +393,9 @@ impl DomainEvent for IdentityEvent {
                 let e: EmailChangedV1 = super::parse(event_type, payload)?;
                 IdentityEvent::EmailChanged(EmailChanged {
                     email: e.email,
+                    previous: e.previous,
                     token_hash: e.token_hash,
+                    locale: e.locale,
                 })
             }
             EMAIL_VERIFIED_V1 => {

@@ -92,6 +92,9 @@ mail-change-ignore = Wenn Sie das nicht angefordert haben, ignorieren Sie diese 
 mail-changed-subject = Ihr Passwort wurde geändert
 mail-changed-body = das Passwort Ihres { -product }-Kontos ({ $email }) wurde soeben über einen Link zurückgesetzt, und jedes damit angemeldete Gerät wurde abgemeldet.
 mail-changed-advice = Wenn Sie das waren, ist nichts weiter zu tun. Wenn nicht, setzen Sie Ihr Passwort sofort erneut zurück und informieren Sie Ihre Administration.
+mail-moved-subject = Ihr Konto ist auf eine andere Adresse umgezogen
+mail-moved-body = Ihr { -product }-Konto meldet sich jetzt mit { $email } statt mit dieser Adresse an: Jemand hat die Änderung über einen dorthin gesendeten Link bestätigt.
+mail-moved-advice = Wenn Sie das waren, ist nichts weiter zu tun. Wenn nicht, informieren Sie sofort Ihre Administration: Ihr Konto könnte in fremden Händen sein.
 
 ## Fehlerseiten
 error-unusable = Die Anwendung, von der Sie kommen, hat eine Anfrage gestellt, die dieser Server nicht annehmen kann. Gehen Sie zurück und versuchen Sie es erneut, oder wenden Sie sich an den Support der Anwendung.

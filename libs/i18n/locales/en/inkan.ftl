@@ -94,6 +94,9 @@ mail-change-ignore = If you did not ask for this, ignore this mail: nothing chan
 mail-changed-subject = Your password was changed
 mail-changed-body = the password of your { -product } account ({ $email }) was just changed with a reset link, and every device signed in to it was signed out.
 mail-changed-advice = If this was you, there is nothing more to do. If it was not, reset your password again at once and tell your administrator.
+mail-moved-subject = Your account moved to another address
+mail-moved-body = your { -product } account now signs in with { $email } instead of this address: someone confirmed the change with a link sent there.
+mail-moved-advice = If this was you, there is nothing more to do. If it was not, tell your administrator at once: your account may be in someone else's hands.
 
 ## Error pages
 error-unusable = The application that sent you here made a request this server cannot accept. Please go back and try again, or contact the application's support.

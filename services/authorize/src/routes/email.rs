@@ -70,7 +70,7 @@ async fn redeem(
             purpose: purpose as i32,
             token: form.get("token").unwrap_or_default().to_owned(),
             new_password: String::new(),
-            locale: String::new(),
+            locale: crate::i18n::lang(),
         })
         .await?;
     let (title, message) = match (redeemed, purpose) {
