@@ -479,6 +479,10 @@ async fn sign_up_in_browser(backend: Backend) {
         .await
         .unwrap();
     element(&browser, "signup-form").await;
+    assert!(
+        browser.find(Locator::Id("brand-logo")).await.is_ok(),
+        "the sign-up page is branded too"
+    );
     fill(&browser, "first_name", "Grace").await;
     fill(&browser, "email", "grace@example.com").await;
     fill(&browser, "password", NEW_PASSWORD).await;

@@ -47,6 +47,8 @@ pub struct LoginPage<'a> {
 #[template(path = "forgot_password.html")]
 pub struct ForgotPasswordPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
     pub email: &'a str,
@@ -119,6 +121,8 @@ pub struct AccountApp {
 #[template(path = "signup.html")]
 pub struct SignUpPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
     pub email: &'a str,
@@ -133,6 +137,8 @@ pub struct SignUpPage<'a> {
 #[template(path = "verify_first.html")]
 pub struct VerifyFirstPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
 }
@@ -153,6 +159,8 @@ pub struct VerifyEmailPage<'a> {
 #[template(path = "passkey_offer.html")]
 pub struct PasskeyOfferPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     /// The pending authorization, now marked as signed in.
     pub authz: &'a str,
     pub csrf: &'a str,
@@ -165,6 +173,8 @@ pub struct PasskeyOfferPage<'a> {
 #[template(path = "code.html")]
 pub struct CodePage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
     pub error: Option<&'a str>,
@@ -176,6 +186,8 @@ pub struct CodePage<'a> {
 #[template(path = "totp_enrol.html")]
 pub struct TotpEnrolPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
     /// The `otpauth://` URI as an SVG element, made by `inkan_otp::qr_svg`
@@ -192,6 +204,8 @@ pub struct TotpEnrolPage<'a> {
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage<'a> {
     pub project_name: &'a str,
+    /// The project's logo and colour.
+    pub brand: &'a inkan_directory::typed::Brand,
     pub authz: &'a str,
     pub csrf: &'a str,
     pub codes: &'a [String],

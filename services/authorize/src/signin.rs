@@ -230,6 +230,16 @@ pub fn display_name<'a>(
     project.map_or(client_id, |p| p.display_name())
 }
 
+/// The name and branding the pages show for the client of a pending request.
+pub async fn shown(
+    state: &AuthorizeState,
+    client_id: &str,
+) -> Result<(String, inkan_directory::typed::Brand), AuthorizeError> {
+    let project = project(state, client_id).await?;
+    let name = display_name(project.as_ref(), client_id).to_owned();
+    Ok((name, project.map(|p| p.brand).unwrap_or_default()))
+}
+
 /// The name the pages show for the client of a pending request.
 pub async fn project_name(
     state: &AuthorizeState,

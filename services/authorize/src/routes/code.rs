@@ -95,8 +95,9 @@ async fn render(
     pending: &PendingAuthorization,
     error: Option<&str>,
 ) -> Result<Response, AuthorizeError> {
-    let project_name = signin::project_name(state, &pending.client_id).await?;
+    let (project_name, brand) = signin::shown(state, &pending.client_id).await?;
     let project_name = project_name.as_str();
+    let brand = &brand;
     let Some(due) = &pending.second_factor else {
         return Err(AuthorizeError::LoginExpired);
     };
@@ -105,6 +106,7 @@ async fn render(
             StatusCode::OK,
             &CodePage {
                 project_name,
+                brand,
                 authz,
                 csrf: &pending.csrf,
                 error,
@@ -126,6 +128,7 @@ async fn render(
         StatusCode::OK,
         &TotpEnrolPage {
             project_name,
+            brand,
             authz,
             csrf: &pending.csrf,
             qr_svg: &qr_svg,
@@ -334,11 +337,12 @@ pub async fn enrol(
         "recovery codes",
     )
     .await?;
-    let project_name = signin::project_name(&state, &held.pending.client_id).await?;
+    let (project_name, brand) = signin::shown(&state, &held.pending.client_id).await?;
     let mut response = html(
         StatusCode::OK,
         &RecoveryCodesPage {
             project_name: &project_name,
+            brand: &brand,
             authz: &held.authz,
             csrf: &held.pending.csrf,
             codes: &codes,

@@ -119,11 +119,12 @@ pub async fn verify_first(
     let authz = inkan_flows::pending::put(&*state.kv, &pending).await?;
     send_link(state, &identity_id, &pending.client_id).await?;
     tracing::info!(client_id = %pending.client_id, "login held until the address is verified");
-    let project_name = crate::signin::project_name(state, &pending.client_id).await?;
+    let (project_name, brand) = crate::signin::shown(state, &pending.client_id).await?;
     Ok(html(
         StatusCode::OK,
         &crate::pages::VerifyFirstPage {
             project_name: &project_name,
+            brand: &brand,
             authz: &authz,
             csrf: &pending.csrf,
         },

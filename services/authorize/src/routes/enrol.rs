@@ -77,12 +77,13 @@ pub async fn offer_page(
     pending: &pending::PendingAuthorization,
     error: Option<&str>,
 ) -> Result<Response, AuthorizeError> {
-    let project_name = signin::project_name(state, &pending.client_id).await?;
+    let (project_name, brand) = signin::shown(state, &pending.client_id).await?;
     let project_name = project_name.as_str();
     Ok(html(
         StatusCode::OK,
         &PasskeyOfferPage {
             project_name,
+            brand: &brand,
             authz,
             csrf: &pending.csrf,
             error,

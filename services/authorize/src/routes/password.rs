@@ -62,11 +62,12 @@ pub async fn start(
     if !state.mail {
         return Ok(mail_off());
     }
-    let project_name = signin::project_name(&state, &pending.client_id).await?;
+    let (project_name, brand) = signin::shown(&state, &pending.client_id).await?;
     Ok(html(
         StatusCode::OK,
         &ForgotPasswordPage {
             project_name: &project_name,
+            brand: &brand,
             authz: &authz,
             csrf: &pending.csrf,
             email: email_prefill(form.get("email")),

@@ -56,7 +56,7 @@ fn not_offered() -> Response {
 async fn offered(
     state: &AuthorizeState,
     client_id: &str,
-) -> Result<Option<String>, AuthorizeError> {
+) -> Result<Option<(String, inkan_directory::typed::Brand)>, AuthorizeError> {
     let project = signin::project(state, client_id).await?;
     Ok(project
         .filter(|p| {
@@ -64,7 +64,7 @@ async fn offered(
                 && p.allow_signup
                 && p.allows_login(inkan_domain::project::LoginMethod::Password)
         })
-        .map(|p| p.display_name().to_owned()))
+        .map(|p| (p.display_name().to_owned(), p.brand)))
 }
 
 fn prefill(value: Option<&str>) -> &str {
@@ -81,13 +81,14 @@ pub async fn start(
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
     let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
-    let Some(project_name) = offered(&state, &pending.client_id).await? else {
+    let Some((project_name, brand)) = offered(&state, &pending.client_id).await? else {
         return Ok(not_offered());
     };
     Ok(html(
         StatusCode::OK,
         &SignUpPage {
             project_name: &project_name,
+            brand: &brand,
             authz: &authz,
             csrf: &pending.csrf,
             email: "",
@@ -109,7 +110,7 @@ pub async fn sign_up(
     let started = tokio::time::Instant::now();
     let OAuthParams(form) = form?;
     let Verified { authz, pending, .. } = signin::verify(&state, &headers, &form).await?;
-    let Some(project_name) = offered(&state, &pending.client_id).await? else {
+    let Some((project_name, brand)) = offered(&state, &pending.client_id).await? else {
         return Ok(not_offered());
     };
     let email = form.get("email").unwrap_or_default().trim();
@@ -127,6 +128,7 @@ pub async fn sign_up(
             StatusCode::BAD_REQUEST,
             &SignUpPage {
                 project_name: &project_name,
+                brand: &brand,
                 authz: &authz,
                 csrf: &pending.csrf,
                 email: email_prefill(Some(email)),
