@@ -26,6 +26,8 @@ const ALL_OPTIONS: &str = "every option on";
 fn all_options() -> Value {
     json!({
         "ingress": {"exposeAdminApi": true},
+        "mail": {"enabled": true, "port": 465},
+        "secret": {"smtpUrl": "smtps://inkan:relay-password@mail.example.com:465"},
         "metrics": {
             "serviceMonitor": {"enabled": true, "labels": {"release": "kube-prometheus-stack"}},
         },
@@ -471,6 +473,41 @@ fn every_deployment_has_the_environment_its_role_needs() {
             issuers.insert(text("INKAN_ISSUER"));
         }
         assert_eq!(issuers.len(), 1, "{values}: one issuer for every role");
+    }
+}
+
+#[test]
+fn with_mail_enabled_admin_and_authorize_get_the_smtp_url_from_the_secret_and_admin_may_reach_the_relay(
+) {
+    for (values, r) in renderings() {
+        let on = values == ALL_OPTIONS;
+        for role in ROLES {
+            let env = environment(&r, container(r.get("Deployment", &name_of(role))));
+            let expected = on && matches!(role.as_ref(), "admin" | "authorize");
+            assert_eq!(
+                env.get("INKAN_SMTP_URL"),
+                expected
+                    .then(|| Source::Secret {
+                        name: secrets_name(),
+                        key: "INKAN_SMTP_URL".into(),
+                    })
+                    .as_ref(),
+                "{values}: {role}"
+            );
+            assert_eq!(env.contains_key("INKAN_MAIL_FROM"), on, "{values}: {role}");
+        }
+        if on {
+            assert_eq!(
+                secret(&r, "INKAN_SMTP_URL"),
+                "smtps://inkan:relay-password@mail.example.com:465"
+            );
+            let policy = r.get("NetworkPolicy", &name_of("admin"));
+            assert!(
+                policy.doc.to_string().contains("465"),
+                "admin's egress lets the mailer reach the relay: {}",
+                policy.doc
+            );
+        }
     }
 }
 
