@@ -483,7 +483,7 @@ fn with_mail_enabled_admin_and_authorize_get_the_smtp_url_from_the_secret_and_ad
         let on = values == ALL_OPTIONS;
         for role in ROLES {
             let env = environment(&r, container(r.get("Deployment", &name_of(role))));
-            let expected = on && matches!(role.as_ref(), "admin" | "authorize");
+            let expected = on && matches!(role, "admin" | "authorize");
             assert_eq!(
                 env.get("INKAN_SMTP_URL"),
                 expected
