@@ -124,7 +124,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
         assert!(refused.contains("used already"), "{refused}");
     }
     submit_code(&browser, "code-form", "000000x").await;
-    assert!(code_error(&browser).await.contains("not right"));
+    crate::browser::wait_for_text(&browser, "#code-error", "not right").await;
     let next_step = (now() / 30).max(setup_step) + 1;
     submit_code(&browser, "code-form", &secret.code_at(next_step * 30)).await;
     let second = next_callback(&mut rx).await;
@@ -151,7 +151,7 @@ async fn a_project_that_requires_two_factors_sets_up_a_code_then_asks_for_it_and
             let got = next_callback(&mut rx).await;
             assert_eq!(got["state"], state);
         } else {
-            assert!(code_error(&browser).await.contains("not right"));
+            crate::browser::wait_for_text(&browser, "#code-error", "not right").await;
         }
     }
     let (_, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;

@@ -439,6 +439,29 @@ pub const FRESH_FOR_CHANGES_SECONDS: i64 = 600;
 
 const SIGN_IN_AGAIN: &str = "account-sign-in-again";
 
+/// A post that changes a sign-in method: the session it acts for, or the
+/// answer already due (no session: the page's login; a session older than
+/// [`FRESH_FOR_CHANGES_SECONDS`]: the page, asking to sign in again).
+enum Posted {
+    Fresh(Session),
+    Answered(Response),
+}
+
+async fn posted_fresh(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    form: &inkan_oauth::params::Params,
+) -> Result<Posted, AuthorizeError> {
+    let Some((sid, session)) = posted(state, headers, form).await? else {
+        return Ok(Posted::Answered(see_other("/account")?));
+    };
+    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
+        let page = page(state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await?;
+        return Ok(Posted::Answered(page));
+    }
+    Ok(Posted::Fresh(session))
+}
+
 /// `POST /account/passkeys/remove`: `credential` (from the list).
 pub async fn remove_passkey(
     State(state): State<AuthorizeState>,
@@ -446,12 +469,10 @@ pub async fn remove_passkey(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
-    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
-        return see_other("/account");
+    let session = match posted_fresh(&state, &headers, &form).await? {
+        Posted::Fresh(session) => session,
+        Posted::Answered(response) => return Ok(response),
     };
-    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
-    }
     let credential = form.get("credential").unwrap_or_default();
     state
         .directory
@@ -467,12 +488,10 @@ pub async fn remove_totp(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
-    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
-        return see_other("/account");
+    let session = match posted_fresh(&state, &headers, &form).await? {
+        Posted::Fresh(session) => session,
+        Posted::Answered(response) => return Ok(response),
     };
-    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
-    }
     state
         .directory
         .remove_credential(&session.identity_id, None)
@@ -489,12 +508,10 @@ pub async fn add_passkey(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
-    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
-        return see_other("/account");
+    let session = match posted_fresh(&state, &headers, &form).await? {
+        Posted::Fresh(session) => session,
+        Posted::Answered(response) => return Ok(response),
     };
-    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
-    }
     state.passkey_rp()?;
     let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
         .unwrap_or_else(|| generate_token(32));
@@ -517,12 +534,10 @@ pub async fn add_totp(
     form: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
-    let Some((sid, session)) = posted(&state, &headers, &form).await? else {
-        return see_other("/account");
+    let session = match posted_fresh(&state, &headers, &form).await? {
+        Posted::Fresh(session) => session,
+        Posted::Answered(response) => return Ok(response),
     };
-    if state.clock.now() - session.auth_time > FRESH_FOR_CHANGES_SECONDS {
-        return page(&state, &sid, &session, None, Some(&t(SIGN_IN_AGAIN))).await;
-    }
     let identity = state
         .directory
         .identity(&session.identity_id)
