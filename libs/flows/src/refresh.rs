@@ -212,8 +212,13 @@ fn families_key(identity_id: &str) -> String {
     format!("ifam:{identity_id}")
 }
 
-fn family_key(family: &str) -> String {
-    format!("famrec:{family}")
+/// The identity's families, each member the family's record as JSON: one
+/// store call on the code exchange (the token hot path), none on refresh.
+fn members(kv_members: Vec<String>) -> Vec<(String, Family)> {
+    kv_members
+        .into_iter()
+        .filter_map(|m| serde_json::from_str::<Family>(&m).ok().map(|f| (m, f)))
+        .collect()
 }
 
 /// Records a new family (the first token of a login) under its identity,
@@ -225,26 +230,24 @@ pub async fn record_family(kv: &dyn KvStore, record: &RefreshToken, now: i64) ->
         scope: record.scope.clone(),
         since: now,
     };
+    let member = String::from_utf8(encode(&family)?)
+        .map_err(|e| crate::FlowError::Corrupt(e.to_string()))?;
     let ttl = secs(crate::revocation::FAMILY_TTL_SECONDS);
-    kv.put(&family_key(&record.family), &encode(&family)?, ttl)
-        .await?;
-    kv.set_add(&families_key(&record.identity_id), &record.family, ttl)
+    kv.set_add(&families_key(&record.identity_id), &member, ttl)
         .await?;
     Ok(())
 }
 
-/// The identity's families that are not revoked, newest first; revoked or
-/// forgotten ones are dropped from the index on the way.
+/// The identity's families that are not revoked, newest first; revoked
+/// ones are dropped from the index on the way.
 pub async fn families(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<Family>> {
-    let ids = kv.set_members(&families_key(identity_id)).await?;
+    let key = families_key(identity_id);
     let mut out = Vec::new();
-    for id in ids {
-        let record = get_json::<Family>(kv, &family_key(&id)).await?;
-        match record {
-            Some(f) if !is_family_revoked(kv, &id).await? => out.push(f),
-            _ => {
-                kv.set_remove(&families_key(identity_id), &id).await?;
-            }
+    for (member, family) in members(kv.set_members(&key).await?) {
+        if is_family_revoked(kv, &family.family).await? {
+            kv.set_remove(&key, &member).await?;
+        } else {
+            out.push(family);
         }
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.since));
@@ -253,16 +256,14 @@ pub async fn families(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<Family>
 
 /// Revokes `family` if it is one of the identity's; returns whether it was.
 pub async fn revoke_for(kv: &dyn KvStore, identity_id: &str, family: &str) -> Result<bool> {
-    if !kv
-        .set_members(&families_key(identity_id))
-        .await?
-        .iter()
-        .any(|f| f == family)
-    {
+    let key = families_key(identity_id);
+    let Some((member, _)) = members(kv.set_members(&key).await?)
+        .into_iter()
+        .find(|(_, f)| f.family == family)
+    else {
         return Ok(false);
-    }
+    };
     revoke_family(kv, family).await?;
-    kv.set_remove(&families_key(identity_id), family).await?;
-    kv.delete(&family_key(family)).await?;
+    kv.set_remove(&key, &member).await?;
     Ok(true)
 }

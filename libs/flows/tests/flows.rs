@@ -259,6 +259,46 @@ async fn an_identitys_sessions_are_listed_most_recent_first_and_end_one_by_one()
 }
 
 #[tokio::test]
+async fn an_identitys_refresh_families_are_listed_newest_first_and_revoked_one_by_one() {
+    let s = stores().await;
+    for (_, a, b) in &s.stores {
+        let user = unique_name("user");
+        let mut first = refresh_record(NOW);
+        first.identity_id = user.clone();
+        first.client_id = "shop".into();
+        let mut second = refresh_record(NOW);
+        second.identity_id = user.clone();
+        second.client_id = "wiki".into();
+        refresh::record_family(a.as_ref(), &first, NOW)
+            .await
+            .unwrap();
+        refresh::record_family(b.as_ref(), &second, NOW + 5)
+            .await
+            .unwrap();
+        let listed = refresh::families(a.as_ref(), &user).await.unwrap();
+        let apps: Vec<_> = listed.iter().map(|f| f.client_id.as_str()).collect();
+        assert_eq!(apps, ["wiki", "shop"], "newest first");
+        // Another identity's family is not this one's to revoke.
+        assert!(
+            !refresh::revoke_for(b.as_ref(), "someone-else", &first.family)
+                .await
+                .unwrap()
+        );
+        assert!(refresh::revoke_for(b.as_ref(), &user, &first.family)
+            .await
+            .unwrap());
+        assert!(is_family_revoked(a.as_ref(), &first.family).await.unwrap());
+        let listed = refresh::families(a.as_ref(), &user).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].client_id, "wiki");
+        assert!(!refresh::revoke_for(a.as_ref(), &user, &first.family)
+            .await
+            .unwrap());
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
 async fn sessions_end_at_their_absolute_lifetime_and_on_logout() {
     let s = stores().await;
     let lifetimes = Lifetimes {
