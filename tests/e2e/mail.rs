@@ -271,9 +271,8 @@ async fn an_address_is_verified_from_its_mailed_link_once_and_opening_the_link_a
     p.stop().await;
 }
 
-/// The forgot-password answer for `email`, from a fresh user agent: its
-/// status, its body without the request's own ids, and how long it took.
-async fn ask_for_reset(p: &Provider, rp: &Rp, email: &str) -> (u16, String, Duration) {
+/// A fresh user agent at `rp`'s login page, with the page's request id and CSRF token.
+async fn fresh_login_form(p: &Provider, rp: &Rp) -> (Agent, String, String) {
     let agent = Agent::new();
     let login = agent
         .authorize(p, &code_params(rp, &challenge(), "openid"))
@@ -283,6 +282,13 @@ async fn ask_for_reset(p: &Provider, rp: &Rp, email: &str) -> (u16, String, Dura
         .unwrap();
     let authz = hidden(&login, "authz").unwrap();
     let csrf = hidden(&login, "csrf").unwrap();
+    (agent, authz, csrf)
+}
+
+/// The forgot-password answer for `email`, from a fresh user agent: its
+/// status, its body without the request's own ids, and how long it took.
+async fn ask_for_reset(p: &Provider, rp: &Rp, email: &str) -> (u16, String, Duration) {
+    let (agent, authz, csrf) = fresh_login_form(p, rp).await;
     let form = [
         ("authz", authz.as_str()),
         ("csrf", csrf.as_str()),
@@ -548,15 +554,7 @@ async fn sign_up_mails_a_verification_link_and_the_login_waits_for_it_on_postgre
 /// A sign-up from a fresh user agent: status, body without the request's
 /// own ids, and how long the answer took.
 async fn sign_up_over_http(p: &Provider, rp: &Rp, email: &str) -> (u16, String, Duration) {
-    let agent = Agent::new();
-    let login = agent
-        .authorize(p, &code_params(rp, &challenge(), "openid"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let authz = hidden(&login, "authz").unwrap();
-    let csrf = hidden(&login, "csrf").unwrap();
+    let (agent, authz, csrf) = fresh_login_form(p, rp).await;
     let asked = std::time::Instant::now();
     let resp = agent
         .http

@@ -196,6 +196,40 @@ pub async fn resume(
     answer(state, pending, &sid, &session, None).await
 }
 
+/// A live session: its id, its record, and its identity as just read.
+pub struct Live {
+    pub sid: String,
+    pub session: Session,
+    pub identity: inkan_directory::typed::Identity,
+}
+
+/// The browser's session if it has a live one. A session outlives nothing
+/// it depends on: once its identity is deleted, or its session epoch moved
+/// on (a password reset), it is ended here on whichever replica sees it next.
+pub async fn live_session(
+    state: &AuthorizeState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<Live>, AuthorizeError> {
+    let Some(sid) = cookie::read(headers, cookie::session_name(state.secure_cookies)) else {
+        return Ok(None);
+    };
+    let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
+        return Ok(None);
+    };
+    match state.directory.identity(&session.identity_id).await? {
+        Some(identity) if identity.session_epoch <= session.epoch => Ok(Some(Live {
+            sid,
+            session,
+            identity,
+        })),
+        _ => {
+            session::end(&*state.kv, &sid).await?;
+            Ok(None)
+        }
+    }
+}
+
 /// The browser's live session; a step after sign-in without one has expired.
 pub async fn signed_in_session(
     state: &AuthorizeState,

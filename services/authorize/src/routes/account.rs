@@ -70,25 +70,13 @@ fn token_ok(sid: &str, presented: &str) -> bool {
         .into()
 }
 
-/// The browser's live session, if any (ended here when its identity is
-/// gone or a reset moved the epoch on, as at `/authorize`).
+/// The browser's live session, if any (as at `/authorize`).
 async fn live(
     state: &AuthorizeState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, Session)>, AuthorizeError> {
-    let Some(sid) = cookie::read(headers, cookie::session_name(state.secure_cookies)) else {
-        return Ok(None);
-    };
-    let now = state.clock.now();
-    let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
-        return Ok(None);
-    };
-    let identity = state.directory.identity(&session.identity_id).await?;
-    if identity.is_none_or(|i| i.session_epoch > session.epoch) {
-        session::end(&*state.kv, &sid).await?;
-        return Ok(None);
-    }
-    Ok(Some((sid, session)))
+    let live = crate::signin::live_session(state, headers, state.clock.now()).await?;
+    Ok(live.map(|l| (l.sid, l.session)))
 }
 
 /// What a finished form says on the page (from `?done=`; never echoed).
@@ -121,7 +109,28 @@ pub async fn show(
     page(&state, &sid, &session, notice.as_deref(), None).await
 }
 
-/// A pending request of the account client (its login, or its passkey page).
+/// The browser's login binding (the one it holds, or a new one) and a
+/// pending request of the account client (its login, its passkey or code
+/// set-up) whose CSRF token is bound to it.
+fn bound_request(state: &AuthorizeState, headers: &HeaderMap) -> (String, PendingAuthorization) {
+    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
+        .unwrap_or_else(|| generate_token(32));
+    let csrf = csrf::issue(&binding);
+    (binding, account_request(state, csrf))
+}
+
+/// `response` with the login binding cookie the pending request's token needs.
+fn bind(
+    state: &AuthorizeState,
+    binding: &str,
+    mut response: Response,
+) -> Result<Response, AuthorizeError> {
+    let cookie = cookie::login_binding(state.secure_cookies, binding, pending::TTL_SECONDS)
+        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
 fn account_request(state: &AuthorizeState, csrf: String) -> PendingAuthorization {
     PendingAuthorization {
         client_id: CLIENT_ID.into(),
@@ -145,12 +154,10 @@ fn account_request(state: &AuthorizeState, csrf: String) -> PendingAuthorization
 
 /// The login page for the account client.
 async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, AuthorizeError> {
-    let binding = cookie::read(headers, cookie::login_name(state.secure_cookies))
-        .unwrap_or_else(|| generate_token(32));
-    let csrf_token = csrf::issue(&binding);
-    let record = account_request(state, csrf_token.clone());
+    let (binding, record) = bound_request(state, headers);
+    let csrf_token = record.csrf.clone();
     let authz = pending::put(&*state.kv, &record).await?;
-    let mut response = html(
+    let response = html(
         StatusCode::OK,
         &LoginPage {
             project_name: "your account",
@@ -166,10 +173,7 @@ async fn login(state: &AuthorizeState, headers: &HeaderMap) -> Result<Response, 
             brand: &inkan_directory::typed::Brand::default(),
         },
     );
-    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
-        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    bind(state, &binding, response)
 }
 
 fn when(unix: i64) -> String {
@@ -513,16 +517,11 @@ pub async fn add_passkey(
         Posted::Answered(response) => return Ok(response),
     };
     state.passkey_rp()?;
-    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
-        .unwrap_or_else(|| generate_token(32));
-    let mut record = account_request(&state, csrf::issue(&binding));
+    let (binding, mut record) = bound_request(&state, &headers);
     record.signed_in = Some(session.identity_id.clone());
     let authz = pending::put(&*state.kv, &record).await?;
-    let mut response = crate::routes::enrol::offer_page(&state, &authz, &record, None).await?;
-    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
-        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    let response = crate::routes::enrol::offer_page(&state, &authz, &record, None).await?;
+    bind(&state, &binding, response)
 }
 
 /// `POST /account/totp/add`: sets up two-step codes — the login flow's
@@ -546,10 +545,8 @@ pub async fn add_totp(
     if identity.totp {
         return see_other("/account");
     }
-    let binding = cookie::read(&headers, cookie::login_name(state.secure_cookies))
-        .unwrap_or_else(|| generate_token(32));
-    let record = account_request(&state, csrf::issue(&binding));
-    let mut response = crate::routes::code::ask(
+    let (binding, record) = bound_request(&state, &headers);
+    let response = crate::routes::code::ask(
         &state,
         record,
         crate::routes::code::SecondStep::Enrol,
@@ -557,10 +554,7 @@ pub async fn add_totp(
         session.amr.clone(),
     )
     .await?;
-    let cookie = cookie::login_binding(state.secure_cookies, &binding, pending::TTL_SECONDS)
-        .map_err(|_| AuthorizeError::Internal("login cookie is not a header value".into()))?;
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    bind(&state, &binding, response)
 }
 
 /// `POST /account/sign-out`: this browser's session.

@@ -15,7 +15,7 @@ use axum::response::Response;
 use inkan_directory::typed::{Lookup, Project};
 use inkan_domain::project::{GrantType, LoginMethod};
 use inkan_flows::pending::{self, PendingAuthorization};
-use inkan_flows::session::{self, Session};
+use inkan_flows::session::Session;
 use inkan_keys::secret::generate_token;
 use inkan_oauth::authorize::{
     echo_state, AuthorizationRequest, ClientPolicy, ClientTarget, Prompt,
@@ -50,22 +50,14 @@ pub async fn authorize(
     let request = parse_request(&state, &target).map_err(fail)?;
 
     let now = state.clock.now();
-    let mut session = live_session(&state, &headers, now).await.map_err(outage)?;
     // A project that needs verified addresses is not answered by the
     // session of someone whose address is not: they sign in (and are held
     // at the verification page there).
-    if target.project.require_verified_email {
-        if let Some((_, s)) = &session {
-            let identity = state
-                .directory
-                .identity(&s.identity_id)
-                .await
-                .map_err(|e| outage(e.into()))?;
-            if identity.is_none_or(|i| !i.email_verified) {
-                session = None;
-            }
-        }
-    }
+    let session = crate::signin::live_session(&state, &headers, now)
+        .await
+        .map_err(outage)?
+        .filter(|live| !target.project.require_verified_email || live.identity.email_verified)
+        .map(|live| (live.sid, live.session));
     let approved = Approved::from_request(&request.request, target.reply.clone(), now);
     match (
         decide(&request, session.as_ref().map(|(_, s)| s), now),
@@ -220,29 +212,6 @@ fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAut
         password: project.allows_login(LoginMethod::Password),
         passkey: project.allows_login(LoginMethod::Passkey),
     })
-}
-
-/// The browser's session (its id and record) if it has a live one. A
-/// session outlives nothing it depends on: once its identity is deleted, or
-/// its session epoch moved on (a password reset), it is ended here on
-/// whichever replica sees it next.
-async fn live_session(
-    state: &AuthorizeState,
-    headers: &HeaderMap,
-    now: i64,
-) -> Result<Option<(String, Session)>, AuthorizeError> {
-    let Some(sid) = cookie::read(headers, cookie::session_name(state.secure_cookies)) else {
-        return Ok(None);
-    };
-    let Some(session) = session::load(&*state.kv, &sid, now, state.sessions).await? else {
-        return Ok(None);
-    };
-    let identity = state.directory.identity(&session.identity_id).await?;
-    if identity.is_none_or(|i| i.session_epoch > session.epoch) {
-        session::end(&*state.kv, &sid).await?;
-        return Ok(None);
-    }
-    Ok(Some((sid, session)))
 }
 
 /// What the endpoint does with a valid request.
