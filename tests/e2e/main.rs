@@ -4,6 +4,7 @@
 
 mod abuse;
 mod account;
+mod backchannel;
 mod browser;
 mod cluster;
 mod conformance;

@@ -134,6 +134,58 @@ pub trait DurableSource: Send + Sync + 'static {
     async fn consume(&self, config: &DurableConfig) -> Result<Deliveries>;
 }
 
+/// Runs a durable consumer until `shutdown`: hands each delivery to
+/// `handle`, at most `concurrency` at once (one slow effect does not hold
+/// back the others), and reopens the consumer (backing off up to 5 s)
+/// whenever it cannot be opened or its stream ends. `who` names the
+/// consumer in logs.
+pub async fn run<F, Fut>(
+    who: &'static str,
+    source: std::sync::Arc<dyn DurableSource>,
+    config: DurableConfig,
+    concurrency: usize,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: F,
+) where
+    F: Fn(Delivery) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::StreamExt;
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match source.consume(&config).await {
+            Ok(deliveries) => {
+                wait = Duration::from_millis(200);
+                let work = deliveries.for_each_concurrent(concurrency, |item| async {
+                    match item {
+                        Ok(delivery) => handle(delivery).await,
+                        Err(e) => tracing::warn!(consumer = who, error = %e, "consumer problem"),
+                    }
+                });
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = work => tracing::warn!(consumer = who, "the consumer ended; reopening"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(consumer = who, error = %e, retry_in_ms = wait.as_millis() as u64, "cannot open the consumer")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Logs a settlement that did not reach the bus: the delivery comes again later.
+pub fn settled(who: &'static str, result: Result<()>) {
+    if let Err(e) = result {
+        tracing::warn!(consumer = who, error = %e, "could not settle a delivery; it will come again");
+    }
+}
+
 /// Exponential backoff for attempt `attempt` (1-based): `base · 2^(attempt-1)`,
 /// capped at `max`.
 pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {

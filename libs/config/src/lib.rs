@@ -190,6 +190,33 @@ pub struct Settings {
     )]
     pub mail_from: String,
 
+    /// Back-channel logout (OpenID Back-Channel Logout 1.0): how many times
+    /// one logout notice is posted to a relying party that does not answer
+    /// 2xx before it is recorded as failed (admin API, metrics).
+    #[arg(long, env = "INKAN_BACKCHANNEL_MAX_ATTEMPTS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub backchannel_max_attempts: u32,
+
+    /// Back-channel logout: the wait before the second attempt, in
+    /// milliseconds; it doubles with each attempt, up to 5 minutes.
+    #[arg(long, env = "INKAN_BACKCHANNEL_RETRY_BASE_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub backchannel_retry_base_ms: u64,
+
+    /// Back-channel logout: the longest one POST to a relying party may
+    /// take, connecting included, in milliseconds.
+    #[arg(long, env = "INKAN_BACKCHANNEL_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub backchannel_timeout_ms: u64,
+
+    /// Back-channel logout URIs may point into private networks (RFC 1918,
+    /// link-local, unique-local, …) and at this host. Off: such URIs are
+    /// refused at registration and such addresses at delivery (loopback
+    /// stays allowed for an issuer that is itself on loopback).
+    #[arg(long, env = "INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub backchannel_allow_private_networks: bool,
+
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,

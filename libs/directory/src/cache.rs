@@ -327,6 +327,10 @@ impl Directory for CachedDirectory {
         Ok(removed)
     }
 
+    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+        self.inner.sign_out(identity_id, handles, reason).await
+    }
+
     /// A redeemed link changed the identity (verified, new password and
     /// session epoch): its cached copy goes at once, not when the bus says so.
     async fn redeem_link(&self, request: LinkRedemption) -> Result<LinkRedeemed> {

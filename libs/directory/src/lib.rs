@@ -114,6 +114,26 @@ pub trait Directory: Send + Sync + 'static {
     /// The account page: removes a passkey (`Some(credential_id)`) or the
     /// one-time-code factor (`None`); `false` if there was no such thing.
     async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool>;
+    /// Ends sessions of an identity by their handles and records the
+    /// back-channel logout notices they owe (a write, through the admin);
+    /// how many ended.
+    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32>;
+}
+
+fn signed_out(result: std::result::Result<pb::SignOutReply, Status>) -> Result<u32> {
+    match result {
+        Ok(reply) => Ok(reply.ended),
+        Err(s) if s.code() == Code::NotFound => Ok(0),
+        Err(s) => Err(DirectoryError::Unavailable(s)),
+    }
+}
+
+fn sign_out_request(identity_id: &str, handles: &[String], reason: &str) -> pb::SignOutRequest {
+    pb::SignOutRequest {
+        identity_id: identity_id.into(),
+        session_handles: handles.to_vec(),
+        reason: reason.into(),
+    }
 }
 
 fn removed(result: std::result::Result<pb::RemoveCredentialReply, Status>) -> Result<bool> {
@@ -510,6 +530,11 @@ impl<T: AdminInternal> Directory for InProcess<T> {
                 .map(tonic::Response::into_inner),
         )
     }
+
+    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+        let req = Request::new(sign_out_request(identity_id, handles, reason));
+        signed_out(self.0.sign_out(req).await.map(tonic::Response::into_inner))
+    }
 }
 
 type AdminClient = AdminInternalClient<InterceptedService<Channel, PropagateTrace>>;
@@ -805,5 +830,16 @@ impl Directory for Grpc {
             .await
             .map(tonic::Response::into_inner);
         removed(result)
+    }
+
+    /// A write: one replica, never retried.
+    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+        let result = self
+            .one_replica()
+            .sign_out(sign_out_request(identity_id, handles, reason))
+            .instrument(client_span("SignOut"))
+            .await
+            .map(tonic::Response::into_inner);
+        signed_out(result)
     }
 }

@@ -79,6 +79,10 @@ pub struct Project {
     pub require_verified_email: bool,
     /// The login pages' branding.
     pub brand: Brand,
+    /// OpenID Back-Channel Logout 1.0: where logout tokens are posted.
+    pub backchannel_logout_uri: Option<String>,
+    /// The RP needs `sid` in its logout tokens (always sent).
+    pub backchannel_logout_session_required: bool,
 }
 
 /// How a project's login pages look: its logo and colour (the admin
@@ -220,6 +224,8 @@ impl TryFrom<pb::Project> for Project {
                         && v[1..].bytes().all(|b| b.is_ascii_hexdigit())
                 }),
             },
+            backchannel_logout_uri: Some(p.backchannel_logout_uri).filter(|v| !v.is_empty()),
+            backchannel_logout_session_required: p.backchannel_logout_session_required,
         })
     }
 }
@@ -469,6 +475,9 @@ mod tests {
         }
         async fn remove_credential(&self, _: &str, _: Option<&str>) -> Result<bool> {
             Ok(false)
+        }
+        async fn sign_out(&self, _: &str, _: &[String], _: &str) -> Result<u32> {
+            Ok(0)
         }
     }
 

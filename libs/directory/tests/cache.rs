@@ -115,6 +115,15 @@ impl Directory for Counting {
     ) -> inkan_directory::Result<bool> {
         self.inner.remove_credential(identity_id, passkey).await
     }
+
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> inkan_directory::Result<u32> {
+        self.inner.sign_out(identity_id, handles, reason).await
+    }
 }
 
 fn event(position: i64, stream_type: &str, stream_id: uuid::Uuid) -> RecordedEvent {

@@ -128,6 +128,13 @@ impl AdminInternal for Stub {
     ) -> Result<Response<pb::RemoveCredentialReply>, Status> {
         Err(self.record(&request))
     }
+
+    async fn sign_out(
+        &self,
+        request: Request<pb::SignOutRequest>,
+    ) -> Result<Response<pb::SignOutReply>, Status> {
+        Err(self.record(&request))
+    }
 }
 
 /// Serves `stub` on a fresh local port until the test's runtime ends; returns its URL.

@@ -17,6 +17,13 @@
 //! recovery code is an event (so it works once, whichever replica races),
 //! using a time-based code is not (its replay check lives in the key-value
 //! store).
+//!
+//! When sessions end (a logout, an admin's revocation, a deletion, a
+//! password reset), each relying party that asked to be told by back
+//! channel (OpenID Back-Channel Logout 1.0) gets an event naming the
+//! session and the party, appended with the change that ended it; the
+//! notifier posts the logout tokens from the log and records a delivery it
+//! gave up on as an event too, so operators can see which party missed one.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -48,6 +55,20 @@ pub const MAX_RECOVERY_CODES: usize = 10;
 
 /// The longest name a passkey may have.
 pub const MAX_PASSKEY_NAME_CHARS: usize = 64;
+
+/// The most back-channel logout notices one command may carry (every
+/// relying party of every session an identity has, with room to spare).
+pub const MAX_LOGOUT_NOTICES: usize = 100;
+
+/// The longest `sid` or `client_id` a logout notice may name.
+pub const MAX_LOGOUT_ID_CHARS: usize = 200;
+
+/// Failed back-channel deliveries kept on an identity (the newest).
+pub const MAX_LOGOUT_FAILURES: usize = 20;
+
+/// A failed delivery's error is cut to this many characters: it comes from
+/// the relying party's answer and lands in the log and the read model.
+pub const MAX_LOGOUT_ERROR_CHARS: usize = 500;
 
 /// Claim names Inkan sets itself; custom claims may not shadow them.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -221,6 +242,74 @@ pub struct MailedLink {
     pub expires_at: OffsetDateTime,
 }
 
+/// Why a session ended, recorded with each back-channel logout notice (for
+/// the operator and the audit trail; the logout token itself does not say,
+/// OpenID Back-Channel Logout 1.0 §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogoutReason {
+    /// The relying party sent the user to the end-session endpoint
+    /// (OpenID Connect RP-Initiated Logout 1.0).
+    Logout,
+    /// The user signed out on their account page.
+    SignedOut,
+    /// An admin ended the session.
+    Revoked,
+    /// The identity was deleted.
+    Deleted,
+    /// A password reset ended every session.
+    PasswordReset,
+}
+
+impl LogoutReason {
+    pub const ALL: [LogoutReason; 5] = [
+        LogoutReason::Logout,
+        LogoutReason::SignedOut,
+        LogoutReason::Revoked,
+        LogoutReason::Deleted,
+        LogoutReason::PasswordReset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogoutReason::Logout => "logout",
+            LogoutReason::SignedOut => "signed_out",
+            LogoutReason::Revoked => "revoked",
+            LogoutReason::Deleted => "deleted",
+            LogoutReason::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The reason [`LogoutReason::as_str`] names, if any.
+    pub fn parse(value: &str) -> Option<LogoutReason> {
+        LogoutReason::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+/// One relying party of one ended session that must be told by back
+/// channel (it registered a `backchannel_logout_uri`); the caller, which
+/// knows the sessions, names them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogoutNotice {
+    /// The session's id, the `sid` claim of its tokens.
+    pub sid: String,
+    pub client_id: String,
+}
+
+/// A back-channel logout the notifier gave up on: the relying party was
+/// not told that the session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutFailure {
+    pub sid: String,
+    pub client_id: String,
+    /// What went wrong, at most [`MAX_LOGOUT_ERROR_CHARS`] characters.
+    pub error: String,
+    /// How many deliveries were tried.
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 // ---- events ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,6 +407,23 @@ pub struct PasswordReset {
     pub locale: String,
 }
 
+/// A relying party must be told by back channel that one of its sessions
+/// ended (OpenID Back-Channel Logout 1.0 §2.5): the notifier posts it a
+/// logout token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackchannelLogoutRequested {
+    pub sid: String,
+    pub client_id: String,
+    pub reason: LogoutReason,
+}
+
+/// The notifier gave up telling a relying party (kept on the identity for
+/// the operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackchannelLogoutFailed {
+    pub failure: LogoutFailure,
+}
+
 /// In memory only: stored as the revision types of [`crate::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityEvent {
@@ -335,6 +441,8 @@ pub enum IdentityEvent {
     EmailVerified(EmailVerified),
     PasswordReset(PasswordReset),
     EmailChanged(EmailChanged),
+    BackchannelLogoutRequested(BackchannelLogoutRequested),
+    BackchannelLogoutFailed(BackchannelLogoutFailed),
 }
 
 // ---- commands ----
@@ -352,7 +460,11 @@ pub enum IdentityCommand {
     SetPassword {
         password_hash: String,
     },
-    Delete,
+    /// Deletes the identity; the relying parties of its sessions that
+    /// asked to be told by back channel are, in the same append.
+    Delete {
+        logouts: Vec<LogoutNotice>,
+    },
     /// Adds a passkey the caller verified (a finished WebAuthn registration
     /// ceremony); refused if the identity already has it.
     RegisterPasskey {
@@ -403,12 +515,30 @@ pub enum IdentityCommand {
         token_hash: String,
         now: OffsetDateTime,
     },
-    /// Follows a reset link with the new password's hash (same rules).
+    /// Follows a reset link with the new password's hash (same rules). The
+    /// reset ends every session: `logouts` are the relying parties to tell.
     ResetPassword {
         token_hash: String,
         password_hash: String,
         locale: String,
         now: OffsetDateTime,
+        logouts: Vec<LogoutNotice>,
+    },
+    /// Sessions ended (a logout, the account page, an admin): tells the
+    /// relying parties that asked to be told by back channel. Nothing to
+    /// tell is no event.
+    SignOut {
+        logouts: Vec<LogoutNotice>,
+        reason: LogoutReason,
+    },
+    /// The notifier gave up a back-channel logout. Recorded for a deleted
+    /// identity too (a deletion's notices are sent after it).
+    RecordLogoutFailure {
+        sid: String,
+        client_id: String,
+        error: String,
+        attempts: u32,
+        at: OffsetDateTime,
     },
 }
 
@@ -438,6 +568,10 @@ pub struct Identity {
     /// older epoch is dead. Absent from older rows: 0.
     #[serde(default)]
     pub session_epoch: u32,
+    /// Back-channel logouts the notifier gave up on, oldest first, the
+    /// newest [`MAX_LOGOUT_FAILURES`] kept. Absent from older rows: none.
+    #[serde(default)]
+    pub logout_failures: Vec<LogoutFailure>,
 }
 
 impl Identity {
@@ -501,6 +635,67 @@ fn check_passkey_name(name: &str, problems: &mut Problems) -> String {
     name.to_string()
 }
 
+/// Checks one back-channel logout id (`sid` or `client_id`).
+fn check_logout_id(field: String, value: &str, problems: &mut Problems) {
+    if value.is_empty() {
+        problems.push(field, "must not be empty");
+    } else if value.chars().count() > MAX_LOGOUT_ID_CHARS {
+        problems.push(
+            field,
+            format!("must be at most {MAX_LOGOUT_ID_CHARS} characters"),
+        );
+    }
+}
+
+/// The notices of a command, checked, as one event each (the same notice
+/// twice is told once).
+fn logout_events(
+    logouts: Vec<LogoutNotice>,
+    reason: LogoutReason,
+) -> Result<Vec<IdentityEvent>, DomainError> {
+    let mut problems = Problems::default();
+    if logouts.len() > MAX_LOGOUT_NOTICES {
+        problems.push(
+            "logouts",
+            format!("at most {MAX_LOGOUT_NOTICES} back-channel logouts at once"),
+        );
+    }
+    for (i, notice) in logouts.iter().enumerate() {
+        check_logout_id(format!("logouts[{i}].sid"), &notice.sid, &mut problems);
+        check_logout_id(
+            format!("logouts[{i}].client_id"),
+            &notice.client_id,
+            &mut problems,
+        );
+    }
+    problems.into_result(())?;
+    let mut events: Vec<IdentityEvent> = Vec::with_capacity(logouts.len());
+    for (i, LogoutNotice { sid, client_id }) in logouts.iter().enumerate() {
+        if logouts[..i]
+            .iter()
+            .any(|n| n.sid == *sid && n.client_id == *client_id)
+        {
+            continue;
+        }
+        events.push(IdentityEvent::BackchannelLogoutRequested(
+            BackchannelLogoutRequested {
+                sid: sid.clone(),
+                client_id: client_id.clone(),
+                reason,
+            },
+        ));
+    }
+    Ok(events)
+}
+
+/// `text` cut to at most `max` characters (on a character boundary).
+fn truncate_chars(mut text: String, max: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(max) {
+        text.truncate(end);
+    }
+    text
+}
+
 /// A credential id as stored: base64url without padding, within WebAuthn's length limit.
 fn is_credential_id(id: &str) -> bool {
     !id.is_empty()
@@ -554,9 +749,12 @@ impl Aggregate for Identity {
                     password_hash,
                 })])
             }
-            IdentityCommand::Delete => {
+            IdentityCommand::Delete { logouts } => {
                 self.profile()?;
-                Ok(vec![IdentityEvent::Deleted(IdentityDeleted {})])
+                let notices = logout_events(logouts, LogoutReason::Deleted)?;
+                let mut events = vec![IdentityEvent::Deleted(IdentityDeleted {})];
+                events.extend(notices);
+                Ok(events)
             }
             IdentityCommand::RegisterPasskey { mut passkey } => {
                 self.profile()?;
@@ -733,14 +931,49 @@ impl Aggregate for Identity {
                 password_hash,
                 locale,
                 now,
+                logouts,
             } => {
                 let link = self.redeemable(LinkPurpose::ResetPassword, &token_hash, now)?;
-                Ok(vec![IdentityEvent::PasswordReset(PasswordReset {
+                let notices = logout_events(logouts, LogoutReason::PasswordReset)?;
+                let mut events = vec![IdentityEvent::PasswordReset(PasswordReset {
                     password_hash,
                     email: link.email.clone(),
                     token_hash,
                     locale,
-                })])
+                })];
+                events.extend(notices);
+                Ok(events)
+            }
+            IdentityCommand::SignOut { logouts, reason } => {
+                self.profile()?;
+                logout_events(logouts, reason)
+            }
+            IdentityCommand::RecordLogoutFailure {
+                sid,
+                client_id,
+                error,
+                attempts,
+                at,
+            } => {
+                // A deleted identity still has its deletion's notices to fail.
+                if self.profile.is_none() {
+                    return Err(DomainError::NotFound);
+                }
+                let mut problems = Problems::default();
+                check_logout_id("sid".into(), &sid, &mut problems);
+                check_logout_id("client_id".into(), &client_id, &mut problems);
+                problems.into_result(())?;
+                Ok(vec![IdentityEvent::BackchannelLogoutFailed(
+                    BackchannelLogoutFailed {
+                        failure: LogoutFailure {
+                            sid,
+                            client_id,
+                            error: truncate_chars(error, MAX_LOGOUT_ERROR_CHARS),
+                            attempts,
+                            at,
+                        },
+                    },
+                )])
             }
         }
     }
@@ -815,6 +1048,15 @@ impl Aggregate for Identity {
                 self.links
                     .retain(|l| l.purpose != LinkPurpose::ResetPassword);
             }
+            IdentityEvent::BackchannelLogoutRequested(_) => {}
+            IdentityEvent::BackchannelLogoutFailed(e) => {
+                self.logout_failures.push(e.failure.clone());
+                let excess = self
+                    .logout_failures
+                    .len()
+                    .saturating_sub(MAX_LOGOUT_FAILURES);
+                self.logout_failures.drain(..excess);
+            }
         }
     }
 
@@ -855,7 +1097,9 @@ impl Aggregate for Identity {
                 | IdentityEvent::RecoveryCodeUsed(_)
                 | IdentityEvent::LinkRequested(_)
                 | IdentityEvent::EmailVerified(_)
-                | IdentityEvent::PasswordReset(_) => continue,
+                | IdentityEvent::PasswordReset(_)
+                | IdentityEvent::BackchannelLogoutRequested(_)
+                | IdentityEvent::BackchannelLogoutFailed(_) => continue,
             };
             if next != current {
                 if let Some(old) = current.take() {

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::acr::Acr;
 use crate::aggregate::{Aggregate, Unique, UniqueChanges};
 use crate::error::{DomainError, FieldError, Problems};
-use crate::validation::{check_name, check_redirect_uri, is_scope_token};
+use crate::validation::{
+    check_backchannel_logout_uri, check_name, check_redirect_uri, is_scope_token,
+};
 
 /// Unique scope for client ids in the event store.
 pub const CLIENT_ID_SCOPE: &str = "project.client_id";
@@ -161,6 +163,15 @@ pub struct ProjectSettings {
     /// Branding: `#rrggbb` for buttons and links. Absent: Inkan's blue.
     #[serde(default)]
     pub primary_color: Option<String>,
+    /// Where Inkan posts a logout token when one of this project's sessions
+    /// ends (OpenID Back-Channel Logout 1.0 §2.2). Absent: none, the
+    /// project is not told.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The project needs the `sid` claim in its logout tokens to know which
+    /// session ended (OpenID Back-Channel Logout 1.0 §2.2). Absent: false.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 fn default_true() -> bool {
@@ -218,6 +229,9 @@ pub struct ProjectInput {
     pub logo_uri: Option<String>,
     /// `Some("")` removes the colour.
     pub primary_color: Option<String>,
+    /// `Some("")` removes the back-channel logout URI.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 impl ProjectSettings {
@@ -263,6 +277,8 @@ impl ProjectSettings {
             require_verified_email: false,
             logo_uri: None,
             primary_color: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 
@@ -361,6 +377,12 @@ impl ProjectSettings {
         }
         if let Some(v) = input.primary_color {
             self.primary_color = Some(v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = input.backchannel_logout_uri {
+            self.backchannel_logout_uri = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = input.backchannel_logout_session_required {
+            self.backchannel_logout_session_required = v;
         }
         self.validate(&mut problems);
         problems.into_result(self)
@@ -530,6 +552,16 @@ impl ProjectSettings {
             let hex = color.strip_prefix('#').unwrap_or("");
             if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 problems.push("primary_color", "must be a colour as #rrggbb");
+            }
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            if self.app_type == AppType::Service {
+                problems.push(
+                    "backchannel_logout_uri",
+                    "service projects have no users whose sessions end",
+                );
+            } else if let Err(e) = check_backchannel_logout_uri(uri) {
+                problems.push("backchannel_logout_uri", e);
             }
         }
     }

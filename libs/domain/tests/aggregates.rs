@@ -307,7 +307,7 @@ fn events_round_trip_through_their_stored_form() {
         })
         .unwrap();
     let (event_type, payload) = events[0].encode();
-    assert_eq!(event_type, "project.registered.v3");
+    assert_eq!(event_type, "project.registered.v4");
     assert_eq!(
         ProjectEvent::decode(&event_type, &payload).unwrap(),
         events[0]
@@ -421,7 +421,9 @@ fn identity_without_email_is_invalid_and_deleted_identity_is_not_found() {
     assert!(fields(err).contains(&"email".to_string()));
 
     let mut i = registered_identity("ada@example.com");
-    let events = i.decide(IdentityCommand::Delete).unwrap();
+    let events = i
+        .decide(IdentityCommand::Delete { logouts: vec![] })
+        .unwrap();
     assert_eq!(
         i.unique_changes(&events).release[0].value,
         "ada@example.com"
@@ -559,7 +561,9 @@ fn renaming_and_removing_a_passkey_and_deleting_the_identity_release_what_they_s
         }]
     );
     ada.apply(&removed[0]);
-    let deleted = ada.decide(IdentityCommand::Delete).unwrap();
+    let deleted = ada
+        .decide(IdentityCommand::Delete { logouts: vec![] })
+        .unwrap();
     let released: Vec<_> = ada
         .unique_changes(&deleted)
         .release
@@ -680,6 +684,7 @@ fn reset(
         password_hash: "$argon2id$new".into(),
         locale: "en".into(),
         now: at,
+        logouts: vec![],
     })
 }
 
@@ -889,4 +894,320 @@ fn an_email_change_link_moves_the_account_to_the_new_verified_address_and_kills_
         matches!(reset(&ada, "r1", now()), Err(DomainError::NotFound)),
         "old links die"
     );
+}
+
+// ---- back-channel logout ----
+
+#[test]
+fn a_project_registers_a_back_channel_logout_uri_without_a_fragment_and_a_service_none() {
+    let settings = ProjectSettings::create(ProjectInput {
+        backchannel_logout_uri: Some(" https://shop.example.com/logout?tenant=eu ".into()),
+        backchannel_logout_session_required: Some(true),
+        ..web_input()
+    })
+    .unwrap();
+    assert_eq!(
+        settings.backchannel_logout_uri.as_deref(),
+        Some("https://shop.example.com/logout?tenant=eu")
+    );
+    assert!(settings.backchannel_logout_session_required);
+    let defaults = ProjectSettings::create(web_input()).unwrap();
+    assert_eq!(defaults.backchannel_logout_uri, None);
+    assert!(!defaults.backchannel_logout_session_required);
+    for uri in [
+        "https://shop.example.com/logout#now",
+        "http://shop.example.com/logout",
+        "https://admin:pw@shop.example.com/logout",
+        "/logout",
+    ] {
+        let err = settings
+            .update(ProjectInput {
+                backchannel_logout_uri: Some(uri.into()),
+                ..ProjectInput::default()
+            })
+            .unwrap_err();
+        assert_eq!(fields(err), ["backchannel_logout_uri"], "{uri}");
+    }
+    let local = settings
+        .update(ProjectInput {
+            backchannel_logout_uri: Some("http://localhost:3000/logout".into()),
+            ..ProjectInput::default()
+        })
+        .unwrap();
+    assert!(local.backchannel_logout_uri.is_some());
+    // "" (or blanks) removes it.
+    let cleared = settings
+        .update(ProjectInput {
+            backchannel_logout_uri: Some("  ".into()),
+            ..ProjectInput::default()
+        })
+        .unwrap();
+    assert_eq!(cleared.backchannel_logout_uri, None);
+    let err = ProjectSettings::create(ProjectInput {
+        name: Some("Job".into()),
+        app_type: Some(AppType::Service),
+        backchannel_logout_uri: Some("https://job.example.com/logout".into()),
+        ..ProjectInput::default()
+    })
+    .unwrap_err();
+    assert_eq!(fields(err), ["backchannel_logout_uri"]);
+}
+
+fn notice(sid: &str, client_id: &str) -> LogoutNotice {
+    LogoutNotice {
+        sid: sid.into(),
+        client_id: client_id.into(),
+    }
+}
+
+fn requested(events: &[IdentityEvent]) -> Vec<(String, String, LogoutReason)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            IdentityEvent::BackchannelLogoutRequested(r) => {
+                Some((r.sid.clone(), r.client_id.clone(), r.reason))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn told(pairs: &[(&str, &str)], reason: LogoutReason) -> Vec<(String, String, LogoutReason)> {
+    pairs
+        .iter()
+        .map(|(sid, client_id)| (sid.to_string(), client_id.to_string(), reason))
+        .collect()
+}
+
+#[test]
+fn deleting_an_identity_tells_its_relying_parties_in_the_same_append() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = ada
+        .decide(IdentityCommand::Delete {
+            logouts: vec![
+                notice("s1", "shop"),
+                notice("s1", "blog"),
+                notice("s2", "shop"),
+            ],
+        })
+        .unwrap();
+    assert!(matches!(events[0], IdentityEvent::Deleted(_)));
+    assert_eq!(events.len(), 4);
+    assert_eq!(
+        requested(&events),
+        told(
+            &[("s1", "shop"), ("s1", "blog"), ("s2", "shop")],
+            LogoutReason::Deleted
+        )
+    );
+    assert_eq!(
+        ada.unique_changes(&events).release[0].value,
+        "ada@example.com",
+        "the notices claim and release nothing"
+    );
+    let before = ada.clone();
+    apply_all(&mut ada, events);
+    assert!(!ada.exists());
+    assert_eq!(
+        Identity {
+            deleted: false,
+            ..ada
+        },
+        before,
+        "a notice changes no state"
+    );
+}
+
+#[test]
+fn a_password_reset_tells_the_relying_parties_of_every_session_it_ends() {
+    let mut ada = registered_identity("ada@example.com");
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "h1");
+    apply_all(&mut ada, events);
+    let events = ada
+        .decide(IdentityCommand::ResetPassword {
+            token_hash: "h1".into(),
+            password_hash: "$argon2id$new".into(),
+            locale: "en".into(),
+            now: now(),
+            logouts: vec![notice("s1", "shop"), notice("s2", "blog")],
+        })
+        .unwrap();
+    assert!(matches!(events[0], IdentityEvent::PasswordReset(_)));
+    assert_eq!(
+        requested(&events),
+        told(
+            &[("s1", "shop"), ("s2", "blog")],
+            LogoutReason::PasswordReset
+        )
+    );
+    assert_eq!(events.len(), 3);
+}
+
+#[test]
+fn signing_out_tells_each_relying_party_once_and_nothing_is_no_event() {
+    let ada = registered_identity("ada@example.com");
+    let sign_out = |ada: &Identity, logouts: Vec<LogoutNotice>| {
+        ada.decide(IdentityCommand::SignOut {
+            logouts,
+            reason: LogoutReason::SignedOut,
+        })
+    };
+    assert_eq!(sign_out(&ada, vec![]), Ok(vec![]));
+    let events = sign_out(
+        &ada,
+        vec![
+            notice("s1", "shop"),
+            notice("s1", "blog"),
+            notice("s1", "shop"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        requested(&events),
+        told(&[("s1", "shop"), ("s1", "blog")], LogoutReason::SignedOut)
+    );
+    assert_eq!(ada.unique_changes(&events), Default::default());
+    // Unknown or deleted: not found.
+    assert_eq!(
+        sign_out(&Identity::new(Uuid::new_v4()), vec![notice("s1", "shop")]),
+        Err(DomainError::NotFound)
+    );
+    let mut gone = ada.clone();
+    let events = gone
+        .decide(IdentityCommand::Delete { logouts: vec![] })
+        .unwrap();
+    apply_all(&mut gone, events);
+    assert_eq!(
+        sign_out(&gone, vec![notice("s1", "shop")]),
+        Err(DomainError::NotFound)
+    );
+    assert_eq!(sign_out(&gone, vec![]), Err(DomainError::NotFound));
+}
+
+#[test]
+fn logout_notices_are_checked_field_by_field_on_every_command_that_carries_them() {
+    let mut ada = registered_identity("ada@example.com");
+    let bad = vec![
+        notice("", "shop"),
+        notice("s1", &"c".repeat(MAX_LOGOUT_ID_CHARS + 1)),
+        notice(
+            &"é".repeat(MAX_LOGOUT_ID_CHARS),
+            &"c".repeat(MAX_LOGOUT_ID_CHARS),
+        ),
+        notice("s3", ""),
+    ];
+    let expected = [
+        "logouts[0].sid",
+        "logouts[1].client_id",
+        "logouts[3].client_id",
+    ];
+    let err = ada
+        .decide(IdentityCommand::SignOut {
+            logouts: bad.clone(),
+            reason: LogoutReason::Revoked,
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), expected);
+    let err = ada
+        .decide(IdentityCommand::Delete {
+            logouts: bad.clone(),
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), expected);
+    let events = request_link(&ada, LinkPurpose::ResetPassword, "h1");
+    apply_all(&mut ada, events);
+    let err = ada
+        .decide(IdentityCommand::ResetPassword {
+            token_hash: "h1".into(),
+            password_hash: "$argon2id$new".into(),
+            locale: "en".into(),
+            now: now(),
+            logouts: bad,
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), expected);
+
+    let too_many: Vec<_> = (0..=MAX_LOGOUT_NOTICES)
+        .map(|i| notice(&format!("s{i}"), "shop"))
+        .collect();
+    let err = ada
+        .decide(IdentityCommand::SignOut {
+            logouts: too_many.clone(),
+            reason: LogoutReason::Logout,
+        })
+        .unwrap_err();
+    assert_eq!(fields(err), ["logouts"]);
+    let events = ada
+        .decide(IdentityCommand::SignOut {
+            logouts: too_many[..MAX_LOGOUT_NOTICES].to_vec(),
+            reason: LogoutReason::Logout,
+        })
+        .unwrap();
+    assert_eq!(events.len(), MAX_LOGOUT_NOTICES);
+}
+
+fn record_failure(
+    identity: &Identity,
+    sid: &str,
+    error: &str,
+) -> Result<Vec<IdentityEvent>, DomainError> {
+    identity.decide(IdentityCommand::RecordLogoutFailure {
+        sid: sid.into(),
+        client_id: "shop".into(),
+        error: error.into(),
+        attempts: 5,
+        at: now(),
+    })
+}
+
+#[test]
+fn failed_logouts_are_kept_newest_twenty_and_recorded_on_a_deleted_identity() {
+    assert_eq!(
+        record_failure(&Identity::new(Uuid::new_v4()), "s0", "timeout"),
+        Err(DomainError::NotFound),
+        "never registered"
+    );
+    let mut ada = registered_identity("ada@example.com");
+    let events = ada
+        .decide(IdentityCommand::Delete {
+            logouts: vec![notice("s0", "shop")],
+        })
+        .unwrap();
+    apply_all(&mut ada, events);
+    for i in 0..MAX_LOGOUT_FAILURES + 5 {
+        let events = record_failure(&ada, &format!("s{i}"), "HTTP 503").unwrap();
+        assert_eq!(ada.unique_changes(&events), Default::default());
+        apply_all(&mut ada, events);
+    }
+    assert_eq!(ada.logout_failures.len(), MAX_LOGOUT_FAILURES);
+    assert_eq!(ada.logout_failures[0].sid, "s5", "the oldest went");
+    assert_eq!(ada.logout_failures[MAX_LOGOUT_FAILURES - 1].sid, "s24");
+    assert_eq!(ada.logout_failures[0].attempts, 5);
+
+    // A long error is cut on a character boundary.
+    let events = record_failure(&ada, "s1", &"ü".repeat(MAX_LOGOUT_ERROR_CHARS + 10)).unwrap();
+    let [IdentityEvent::BackchannelLogoutFailed(failed)] = &events[..] else {
+        panic!("one failure: {events:?}");
+    };
+    assert_eq!(failed.failure.error.chars().count(), MAX_LOGOUT_ERROR_CHARS);
+    let err = record_failure(&ada, "", "x").unwrap_err();
+    assert_eq!(fields(err), ["sid"]);
+
+    // The read model carries the failures.
+    let json = serde_json::to_value(&ada).unwrap();
+    assert_eq!(json["logout_failures"][0]["at"], "2027-01-15T08:00:00Z");
+    let back: Identity = serde_json::from_value(json).unwrap();
+    assert_eq!(back.logout_failures, ada.logout_failures);
+}
+
+#[test]
+fn logout_reasons_round_trip_through_their_names() {
+    for reason in LogoutReason::ALL {
+        assert_eq!(LogoutReason::parse(reason.as_str()), Some(reason));
+        assert_eq!(
+            serde_json::to_value(reason).unwrap(),
+            serde_json::json!(reason.as_str())
+        );
+    }
+    assert_eq!(LogoutReason::parse("bored"), None);
 }

@@ -8,7 +8,8 @@
 //! (the `project.*~before-custom-claims` ones as v1 payloads were written
 //! before those two fields were added in place; `project.*.v1` became
 //! decode-only when v2 added the login settings, `project.*.v2` when v3
-//! added self-service accounts and branding). Never edit one: a new shape
+//! added self-service accounts and branding, `project.*.v3` when v4 added
+//! back-channel logout). Never edit one: a new shape
 //! is a new revision with a new fixture (see `inkan_domain::events`).
 
 use std::collections::BTreeSet;
@@ -87,6 +88,24 @@ fn self_service_web_settings() -> ProjectSettings {
     s
 }
 
+/// `self_service_web_settings` as the v4 registration holds them: told of
+/// logouts by back channel, with `sid`.
+fn back_channel_web_settings() -> ProjectSettings {
+    let mut s = self_service_web_settings();
+    s.backchannel_logout_uri = Some("https://shop.example.com/backchannel-logout?tenant=eu".into());
+    s.backchannel_logout_session_required = true;
+    s
+}
+
+/// The v4 update: a staging copy told on loopback, without `sid`.
+fn staging_web_settings() -> ProjectSettings {
+    let mut s = self_service_web_settings();
+    s.name = "Shop (staging)".into();
+    s.allow_signup = false;
+    s.backchannel_logout_uri = Some("http://127.0.0.1:8080/logout/backchannel".into());
+    s
+}
+
 fn spa_settings() -> ProjectSettings {
     let mut s = ProjectSettings::defaults("Dashboard".into(), AppType::Spa);
     s.redirect_uris = vec!["https://app.example.com/callback".into()];
@@ -142,17 +161,17 @@ fn key_generated() -> KeyGenerated {
 fn project_events() -> Vec<(&'static str, ProjectEvent)> {
     vec![
         (
-            "project.registered.v3",
+            "project.registered.v4",
             ProjectEvent::Registered(ProjectRegistered {
                 client_id: "shop".into(),
-                settings: self_service_web_settings(),
+                settings: back_channel_web_settings(),
                 secret_hash: Some("hmac-sha256:3q2-7w".into()),
             }),
         ),
         (
-            "project.updated.v3",
+            "project.updated.v4",
             ProjectEvent::Updated(ProjectUpdated {
-                settings: service_settings(),
+                settings: staging_web_settings(),
             }),
         ),
         (
@@ -321,7 +340,31 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
                 locale: "de".into(),
             }),
         ),
+        (
+            "identity.backchannel_logout_requested.v1",
+            IdentityEvent::BackchannelLogoutRequested(BackchannelLogoutRequested {
+                sid: "c2lkLTE".into(),
+                client_id: "shop".into(),
+                reason: LogoutReason::PasswordReset,
+            }),
+        ),
+        (
+            "identity.backchannel_logout_failed.v1",
+            IdentityEvent::BackchannelLogoutFailed(BackchannelLogoutFailed {
+                failure: shop_logout_failure(),
+            }),
+        ),
     ]
+}
+
+fn shop_logout_failure() -> LogoutFailure {
+    LogoutFailure {
+        sid: "c2lkLTE".into(),
+        client_id: "shop".into(),
+        error: "HTTP 503 from https://shop.example.com/backchannel-logout".into(),
+        attempts: 5,
+        at: at("2026-12-06T09:30:00Z"),
+    }
 }
 
 const RESET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$cmVzZXQ$cmVzZXQtaGFzaA";
@@ -373,11 +416,13 @@ fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
 }
 
 /// Fixtures of older shapes: decoded by every release, never written again.
-const LEGACY: [&str; 6] = [
+const LEGACY: [&str; 8] = [
     "project.registered.v1",
     "project.updated.v1",
     "project.registered.v2",
     "project.updated.v2",
+    "project.registered.v3",
+    "project.updated.v3",
     "project.registered.v1~before-custom-claims",
     "project.updated.v1~before-custom-claims",
 ];
@@ -473,7 +518,7 @@ fn a_v1_project_payload_upcasts_to_password_or_passkey_logins_an_optional_code_a
         })
     );
     // Written again, an upcast event is the newest revision.
-    assert_eq!(updated.encode().0, "project.updated.v3");
+    assert_eq!(updated.encode().0, "project.updated.v4");
 }
 
 #[test]
@@ -485,12 +530,12 @@ fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
         .collect();
     project.apply(&events[0]);
     assert_eq!(project.client_id, "shop");
-    assert_eq!(project.settings, Some(self_service_web_settings()));
+    assert_eq!(project.settings, Some(back_channel_web_settings()));
     assert_eq!(project.secret_hash.as_deref(), Some("hmac-sha256:3q2-7w"));
     assert!(project.exists());
     project.apply(&events[1]);
     project.apply(&events[2]);
-    assert_eq!(project.settings, Some(service_settings()));
+    assert_eq!(project.settings, Some(staging_web_settings()));
     assert_eq!(
         project.secret_hash.as_deref(),
         Some("hmac-sha256:b4d-c0ffee")
@@ -528,8 +573,13 @@ fn an_identity_folded_from_its_golden_payloads_has_the_stored_state() {
     assert_eq!(ada_state.password_hash.as_deref(), Some(RESET_HASH));
     assert_eq!(ada_state.session_epoch, 1, "a reset ends every session");
     assert!(ada_state.links.is_empty());
+    let before = ada_state.clone();
+    ada_state.apply(&decode("identity.backchannel_logout_requested.v1"));
+    assert_eq!(ada_state, before, "a notice changes no state");
     ada_state.apply(&decode("identity.deleted.v1"));
     assert!(!ada_state.exists());
+    ada_state.apply(&decode("identity.backchannel_logout_failed.v1"));
+    assert_eq!(ada_state.logout_failures, vec![shop_logout_failure()]);
 
     let mut grace = Identity::new(Uuid::new_v4());
     grace.apply(&decode("identity.registered.v1~without-password"));
@@ -571,7 +621,7 @@ fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unkno
     let registered: serde_json::Value =
         serde_json::from_str(&golden("project.registered.v1")).unwrap();
     for (event_type, payload) in [
-        ("project.registered.v4", registered.clone()),
+        ("project.registered.v5", registered.clone()),
         ("project.registered", registered.clone()),
         ("identity.registered.v1", registered),
         ("project.updated.v1", serde_json::json!({"settings": 7})),
@@ -580,6 +630,14 @@ fn an_unknown_revision_or_a_payload_that_does_not_match_its_revision_is_an_unkno
             serde_json::json!({"activated_at": "yesterday"}),
         ),
         ("project.deleted.v1", serde_json::Value::Null),
+        (
+            "identity.backchannel_logout_requested.v1",
+            serde_json::json!({"sid": "s", "client_id": "shop", "reason": "bored"}),
+        ),
+        (
+            "identity.backchannel_logout_failed.v1",
+            serde_json::json!({"sid": "s", "client_id": "shop", "error": "e", "attempts": -1, "at": "2026-12-06T09:30:00Z"}),
+        ),
     ] {
         let failed = match event_type.split('.').next() {
             Some("project") => ProjectEvent::decode(event_type, &payload).err(),
@@ -610,5 +668,23 @@ fn a_v2_project_payload_upcasts_to_no_sign_up_no_verification_and_no_branding() 
             settings: service_settings()
         })
     );
-    assert_eq!(updated.encode().0, "project.updated.v3");
+    assert_eq!(updated.encode().0, "project.updated.v4");
+}
+
+#[test]
+fn a_v3_project_payload_upcasts_to_no_back_channel_logout() {
+    let ProjectEvent::Registered(registered) = decode("project.registered.v3") else {
+        panic!("project.registered.v3 is a registration");
+    };
+    assert_eq!(registered.settings, self_service_web_settings());
+    assert_eq!(registered.settings.backchannel_logout_uri, None);
+    assert!(!registered.settings.backchannel_logout_session_required);
+    let updated: ProjectEvent = decode("project.updated.v3");
+    assert_eq!(
+        updated,
+        ProjectEvent::Updated(ProjectUpdated {
+            settings: service_settings()
+        })
+    );
+    assert_eq!(updated.encode().0, "project.updated.v4");
 }

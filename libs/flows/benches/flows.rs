@@ -87,6 +87,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         amr: vec!["pwd".into()],
         expires_at: now + 86_400,
         epoch: 0,
+        session: None,
     }
 }
 

@@ -45,6 +45,10 @@ pub struct PendingAuthorization {
     /// project needs verified first: whom "send the link again" mails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unverified: Option<String>,
+    /// The client wants back-channel logout: the session that answers
+    /// remembers it (absent from older records: no).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel: bool,
 }
 
 /// A login waiting for its one-time code.

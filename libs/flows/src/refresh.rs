@@ -36,6 +36,10 @@ pub struct RefreshToken {
     /// on (a password reset). Absent from older records: 0.
     #[serde(default)]
     pub epoch: u32,
+    /// Handle of the IdP session of the login (its ID tokens' `sid`).
+    /// Absent from older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -206,6 +210,10 @@ pub struct Family {
     pub scope: String,
     /// When the family's first token was issued (the login's code exchange).
     pub since: i64,
+    /// Handle of the IdP session of the login: ending that session ends
+    /// the family. Absent from older members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 fn families_key(identity_id: &str) -> String {
@@ -229,6 +237,7 @@ pub async fn record_family(kv: &dyn KvStore, record: &RefreshToken, now: i64) ->
         client_id: record.client_id.clone(),
         scope: record.scope.clone(),
         since: now,
+        session: record.session.clone(),
     };
     let member = String::from_utf8(encode(&family)?)
         .map_err(|e| crate::FlowError::Corrupt(e.to_string()))?;
@@ -266,4 +275,30 @@ pub async fn revoke_for(kv: &dyn KvStore, identity_id: &str, family: &str) -> Re
     revoke_family(kv, family).await?;
     kv.set_remove(&key, &member).await?;
     Ok(true)
+}
+
+/// Revokes the identity's families that belong to the session with this
+/// handle; families granted `offline_access` outlive the session (OIDC Core
+/// §11: offline access is for when the user is not logged in) unless
+/// `offline_too`. Returns how many were revoked.
+pub async fn revoke_session_families(
+    kv: &dyn KvStore,
+    identity_id: &str,
+    handle: &str,
+    offline_too: bool,
+) -> Result<usize> {
+    let key = families_key(identity_id);
+    let mut revoked = 0;
+    for (member, family) in members(kv.set_members(&key).await?) {
+        if family.session.as_deref() != Some(handle) {
+            continue;
+        }
+        if !offline_too && family.scope.split(' ').any(|s| s == "offline_access") {
+            continue;
+        }
+        revoke_family(kv, &family.family).await?;
+        kv.set_remove(&key, &member).await?;
+        revoked += 1;
+    }
+    Ok(revoked)
 }

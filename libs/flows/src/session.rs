@@ -67,6 +67,19 @@ fn index(identity_id: &str) -> String {
     format!("isess:{identity_id}")
 }
 
+/// The set of clients a session issued to that want a back-channel logout.
+fn clients_key(handle: &str) -> String {
+    format!("srp:{handle}")
+}
+
+/// The session's `sid` claim (OpenID Back-Channel Logout 1.0 §2.1): derived
+/// from the handle, so every replica computes the same value without
+/// storing it, and neither the cookie nor the store key can be recovered
+/// from it.
+pub fn sid_of(handle: &str) -> String {
+    sha256_b64(&format!("sid:{handle}"))
+}
+
 fn key(hash: &str) -> String {
     format!("sess:{hash}")
 }
@@ -164,6 +177,14 @@ pub async fn load(
     Ok(Some(session))
 }
 
+/// The session with this handle (hash), without renewing it.
+pub async fn read(kv: &dyn KvStore, handle: &str) -> Result<Option<Session>> {
+    if handle.is_empty() || handle.len() > 64 {
+        return Ok(None);
+    }
+    get_json::<Session>(kv, &key(handle)).await
+}
+
 /// Whether the session with this handle (hash) is still live, without renewing it.
 pub async fn is_live(kv: &dyn KvStore, handle: &str) -> Result<bool> {
     Ok(kv.get(&key(handle)).await?.is_some())
@@ -172,5 +193,80 @@ pub async fn is_live(kv: &dyn KvStore, handle: &str) -> Result<bool> {
 /// Ends a session server-side (logout).
 pub async fn end(kv: &dyn KvStore, sid: &str) -> Result<()> {
     kv.delete(&key(&handle(sid))).await?;
+    Ok(())
+}
+
+/// Records that the session with this handle issued to `client_id`, a
+/// client with a back-channel logout URI (Back-Channel Logout §2.7: the OP
+/// tells each RP that took part in the session). Lives as long as the
+/// session can.
+pub async fn add_client(
+    kv: &dyn KvStore,
+    handle: &str,
+    client_id: &str,
+    lifetimes: Lifetimes,
+) -> Result<()> {
+    kv.set_add(
+        &clients_key(handle),
+        client_id,
+        secs(lifetimes.absolute_seconds),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A session about to end: what back-channel logout needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    pub handle: String,
+    /// The `sid` claim its ID tokens carried.
+    pub sid: String,
+    pub session: Session,
+    /// The clients to tell, sorted.
+    pub clients: Vec<String>,
+}
+
+/// The session with this handle, if it is live and `identity_id`'s, with
+/// the clients it issued to; nothing changes.
+pub async fn ending(kv: &dyn KvStore, identity_id: &str, handle: &str) -> Result<Option<Ending>> {
+    let Some(session) = get_json::<Session>(kv, &key(handle)).await? else {
+        return Ok(None);
+    };
+    if session.identity_id != identity_id {
+        return Ok(None);
+    }
+    let mut clients = kv.set_members(&clients_key(handle)).await?;
+    clients.sort();
+    Ok(Some(Ending {
+        handle: handle.to_owned(),
+        sid: sid_of(handle),
+        session,
+        clients,
+    }))
+}
+
+/// Every live session of the identity, as [`ending`] reads each.
+pub async fn endings(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<Ending>> {
+    let mut out = Vec::new();
+    for (handle, session) in list(kv, identity_id).await? {
+        let mut clients = kv.set_members(&clients_key(&handle)).await?;
+        clients.sort();
+        out.push(Ending {
+            sid: sid_of(&handle),
+            handle,
+            session,
+            clients,
+        });
+    }
+    Ok(out)
+}
+
+/// Ends a session read by [`ending`]: its record, its client set and its
+/// place in the identity's index.
+pub async fn finish(kv: &dyn KvStore, ending: &Ending) -> Result<()> {
+    kv.delete(&key(&ending.handle)).await?;
+    kv.delete(&clients_key(&ending.handle)).await?;
+    kv.set_remove(&index(&ending.session.identity_id), &ending.handle)
+        .await?;
     Ok(())
 }

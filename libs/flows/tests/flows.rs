@@ -61,6 +61,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         amr: vec!["pwd".into()],
         expires_at: now + 3600,
         epoch: 0,
+        session: None,
     }
 }
 

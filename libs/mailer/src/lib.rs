@@ -27,7 +27,6 @@ pub mod smtp;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use inkan_bus::durable::backoff;
 use inkan_bus::{Delivery, DurableConfig, DurableSource};
 use tokio_util::sync::CancellationToken;
@@ -90,33 +89,15 @@ impl Mailer {
     /// Consumes until `shutdown`; reopens the consumer (backing off up to
     /// 5 s) whenever it cannot be opened or its stream ends.
     pub async fn run(self, source: Arc<dyn DurableSource>, shutdown: CancellationToken) {
-        let config = consumer_config();
-        let mut wait = Duration::from_millis(200);
-        loop {
-            match source.consume(&config).await {
-                Ok(deliveries) => {
-                    wait = Duration::from_millis(200);
-                    let work = deliveries.for_each_concurrent(CONCURRENCY, |item| async {
-                        match item {
-                            Ok(delivery) => self.handle(delivery).await,
-                            Err(e) => tracing::warn!(error = %e, "mailer: consumer problem"),
-                        }
-                    });
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = work => tracing::warn!("mailer: the consumer ended; reopening"),
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mailer: cannot open its consumer")
-                }
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            wait = (wait * 2).min(Duration::from_secs(5));
-        }
+        inkan_bus::durable::run(
+            "mailer",
+            source,
+            consumer_config(),
+            CONCURRENCY,
+            shutdown,
+            |delivery| self.handle(delivery),
+        )
+        .await
     }
 
     /// Sends one delivery's mail and settles it.
@@ -161,9 +142,6 @@ impl Mailer {
     }
 }
 
-/// A settlement that did not reach the bus is redelivered later: log it.
 fn settle(result: inkan_bus::Result<()>) {
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "mailer: could not settle a delivery; it will come again");
-    }
+    inkan_bus::durable::settled("mailer", result)
 }

@@ -68,6 +68,10 @@ pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "display_values_supported": ["page", "popup"],
+        // OpenID Back-Channel Logout 1.0 §2.1: logout tokens are posted to
+        // clients that register a `backchannel_logout_uri`, and carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

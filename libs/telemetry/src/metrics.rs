@@ -49,6 +49,7 @@ struct Metrics {
     cache_lookups: IntCounterVec,
     event_lag: IntGauge,
     mails: IntCounterVec,
+    backchannel: IntCounterVec,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -137,6 +138,16 @@ impl Metrics {
                     &["kind", "outcome"],
                 ),
             ),
+            backchannel: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "inkan_backchannel_logouts_total",
+                        "Back-channel logout deliveries by outcome (delivered, retried, failed: out of retries or refused, skipped: the client no longer wants them).",
+                    ),
+                    &["outcome"],
+                ),
+            ),
             registry: r,
         }
     }
@@ -187,6 +198,12 @@ pub fn login_attempt(success: bool) {
 /// code (`"password_reset"`, `"sent"`), never request data.
 pub fn mail(kind: &str, outcome: &str) {
     METRICS.mails.with_label_values(&[kind, outcome]).inc();
+}
+
+/// The back-channel logout deliverer settled one attempt; `outcome` is a
+/// constant from code (`"delivered"`, `"retried"`, `"failed"`, `"skipped"`).
+pub fn backchannel_logout(outcome: &str) {
+    METRICS.backchannel.with_label_values(&[outcome]).inc();
 }
 
 /// A rotated refresh token was presented again (RFC 9700 §4.14.2: likely

@@ -26,6 +26,8 @@ struct Data {
     links: HashMap<String, (i32, String)>,
     /// Every link "mailed": (address, purpose, token), oldest first.
     mailed: Vec<(String, i32, String)>,
+    /// Every sign-out asked for: (identity id, session handles, reason).
+    sign_outs: Vec<(String, Vec<String>, String)>,
 }
 
 pub struct FakeDirectory {
@@ -81,6 +83,8 @@ pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Proje
         require_verified_email: false,
         logo_uri: String::new(),
         primary_color: String::new(),
+        backchannel_logout_uri: String::new(),
+        backchannel_logout_session_required: false,
     }
 }
 
@@ -108,6 +112,15 @@ impl FakeDirectory {
                 (to.clone(), purpose, token.clone())
             })
             .collect()
+    }
+
+    /// The sign-outs asked for so far: (identity id, session handles, reason).
+    pub fn sign_outs(&self) -> Vec<(String, Vec<String>, String)> {
+        self.data
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sign_outs
+            .clone()
     }
 
     pub fn new() -> FakeDirectory {
@@ -452,6 +465,23 @@ impl Directory for FakeDirectory {
                 had
             }
         })
+    }
+
+    /// Records the call; the sessions themselves live in the caller's
+    /// key-value store, which the caller ends too.
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> inkan_directory::Result<u32> {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        if !data.identities.contains_key(identity_id) {
+            return Ok(0);
+        }
+        data.sign_outs
+            .push((identity_id.into(), handles.to_vec(), reason.into()));
+        Ok(handles.len() as u32)
     }
 
     async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {

@@ -54,6 +54,19 @@ impl From<DomainError> for ApiError {
     }
 }
 
+/// The key-value store (sessions, refresh-token families) failed: an outage
+/// (503) unless a record was unreadable.
+impl From<inkan_flows::FlowError> for ApiError {
+    fn from(e: inkan_flows::FlowError) -> Self {
+        match e {
+            inkan_flows::FlowError::Store(e) => {
+                ApiError::Unavailable(format!("key-value store: {e}"))
+            }
+            e @ inkan_flows::FlowError::Corrupt(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

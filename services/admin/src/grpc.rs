@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inkan_domain::identity::{Identity, IdentityCommand, Passkey, Totp};
+use inkan_domain::identity::{Identity, IdentityCommand, LogoutReason, Passkey, Totp};
 use inkan_domain::project::Project;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_server::{AdminInternal, AdminInternalServer};
@@ -251,6 +251,8 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
         require_verified_email: s.require_verified_email,
         logo_uri: s.logo_uri.clone().unwrap_or_default(),
         primary_color: s.primary_color.clone().unwrap_or_default(),
+        backchannel_logout_uri: s.backchannel_logout_uri.clone().unwrap_or_default(),
+        backchannel_logout_session_required: s.backchannel_logout_session_required,
     })
 }
 
@@ -769,6 +771,33 @@ impl AdminInternal for AdminGrpc {
             .await
             .map_err(Status::from)?;
         Ok(Response::new(pb::RemoveCredentialReply {}))
+    }
+
+    async fn sign_out(
+        &self,
+        request: Request<pb::SignOutRequest>,
+    ) -> Result<Response<pb::SignOutReply>, Status> {
+        let req = request.into_inner();
+        let id = uuid::Uuid::parse_str(&req.identity_id)
+            .map_err(|_| Status::not_found("unknown identity"))?;
+        // The login services end sessions for their users only; an
+        // admin's revocation goes through the REST API.
+        let reason = match LogoutReason::parse(&req.reason) {
+            Some(r @ (LogoutReason::Logout | LogoutReason::SignedOut)) => r,
+            _ => return Err(Status::invalid_argument("reason: logout or signed_out")),
+        };
+        let ended = crate::sessions::sign_out(
+            &self.state,
+            "authorize",
+            id,
+            crate::sessions::Which::Handles(&req.session_handles),
+            reason,
+        )
+        .await
+        .map_err(Status::from)?;
+        Ok(Response::new(pb::SignOutReply {
+            ended: u32::try_from(ended).unwrap_or(u32::MAX),
+        }))
     }
 
     async fn get_signing_keys(

@@ -13,6 +13,8 @@
 //! - [`totp`]: one-time-code secrets sealed, recovery codes hashed.
 //! - [`auth`]: who may call the admin API; [`bootstrap`]: the first admin client.
 //! - [`error`]: every admin error mapped to HTTP and gRPC in one place.
+//! - [`sessions`]: ending IdP sessions and recording the back-channel
+//!   logout notices they owe (the deliverer is `inkan-backchannel`).
 
 pub mod auth;
 pub mod bootstrap;
@@ -24,6 +26,7 @@ pub mod keys;
 pub mod links;
 pub mod projections;
 pub mod routes;
+pub mod sessions;
 pub mod signup;
 pub mod state;
 pub mod totp;
@@ -84,6 +87,14 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/admin/v1/identities/{id}/totp",
             delete(identities::delete_totp),
+        )
+        .route(
+            "/admin/v1/identities/{id}/sessions",
+            get(identities::list_sessions).delete(identities::end_sessions),
+        )
+        .route(
+            "/admin/v1/identities/{id}/sessions/{sid}",
+            delete(identities::end_session),
         )
         .route("/admin/v1/events", get(events::list))
         .route("/admin/v1/keys", get(keys::list))

@@ -198,6 +198,7 @@ pub async fn redeem(
     };
     let hash = token_hash(&state.secrets, purpose, token);
     let now = state.clock.now_utc();
+    let mut endings = Vec::new();
     let command = match purpose {
         LinkPurpose::VerifyEmail => IdentityCommand::VerifyEmail {
             token_hash: hash,
@@ -231,16 +232,25 @@ pub async fn redeem(
             ) {
                 return Ok(Redeemed::RejectedPassword(problem.to_string()));
             }
+            // A reset ends every session (its epoch moves on): their
+            // clients are told in the same append.
+            let ending = crate::sessions::gather(state, id, crate::sessions::Which::All).await?;
+            let logouts = crate::sessions::notices(state, &ending);
+            endings = ending;
             IdentityCommand::ResetPassword {
                 token_hash: hash,
                 password_hash: state.hash_password(new_password.to_string()).await?,
                 locale: locale.to_string(),
                 now,
+                logouts,
             }
         }
     };
     match crate::commands::execute::<Identity>(state, "authorize", id, command).await {
-        Ok(_) => Ok(Redeemed::Done(id)),
+        Ok(_) => {
+            crate::sessions::finish(state, &endings, true).await?;
+            Ok(Redeemed::Done(id))
+        }
         // Used, expired, unknown, or redeemed by a racing request first.
         Err(ApiError::NotFound | ApiError::Conflict(_)) => Ok(Redeemed::InvalidLink),
         Err(ApiError::Taken { .. }) => Ok(Redeemed::AddressTaken),

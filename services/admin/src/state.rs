@@ -41,6 +41,14 @@ pub struct AdminState {
     /// Whether a mailer sends what links ask for (SMTP is configured):
     /// without one, requesting a link is refused.
     pub mail: bool,
+    /// The key-value store the login services keep sessions and
+    /// refresh-token families in: the admin lists and ends sessions there
+    /// (the sessions API, deletions, password resets).
+    pub kv: Arc<dyn inkan_kv::KvStore>,
+    /// Whether back-channel logout URIs may point into private networks
+    /// (`INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`); loopback is allowed
+    /// only for a loopback issuer unless this is set.
+    pub backchannel_private_networks: bool,
 }
 
 /// The default of [`AdminState::store_read_timeout`].
@@ -72,6 +80,8 @@ impl AdminState {
             store_read_timeout: DEFAULT_STORE_READ_TIMEOUT,
             clock: Arc::new(inkan_clock::SystemClock),
             mail: false,
+            kv: Arc::new(inkan_kv::MemoryKv::new()),
+            backchannel_private_networks: false,
         }
     }
 

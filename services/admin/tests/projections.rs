@@ -176,9 +176,14 @@ async fn identities_beyond_the_cache_are_read_from_the_tables() {
     }
     // Changes made elsewhere reach it (the cache is kept coherent).
     rename(&writer, ids[4], "Changed").await;
-    commands::execute::<Identity>(&writer, "test", ids[3], IdentityCommand::Delete)
-        .await
-        .unwrap();
+    commands::execute::<Identity>(
+        &writer,
+        "test",
+        ids[3],
+        IdentityCommand::Delete { logouts: vec![] },
+    )
+    .await
+    .unwrap();
     reader.catch_up().await.unwrap();
     let changed = reader.identity(ids[4]).await.unwrap().unwrap();
     assert_eq!(
@@ -200,9 +205,14 @@ async fn a_rebuild_reproduces_the_projected_tables() {
     let a = register(&admin, "a@example.com").await;
     let b = register(&admin, "b@example.com").await;
     rename(&admin, a, "Ada").await;
-    commands::execute::<Identity>(&admin, "test", b, IdentityCommand::Delete)
-        .await
-        .unwrap();
+    commands::execute::<Identity>(
+        &admin,
+        "test",
+        b,
+        IdentityCommand::Delete { logouts: vec![] },
+    )
+    .await
+    .unwrap();
     let tables = store.read_models();
     let before = tables.list_identities(0, 100).await.unwrap();
 

@@ -2,6 +2,7 @@
 //! success response (RFC 6749 §4.1.2, RFC 9207 §2), whether the user just
 //! logged in or already had a session.
 
+use inkan_directory::typed::Project;
 use inkan_flows::code::{self, AuthorizationCode};
 use inkan_flows::pending::PendingAuthorization;
 use inkan_flows::session::{self, Session};
@@ -22,12 +23,20 @@ pub struct Approved {
     pub code_challenge: Option<String>,
     /// When the request arrived (`rat`).
     pub requested_at: i64,
+    /// The client has a back-channel logout URI: the session remembers it.
+    pub backchannel: bool,
 }
 
 impl Approved {
-    /// From a request parsed just now, answered at `reply`.
-    pub fn from_request(request: &AuthorizationRequest, reply: ReplyTo, now: i64) -> Approved {
+    /// From a request parsed just now for `project`, answered at `reply`.
+    pub fn from_request(
+        request: &AuthorizationRequest,
+        project: &Project,
+        reply: ReplyTo,
+        now: i64,
+    ) -> Approved {
         Approved {
+            backchannel: project.backchannel_logout_uri.is_some(),
             client_id: request.target.client_id.clone(),
             reply,
             scope: request.scopes.to_string(),
@@ -49,6 +58,7 @@ impl Approved {
             nonce: pending.nonce,
             code_challenge: pending.code_challenge,
             requested_at: pending.requested_at,
+            backchannel: pending.backchannel,
         }
     }
 }
@@ -77,5 +87,17 @@ pub async fn issue(
         epoch: session.epoch,
     };
     let code = code::issue(&*state.kv, &record).await?;
+    // A client that wants back-channel logout is remembered by the session,
+    // to be told when it ends (Back-Channel Logout 1.0 §2.7). Others cost
+    // nothing here.
+    if approved.backchannel {
+        session::add_client(
+            &*state.kv,
+            &record.session,
+            &approved.client_id,
+            state.sessions,
+        )
+        .await?;
+    }
     Ok(approved.reply.uri(&state.issuer, &[("code", &code)]))
 }

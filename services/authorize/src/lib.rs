@@ -22,6 +22,8 @@
 //!   ([`routes::passkey`]: usernameless sign-in; [`routes::enrol`]: the
 //!   offer to create a passkey after a password login).
 //! - [`grant`]: issuing a code for an approved request.
+//! - [`logout`]: ending sessions so that their applications are told
+//!   (back-channel logout, through the admin).
 //! - [`redirect`]: authorization responses (`state`, `iss`) and `303 See Other`.
 //! - [`cookie`]: the session and login-binding cookies, read defensively.
 //! - [`csrf`]: login-form tokens bound to the pending request and the browser.
@@ -34,6 +36,7 @@ pub mod csrf;
 pub mod error;
 pub mod grant;
 pub mod i18n;
+pub mod logout;
 pub mod pages;
 pub mod redirect;
 pub mod routes;

@@ -63,7 +63,7 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 /// The order the table lists the fields in; absent fields are left out
 /// (a `service` project has no browser endpoints).
-const FIELDS: [&str; 27] = [
+const FIELDS: [&str; 28] = [
     "issuer",
     "discovery_url",
     "client_id",
@@ -82,6 +82,7 @@ const FIELDS: [&str; 27] = [
     "default_acr_values",
     "allow_signup",
     "require_verified_email",
+    "backchannel_logout_uri",
     "authorization_endpoint",
     "token_endpoint",
     "introspection_endpoint",

@@ -151,6 +151,7 @@ impl App {
         let directory: Arc<dyn Directory>;
         let mut cache: Option<Arc<CachedDirectory>> = None;
         let keys_changed = Arc::new(tokio::sync::Notify::new());
+        let mut admin_for_deliverer: Option<AdminState> = None;
 
         // The pages' and mails' languages: built in, plus the operator's folder.
         let catalogues = Arc::new(
@@ -163,7 +164,10 @@ impl App {
                 .store
                 .clone()
                 .context("the admin role needs an event store")?;
-            let admin = admin_state(&settings, &issuer, store.clone(), kek.clone())?;
+            let mut admin = admin_state(&settings, &issuer, store.clone(), kek.clone())?;
+            // Sessions live in the login services' key-value store: the
+            // admin ends them there (sessions API, deletions, resets).
+            admin.kv = backends.kv.clone();
             admin
                 .projections
                 .catch_up()
@@ -250,6 +254,7 @@ impl App {
                 });
             }
 
+            admin_for_deliverer = Some(admin.clone());
             directory = Arc::new(InProcess(Arc::new(
                 inkan_admin::grpc::AdminGrpc::in_process(admin.clone()),
             )));
@@ -272,6 +277,24 @@ impl App {
         let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
         if let Err(e) = keyring.refresh().await {
             tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
+        }
+
+        // Back-channel logout: the notices identity events ask for, from a
+        // durable consumer, signed with the key ring (admin role only).
+        if let Some(admin) = &admin_for_deliverer {
+            let source = backends
+                .durable
+                .clone()
+                .context("the back-channel logout deliverer needs a durable consumer source")?;
+            let deliverer = inkan_backchannel::Deliverer::new(
+                &issuer,
+                directory.clone(),
+                keyring.clone(),
+                Arc::new(inkan_admin::sessions::FailureLog(admin.clone())),
+                backchannel_settings(&settings),
+            )
+            .context("building the back-channel logout HTTP client")?;
+            tasks.spawn(deliverer.run(source, shutdown.clone()));
         }
         tasks.spawn(
             keyring.clone().run(
@@ -450,7 +473,28 @@ fn admin_state(
     );
     state.store_read_timeout = Duration::from_millis(settings.admin_store_read_timeout_ms);
     state.mail = settings.smtp_url.is_some();
+    state.backchannel_private_networks = settings.backchannel_allow_private_networks;
     Ok(state)
+}
+
+/// The deliverer's patience and reach from the settings. Loopback targets
+/// are allowed for an issuer on loopback (development), or with private
+/// networks.
+fn backchannel_settings(settings: &Settings) -> inkan_backchannel::Settings {
+    let issuer_on_loopback = settings
+        .issuer
+        .host_str()
+        .is_some_and(inkan_domain::validation::is_loopback_host);
+    inkan_backchannel::Settings {
+        max_attempts: settings.backchannel_max_attempts,
+        retry_base: Duration::from_millis(settings.backchannel_retry_base_ms),
+        timeout: Duration::from_millis(settings.backchannel_timeout_ms),
+        policy: inkan_backchannel::Policy {
+            private_networks: settings.backchannel_allow_private_networks,
+            loopback: issuer_on_loopback,
+        },
+        ..inkan_backchannel::Settings::default()
+    }
 }
 
 /// The mailer, when an SMTP relay is configured. Neither the URL (it may

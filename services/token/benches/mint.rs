@@ -211,6 +211,7 @@ fn grant_flows(c: &mut Criterion) {
                                 family: "Zm9vYmFyYmF6cXV4",
                                 generation: 0,
                                 epoch: 0,
+                                session: Some("c2Vzc2lvbi1oYW5kbGU"),
                             },
                         )
                         .await

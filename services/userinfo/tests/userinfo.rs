@@ -137,6 +137,15 @@ impl Directory for Switchable {
     ) -> inkan_directory::Result<bool> {
         self.inner.remove_credential(identity_id, passkey).await
     }
+
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> inkan_directory::Result<u32> {
+        self.inner.sign_out(identity_id, handles, reason).await
+    }
 }
 
 struct App {

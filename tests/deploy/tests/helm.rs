@@ -512,6 +512,52 @@ fn with_mail_enabled_admin_and_authorize_get_the_smtp_url_from_the_secret_and_ad
 }
 
 #[test]
+fn only_admin_reaches_relying_parties_for_back_channel_logout_and_only_on_public_addresses() {
+    for (values, r) in renderings() {
+        for component in ["admin", "authorize", "token", "userinfo", "migrate"] {
+            let policy = policy_for(&r, component);
+            let to_public: Vec<&Value> = array_at(&policy.doc, "/spec/egress")
+                .iter()
+                .filter(|rule| rule_ports(rule, None).contains(&443))
+                .collect();
+            if component != "admin" {
+                assert!(to_public.is_empty(), "{values}: {component}");
+                continue;
+            }
+            assert_eq!(to_public.len(), 1, "{values}: {}", policy.doc);
+            let peers = array_at(to_public[0], "/to");
+            assert_eq!(peers.len(), 1, "{values}");
+            assert_eq!(str_at(&peers[0], "/ipBlock/cidr"), "0.0.0.0/0");
+            let except: BTreeSet<&str> = array_at(&peers[0], "/ipBlock/except")
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            for private in [
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "169.254.0.0/16",
+                "127.0.0.0/8",
+            ] {
+                assert!(except.contains(private), "{values}: {private} is excepted");
+            }
+        }
+    }
+    // Closed on request.
+    let r = render_chart_with(
+        &[],
+        &json!({"backchannelLogout": {"egressPorts": []}}),
+        &Cluster::default(),
+    );
+    let policy = policy_for(&r, "admin");
+    assert!(
+        !policy.doc.to_string().contains("ipBlock"),
+        "{}",
+        policy.doc
+    );
+}
+
+#[test]
 fn only_the_admin_deployment_and_the_migration_job_get_the_database_url() {
     for (values, r) in renderings() {
         for role in ROLES {

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
-    EmailChanged, EmailVerified, IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose,
-    LinkRequested, MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed,
+    BackchannelLogoutFailed, BackchannelLogoutRequested, EmailChanged, EmailVerified,
+    IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose, LinkRequested, LogoutFailure,
+    LogoutReason, MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed,
     PasswordChanged, PasswordReset, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled,
     TotpRemoved,
 };
@@ -33,6 +34,8 @@ pub const EMAIL_VERIFIED_V1: &str = "identity.email_verified.v1";
 pub const EMAIL_CHANGE_REQUESTED_V1: &str = "identity.email_change_requested.v1";
 pub const EMAIL_CHANGED_V1: &str = "identity.email_changed.v1";
 pub const PASSWORD_RESET_V1: &str = "identity.password_reset.v1";
+pub const BACKCHANNEL_LOGOUT_REQUESTED_V1: &str = "identity.backchannel_logout_requested.v1";
+pub const BACKCHANNEL_LOGOUT_FAILED_V1: &str = "identity.backchannel_logout_failed.v1";
 
 /// `identity.registered.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +153,59 @@ pub struct PasswordResetV1 {
     /// Where the notice of the reset is mailed.
     pub email: String,
     pub locale: String,
+}
+
+/// `identity.backchannel_logout_requested.v1`: tell one relying party that
+/// one session ended (OpenID Back-Channel Logout 1.0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackchannelLogoutRequestedV1 {
+    /// The session's id (the `sid` claim).
+    pub sid: String,
+    pub client_id: String,
+    /// Why it ended: `logout`, `signed_out`, `revoked`, `deleted` or
+    /// `password_reset` (anything else is refused when read).
+    pub reason: String,
+}
+
+/// `identity.backchannel_logout_failed.v1`: a delivery given up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackchannelLogoutFailedV1 {
+    pub sid: String,
+    pub client_id: String,
+    /// What went wrong (at most 500 characters).
+    pub error: String,
+    /// Deliveries tried.
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+}
+
+/// A logout reason as `identity.backchannel_logout_requested.v1` stores it,
+/// spelled out here so renaming the domain's names cannot change the log.
+fn reason_v1(reason: LogoutReason) -> &'static str {
+    match reason {
+        LogoutReason::Logout => "logout",
+        LogoutReason::SignedOut => "signed_out",
+        LogoutReason::Revoked => "revoked",
+        LogoutReason::Deleted => "deleted",
+        LogoutReason::PasswordReset => "password_reset",
+    }
+}
+
+fn reason_from_v1(event_type: &str, reason: &str) -> Result<LogoutReason, DomainError> {
+    Ok(match reason {
+        "logout" => LogoutReason::Logout,
+        "signed_out" => LogoutReason::SignedOut,
+        "revoked" => LogoutReason::Revoked,
+        "deleted" => LogoutReason::Deleted,
+        "password_reset" => LogoutReason::PasswordReset,
+        other => {
+            return Err(DomainError::UnknownEvent {
+                event_type: event_type.to_string(),
+                reason: format!("unknown logout reason {other:?}"),
+            })
+        }
+    })
 }
 
 /// A profile as `identity.registered.v1` and `identity.profile_updated.v1` store it.
@@ -293,6 +349,26 @@ impl DomainEvent for IdentityEvent {
                     locale: e.locale.clone(),
                 },
             ),
+            IdentityEvent::BackchannelLogoutRequested(e) => super::encode(
+                BACKCHANNEL_LOGOUT_REQUESTED_V1,
+                &BackchannelLogoutRequestedV1 {
+                    sid: e.sid.clone(),
+                    client_id: e.client_id.clone(),
+                    reason: reason_v1(e.reason).to_string(),
+                },
+            ),
+            IdentityEvent::BackchannelLogoutFailed(BackchannelLogoutFailed { failure: f }) => {
+                super::encode(
+                    BACKCHANNEL_LOGOUT_FAILED_V1,
+                    &BackchannelLogoutFailedV1 {
+                        sid: f.sid.clone(),
+                        client_id: f.client_id.clone(),
+                        error: f.error.clone(),
+                        attempts: f.attempts,
+                        at: f.at,
+                    },
+                )
+            }
         }
     }
 
@@ -412,6 +488,26 @@ impl DomainEvent for IdentityEvent {
                     token_hash: e.token_hash,
                     email: e.email,
                     locale: e.locale,
+                })
+            }
+            BACKCHANNEL_LOGOUT_REQUESTED_V1 => {
+                let e: BackchannelLogoutRequestedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::BackchannelLogoutRequested(BackchannelLogoutRequested {
+                    reason: reason_from_v1(event_type, &e.reason)?,
+                    sid: e.sid,
+                    client_id: e.client_id,
+                })
+            }
+            BACKCHANNEL_LOGOUT_FAILED_V1 => {
+                let e: BackchannelLogoutFailedV1 = super::parse(event_type, payload)?;
+                IdentityEvent::BackchannelLogoutFailed(BackchannelLogoutFailed {
+                    failure: LogoutFailure {
+                        sid: e.sid,
+                        client_id: e.client_id,
+                        error: e.error,
+                        attempts: e.attempts,
+                        at: e.at,
+                    },
                 })
             }
             _ => return Err(super::unknown(event_type)),

@@ -18,6 +18,8 @@ pub const REGISTERED_V2: &str = "project.registered.v2";
 pub const UPDATED_V2: &str = "project.updated.v2";
 pub const REGISTERED_V3: &str = "project.registered.v3";
 pub const UPDATED_V3: &str = "project.updated.v3";
+pub const REGISTERED_V4: &str = "project.registered.v4";
+pub const UPDATED_V4: &str = "project.updated.v4";
 pub const SECRET_ROTATED_V1: &str = "project.secret_rotated.v1";
 pub const DELETED_V1: &str = "project.deleted.v1";
 
@@ -62,6 +64,20 @@ pub struct ProjectRegisteredV3 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectUpdatedV3 {
     pub settings: ProjectSettingsV3,
+}
+
+/// `project.registered.v4`: v3 with OpenID Back-Channel Logout 1.0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegisteredV4 {
+    pub client_id: String,
+    pub settings: ProjectSettingsV4,
+    pub secret_hash: Option<String>,
+}
+
+/// `project.updated.v4`: the whole settings after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdatedV4 {
+    pub settings: ProjectSettingsV4,
 }
 
 /// `project.secret_rotated.v1`.
@@ -185,6 +201,72 @@ impl From<ProjectSettingsV2> for ProjectSettingsV3 {
             require_verified_email: false,
             logo_uri: None,
             primary_color: None,
+        }
+    }
+}
+
+/// A project's settings as `project.registered.v4` and `project.updated.v4`
+/// store them: every v3 field, then OpenID Back-Channel Logout 1.0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettingsV4 {
+    pub name: String,
+    pub app_type: AppTypeV1,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantTypeV1>,
+    pub token_endpoint_auth_method: AuthMethodV1,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    pub id_token_signed_response_alg: String,
+    pub compat_claims: bool,
+    pub custom_claims: bool,
+    pub reject_unknown_scopes: bool,
+    pub login_methods: Vec<LoginMethodV2>,
+    pub mfa: MfaPolicyV2,
+    pub default_acr_values: Vec<AcrV2>,
+    pub allow_signup: bool,
+    pub require_verified_email: bool,
+    pub logo_uri: Option<String>,
+    pub primary_color: Option<String>,
+    /// Where logout tokens are posted (OpenID Back-Channel Logout 1.0
+    /// §2.2), or `null`.
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: bool,
+}
+
+/// The upcaster: a project registered before back-channel logout was told
+/// of no logout (no URI, so `sid` was not required either).
+impl From<ProjectSettingsV3> for ProjectSettingsV4 {
+    fn from(s: ProjectSettingsV3) -> Self {
+        ProjectSettingsV4 {
+            name: s.name,
+            app_type: s.app_type,
+            redirect_uris: s.redirect_uris,
+            post_logout_redirect_uris: s.post_logout_redirect_uris,
+            scopes: s.scopes,
+            grant_types: s.grant_types,
+            token_endpoint_auth_method: s.token_endpoint_auth_method,
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: s.login_methods,
+            mfa: s.mfa,
+            default_acr_values: s.default_acr_values,
+            allow_signup: s.allow_signup,
+            require_verified_email: s.require_verified_email,
+            logo_uri: s.logo_uri,
+            primary_color: s.primary_color,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 }
@@ -339,9 +421,9 @@ impl From<Acr> for AcrV2 {
     }
 }
 
-impl From<&ProjectSettings> for ProjectSettingsV3 {
+impl From<&ProjectSettings> for ProjectSettingsV4 {
     fn from(s: &ProjectSettings) -> Self {
-        ProjectSettingsV3 {
+        ProjectSettingsV4 {
             name: s.name.clone(),
             app_type: s.app_type.into(),
             redirect_uris: s.redirect_uris.clone(),
@@ -369,6 +451,8 @@ impl From<&ProjectSettings> for ProjectSettingsV3 {
             require_verified_email: s.require_verified_email,
             logo_uri: s.logo_uri.clone(),
             primary_color: s.primary_color.clone(),
+            backchannel_logout_uri: s.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: s.backchannel_logout_session_required,
         }
     }
 }
@@ -435,8 +519,8 @@ impl From<AcrV2> for Acr {
     }
 }
 
-impl From<ProjectSettingsV3> for ProjectSettings {
-    fn from(s: ProjectSettingsV3) -> Self {
+impl From<ProjectSettingsV4> for ProjectSettings {
+    fn from(s: ProjectSettingsV4) -> Self {
         ProjectSettings {
             name: s.name,
             app_type: s.app_type.into(),
@@ -460,29 +544,35 @@ impl From<ProjectSettingsV3> for ProjectSettings {
             require_verified_email: s.require_verified_email,
             logo_uri: s.logo_uri,
             primary_color: s.primary_color,
+            backchannel_logout_uri: s.backchannel_logout_uri,
+            backchannel_logout_session_required: s.backchannel_logout_session_required,
         }
     }
 }
 
 /// Any older settings revision, upcast step by step to the domain's settings.
 fn from_v2(s: ProjectSettingsV2) -> ProjectSettings {
-    ProjectSettingsV3::from(s).into()
+    from_v3(s.into())
+}
+
+fn from_v3(s: ProjectSettingsV3) -> ProjectSettings {
+    ProjectSettingsV4::from(s).into()
 }
 
 impl DomainEvent for ProjectEvent {
     fn encode(&self) -> (String, serde_json::Value) {
         match self {
             ProjectEvent::Registered(e) => super::encode(
-                REGISTERED_V3,
-                &ProjectRegisteredV3 {
+                REGISTERED_V4,
+                &ProjectRegisteredV4 {
                     client_id: e.client_id.clone(),
                     settings: (&e.settings).into(),
                     secret_hash: e.secret_hash.clone(),
                 },
             ),
             ProjectEvent::Updated(e) => super::encode(
-                UPDATED_V3,
-                &ProjectUpdatedV3 {
+                UPDATED_V4,
+                &ProjectUpdatedV4 {
                     settings: (&e.settings).into(),
                 },
             ),
@@ -532,12 +622,26 @@ impl DomainEvent for ProjectEvent {
                 let e: ProjectRegisteredV3 = super::parse(event_type, payload)?;
                 ProjectEvent::Registered(ProjectRegistered {
                     client_id: e.client_id,
-                    settings: e.settings.into(),
+                    settings: from_v3(e.settings),
                     secret_hash: e.secret_hash,
                 })
             }
             UPDATED_V3 => {
                 let e: ProjectUpdatedV3 = super::parse(event_type, payload)?;
+                ProjectEvent::Updated(ProjectUpdated {
+                    settings: from_v3(e.settings),
+                })
+            }
+            REGISTERED_V4 => {
+                let e: ProjectRegisteredV4 = super::parse(event_type, payload)?;
+                ProjectEvent::Registered(ProjectRegistered {
+                    client_id: e.client_id,
+                    settings: e.settings.into(),
+                    secret_hash: e.secret_hash,
+                })
+            }
+            UPDATED_V4 => {
+                let e: ProjectUpdatedV4 = super::parse(event_type, payload)?;
                 ProjectEvent::Updated(ProjectUpdated {
                     settings: e.settings.into(),
                 })

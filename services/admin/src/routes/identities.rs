@@ -4,8 +4,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use inkan_domain::identity::{Identity, IdentityCommand, Passkey, ProfileInput};
+use inkan_domain::identity::{Identity, IdentityCommand, LogoutReason, Passkey, ProfileInput};
 use inkan_domain::validation::check_password_for_email;
+use inkan_flows::session::Ending;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::commands::execute;
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::projections::Entry;
+use crate::sessions::{self, Which};
 use crate::state::AdminState;
 
 /// The API view of an identity (never its password hash).
@@ -34,6 +36,14 @@ pub fn view(entry: &Entry<Identity>) -> Value {
             "enrolled_at": t.enrolled_at.format(&time::format_description::well_known::Rfc3339).ok(),
             "recovery_codes_left": t.recovery_codes.len(),
         })),
+        // Back-channel logout notices that ran out of attempts (the newest).
+        "backchannel_logout_failures": entry.state.logout_failures.iter().map(|f| json!({
+            "sid": f.sid,
+            "client_id": f.client_id,
+            "error": f.error,
+            "attempts": f.attempts,
+            "at": super::rfc3339(f.at),
+        })).collect::<Vec<_>>(),
     });
     if let Some(obj) = v.as_object_mut() {
         obj.extend(entry_fields(entry));
@@ -218,8 +228,101 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    execute::<Identity>(&state, &caller.client_id, id, IdentityCommand::Delete).await?;
+    live_identity(&state, id).await?;
+    // The deletion and the back-channel notices of its sessions commit
+    // together; the sessions end after.
+    let endings = sessions::gather(&state, id, Which::All).await?;
+    let logouts = sessions::notices(&state, &endings);
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::Delete { logouts },
+    )
+    .await?;
+    sessions::finish(&state, &endings, true).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A session as the admin API shows it: its `sid` (the ID tokens' claim,
+/// never the cookie or its hash), how it signed in, from where, and the
+/// clients that asked to be told when it ends.
+fn session_view(e: &Ending) -> Value {
+    let time = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .map(super::rfc3339)
+    };
+    json!({
+        "sid": e.sid,
+        "auth_time": time(e.session.auth_time),
+        "last_seen": time(e.session.last_seen),
+        "amr": e.session.amr,
+        "device": e.session.device,
+        "address": e.session.address,
+        "backchannel_clients": e.clients,
+    })
+}
+
+/// `GET /admin/v1/identities/{id}/sessions`: the identity's live sessions,
+/// most recently used first.
+pub async fn list_sessions(
+    State(state): State<AdminState>,
+    _caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    live_identity(&state, id).await?;
+    let endings = sessions::gather(&state, id, Which::All).await?;
+    let items: Vec<Value> = endings.iter().map(session_view).collect();
+    Ok(Json(json!({ "items": items, "total": items.len() })))
+}
+
+/// `DELETE /admin/v1/identities/{id}/sessions/{sid}`: ends one session,
+/// its refresh-token families (offline ones too) and tells its clients by
+/// back channel. 404 if the identity has no such live session.
+pub async fn end_session(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path((id, sid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    live_identity(&state, id).await?;
+    if sid.is_empty() || sid.len() > 100 {
+        return Err(ApiError::NotFound);
+    }
+    let ended = sessions::sign_out(
+        &state,
+        &caller.client_id,
+        id,
+        Which::Sid(&sid),
+        LogoutReason::Revoked,
+    )
+    .await?;
+    if ended == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /admin/v1/identities/{id}/sessions`: ends every session of the
+/// identity as [`end_session`] does; answers how many ended.
+pub async fn end_sessions(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    live_identity(&state, id).await?;
+    let ended = sessions::sign_out(
+        &state,
+        &caller.client_id,
+        id,
+        Which::All,
+        LogoutReason::Revoked,
+    )
+    .await?;
+    Ok(Json(json!({ "ended": ended })))
 }
 
 /// The API view of a passkey: what it is and when it was registered. The

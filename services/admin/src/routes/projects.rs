@@ -74,6 +74,7 @@ pub async fn create(
     caller: AdminCaller,
     JsonBody(input): JsonBody<ProjectInput>,
 ) -> Result<impl IntoResponse, ApiError> {
+    check_backchannel_target(&state, &input)?;
     let id = Uuid::now_v7();
     let secret = input
         .app_type
@@ -128,6 +129,7 @@ pub async fn update(
     JsonBody(input): JsonBody<ProjectInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    check_backchannel_target(&state, &input)?;
     execute::<Project>(
         &state,
         &caller.client_id,
@@ -137,6 +139,51 @@ pub async fn update(
     .await?;
     let entry = state.projections.project(id).ok_or(ApiError::NotFound)?;
     Ok(Json(view(&entry)))
+}
+
+/// The operator's rule for where logout tokens may be posted (the domain
+/// checked the URI's shape): an address in a private network only when
+/// `INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS` allows it, and loopback only
+/// then or when the issuer itself is on loopback (development). A host
+/// name is checked again when it is resolved for each delivery.
+fn check_backchannel_target(state: &AdminState, input: &ProjectInput) -> Result<(), ApiError> {
+    use inkan_domain::validation::{is_loopback_host, is_loopback_ip, is_private_network};
+    let Some(uri) = input.backchannel_logout_uri.as_deref().map(str::trim) else {
+        return Ok(());
+    };
+    let Some(host) = url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    else {
+        // Not a URL: the domain's validation names the problem.
+        return Ok(());
+    };
+    if state.backchannel_private_networks {
+        return Ok(());
+    }
+    let ip = match &host {
+        url::Host::Ipv4(ip) => Some(std::net::IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => Some(std::net::IpAddr::V6(*ip)),
+        url::Host::Domain(_) => None,
+    };
+    let loopback = is_loopback_host(&host.to_string()) || ip.is_some_and(is_loopback_ip);
+    let issuer_on_loopback = url::Url::parse(&state.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback_host))
+        .unwrap_or(false);
+    if loopback && !issuer_on_loopback {
+        return Err(ApiError::field(
+            "backchannel_logout_uri",
+            "must not point at this host (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)",
+        ));
+    }
+    if ip.is_some_and(is_private_network) {
+        return Err(ApiError::field(
+            "backchannel_logout_uri",
+            "must not point into a private network (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn delete(
@@ -273,6 +320,15 @@ pub fn client_configuration_of(
             (
                 "require_verified_email".into(),
                 json!(s.require_verified_email),
+            ),
+            // OpenID Back-Channel Logout 1.0 (README, "Back-channel logout").
+            (
+                "backchannel_logout_uri".into(),
+                json!(s.backchannel_logout_uri),
+            ),
+            (
+                "backchannel_logout_session_required".into(),
+                json!(s.backchannel_logout_session_required),
             ),
         ]);
     }

@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 use crate::error::AuthorizeError;
 use crate::i18n::{t, t1};
+use crate::logout;
 use crate::pages::{html, AccountApp, AccountPage, AccountPasskey, AccountSession, LoginPage};
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
@@ -149,6 +150,7 @@ fn account_request(state: &AuthorizeState, csrf: String) -> PendingAuthorization
         acr_values: None,
         second_factor: None,
         unverified: None,
+        backchannel: false,
     }
 }
 
@@ -395,7 +397,13 @@ pub async fn end_session(
         return see_other("/account");
     };
     let handle = form.get("session").unwrap_or_default();
-    session::end_handle(&*state.kv, &session.identity_id, handle).await?;
+    logout::end_sessions(
+        &state,
+        &session.identity_id,
+        &[handle.to_owned()],
+        logout::Reason::SignedOut,
+    )
+    .await?;
     if handle == session::handle(&sid) {
         return signed_out(&state);
     }
@@ -413,11 +421,19 @@ pub async fn end_others(
         return see_other("/account");
     };
     let current = session::handle(&sid);
-    for (handle, _) in session::list(&*state.kv, &session.identity_id).await? {
-        if handle != current {
-            session::end_handle(&*state.kv, &session.identity_id, &handle).await?;
-        }
-    }
+    let others: Vec<String> = session::list(&*state.kv, &session.identity_id)
+        .await?
+        .into_iter()
+        .map(|(handle, _)| handle)
+        .filter(|handle| *handle != current)
+        .collect();
+    logout::end_sessions(
+        &state,
+        &session.identity_id,
+        &others,
+        logout::Reason::SignedOut,
+    )
+    .await?;
     back("others")
 }
 
@@ -565,7 +581,13 @@ pub async fn sign_out(
 ) -> Result<Response, AuthorizeError> {
     let OAuthParams(form) = form?;
     if let Some((sid, session)) = posted(&state, &headers, &form).await? {
-        session::end_handle(&*state.kv, &session.identity_id, &session::handle(&sid)).await?;
+        logout::end_sessions(
+            &state,
+            &session.identity_id,
+            &[session::handle(&sid)],
+            logout::Reason::SignedOut,
+        )
+        .await?;
     }
     signed_out(&state)
 }

@@ -58,7 +58,8 @@ pub async fn authorize(
         .map_err(outage)?
         .filter(|live| !target.project.require_verified_email || live.identity.email_verified)
         .map(|live| (live.sid, live.session));
-    let approved = Approved::from_request(&request.request, target.reply.clone(), now);
+    let approved =
+        Approved::from_request(&request.request, &target.project, target.reply.clone(), now);
     match (
         decide(&request, session.as_ref().map(|(_, s)| s), now),
         session,
@@ -333,6 +334,7 @@ async fn login_page(
         csrf: csrf_token.clone(),
         signed_in: None,
         acr_values: request.acr_values.clone(),
+        backchannel: approved.backchannel,
         second_factor: None,
         unverified: None,
     };

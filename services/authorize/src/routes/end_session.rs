@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use crate::cookie;
 use crate::error::AuthorizeError;
+use crate::logout;
 use crate::pages::{html, MessagePage};
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
@@ -57,7 +58,16 @@ pub async fn end_session(
     };
 
     if let Some(sid) = cookie::read(&headers, cookie::session_name(state.secure_cookies)) {
-        session::end(&*state.kv, &sid).await?;
+        let handle = session::handle(&sid);
+        // Every application of the session is told (Back-Channel Logout
+        // 1.0 §2.7), the one that asked included (§2.5 does not exempt it).
+        match session::read(&*state.kv, &handle).await? {
+            Some(s) => {
+                logout::end_sessions(&state, &s.identity_id, &[handle], logout::Reason::Logout)
+                    .await?
+            }
+            None => session::end(&*state.kv, &sid).await?,
+        }
         tracing::info!("session ended by logout");
     }
 

@@ -239,6 +239,16 @@ impl Directory for FakeDirectory {
         self.check()?;
         Ok(false)
     }
+
+    async fn sign_out(
+        &self,
+        _identity_id: &str,
+        handles: &[String],
+        _reason: &str,
+    ) -> Result<u32, DirectoryError> {
+        self.check()?;
+        Ok(handles.len() as u32)
+    }
 }
 
 /// The in-memory store, with a switch that makes every call fail as if

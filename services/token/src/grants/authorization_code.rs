@@ -95,6 +95,9 @@ pub async fn grant(
             family: &family,
             generation: 0,
             epoch: record.epoch,
+            session: Some(&record.session)
+                .filter(|h| !h.is_empty())
+                .map(String::as_str),
         },
     )
     .await

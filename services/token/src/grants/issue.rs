@@ -6,6 +6,7 @@
 use inkan_directory::typed::{Identity, Lookup, Project};
 use inkan_domain::project::GrantType;
 use inkan_flows::refresh::{self, RefreshToken};
+use inkan_flows::session;
 use inkan_oauth::claims::user_claims;
 use inkan_oauth::error::{ErrorCode, OAuthError};
 use inkan_oauth::scope::Scopes;
@@ -29,6 +30,9 @@ pub struct UserGrant<'a> {
     pub generation: u32,
     /// The login's session epoch, carried on to the refresh token.
     pub epoch: u32,
+    /// Handle of the login's IdP session, when known: the ID token's
+    /// `sid`, carried on to the refresh token.
+    pub session: Option<&'a str>,
 }
 
 pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenError> {
@@ -69,6 +73,11 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
         if let Some(rat) = g.requested_at {
             extra.insert("rat".into(), json!(rat));
         }
+        // Back-Channel Logout 1.0 §2.1: the session's id, which a logout
+        // token names; the same on every token of the login.
+        if let Some(handle) = g.session {
+            extra.insert("sid".into(), json!(session::sid_of(handle)));
+        }
         let id_token = mint::id_token(
             &keys,
             alg,
@@ -97,6 +106,7 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             amr: g.amr.to_vec(),
             expires_at: now + i64::from(project.refresh_token_ttl_seconds),
             epoch: g.epoch,
+            session: g.session.map(str::to_owned),
         };
         let token = refresh::issue(state.kv.as_ref(), &record, now).await?;
         if g.generation == 0 {

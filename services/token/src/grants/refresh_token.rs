@@ -67,6 +67,7 @@ pub async fn grant(
             family: &record.family,
             generation: record.generation + 1,
             epoch: record.epoch,
+            session: record.session.as_deref(),
         },
     )
     .await?;
