@@ -26,7 +26,7 @@ pub const SCOPES_SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_
 /// names (`user_id`, `first_name`, `last_name`, `verified`) are emitted
 /// unless a project sets `compat_claims: false`; an identity's custom claims
 /// are the operator's own and not listed.
-pub const CLAIMS_SUPPORTED: [&str; 21] = [
+pub const CLAIMS_SUPPORTED: [&str; 22] = [
     "iss",
     "sub",
     "aud",
@@ -39,6 +39,8 @@ pub const CLAIMS_SUPPORTED: [&str; 21] = [
     "amr",
     "azp",
     "rat",
+    // Back-Channel Logout 1.0 §2.1: the session's id.
+    "sid",
     "email",
     "email_verified",
     "name",
