@@ -580,3 +580,57 @@ async fn in_the_microservices_shape_two_admins_deliver_each_notice_once() {
     assert_eq!(steady.tokens().len(), 1, "delivered once across two admins");
     assert_eq!(flaky.tokens().len(), 2, "one failure, one delivery");
 }
+
+#[tokio::test]
+async fn blocking_an_identity_tells_its_apps_refuses_its_logins_and_unblocking_needs_a_new_login() {
+    let p = Provider::start(Backend::Embedded).await;
+    let steady = RpStub::start(Answer::FailFirst(0)).await;
+    let rp = app_with_logout(&p, &steady).await;
+    let ada = p.user("ada@example.com").await;
+    let admin = p.inkan.admin();
+    let agent = Agent::new();
+    let tokens = sign_in(&p, &agent, &rp).await;
+    let sid = id_claims(&tokens)["sid"].as_str().unwrap().to_string();
+
+    let (status, _) = admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/admin/v1/identities/{ada}/block"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let got = steady.wait_for(1).await;
+    check_logout_token(&p.issuer, &got[0], &rp, &sid, &ada).await;
+    let (_, identity) = admin.get(&format!("/admin/v1/identities/{ada}")).await;
+    assert_eq!(identity["blocked"], true, "{identity}");
+    // Its refresh token (offline access included) and its password are refused.
+    assert_eq!(
+        refresh(&p, &rp, tokens["refresh_token"].as_str().unwrap()).await,
+        400
+    );
+    let pkce = challenge();
+    let params = code_params(&rp, &pkce, "openid");
+    let page = agent.authorize(&p, &params).await;
+    assert_eq!(page.status(), 200, "the session is gone: the login form");
+    let page = page.text().await.unwrap();
+    let resp = agent.login(&p, &page, "ada@example.com", PASSWORD).await;
+    assert_ne!(resp.status(), 303, "a blocked identity cannot sign in");
+
+    let (status, _) = admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/admin/v1/identities/{ada}/unblock"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The old refresh token stays dead; a new login works.
+    assert_eq!(
+        refresh(&p, &rp, tokens["refresh_token"].as_str().unwrap()).await,
+        400
+    );
+    let fresh = Agent::new();
+    sign_in(&p, &fresh, &rp).await;
+    p.stop().await;
+}

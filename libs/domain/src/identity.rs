@@ -259,15 +259,18 @@ pub enum LogoutReason {
     Deleted,
     /// A password reset ended every session.
     PasswordReset,
+    /// An admin blocked the identity.
+    Blocked,
 }
 
 impl LogoutReason {
-    pub const ALL: [LogoutReason; 5] = [
+    pub const ALL: [LogoutReason; 6] = [
         LogoutReason::Logout,
         LogoutReason::SignedOut,
         LogoutReason::Revoked,
         LogoutReason::Deleted,
         LogoutReason::PasswordReset,
+        LogoutReason::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -277,6 +280,7 @@ impl LogoutReason {
             LogoutReason::Revoked => "revoked",
             LogoutReason::Deleted => "deleted",
             LogoutReason::PasswordReset => "password_reset",
+            LogoutReason::Blocked => "blocked",
         }
     }
 
@@ -331,6 +335,15 @@ pub struct PasswordChanged {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityDeleted {}
+
+/// An admin blocked the identity: it cannot sign in, its sessions and
+/// refresh tokens end (the session epoch moves on), and the login
+/// services see it as absent until it is unblocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityBlocked {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityUnblocked {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasskeyRegistered {
@@ -431,6 +444,8 @@ pub enum IdentityEvent {
     ProfileUpdated(ProfileUpdated),
     PasswordChanged(PasswordChanged),
     Deleted(IdentityDeleted),
+    Blocked(IdentityBlocked),
+    Unblocked(IdentityUnblocked),
     PasskeyRegistered(PasskeyRegistered),
     PasskeyRenamed(PasskeyRenamed),
     PasskeyRemoved(PasskeyRemoved),
@@ -465,6 +480,14 @@ pub enum IdentityCommand {
     Delete {
         logouts: Vec<LogoutNotice>,
     },
+    /// Blocks the identity (nothing if it is blocked already); the relying
+    /// parties of its sessions are told in the same append.
+    Block {
+        logouts: Vec<LogoutNotice>,
+    },
+    /// Lets a blocked identity sign in again (nothing if it is not blocked);
+    /// its old sessions and refresh tokens stay dead.
+    Unblock,
     /// Adds a passkey the caller verified (a finished WebAuthn registration
     /// ceremony); refused if the identity already has it.
     RegisterPasskey {
@@ -554,6 +577,9 @@ pub struct Identity {
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub deleted: bool,
+    /// Blocked by an admin (absent from older rows: no).
+    #[serde(default)]
+    pub blocked: bool,
     /// Absent from read-model rows written before passkeys existed: none.
     #[serde(default)]
     pub passkeys: Vec<Passkey>,
@@ -755,6 +781,23 @@ impl Aggregate for Identity {
                 let mut events = vec![IdentityEvent::Deleted(IdentityDeleted {})];
                 events.extend(notices);
                 Ok(events)
+            }
+            IdentityCommand::Block { logouts } => {
+                self.profile()?;
+                if self.blocked {
+                    return Ok(vec![]);
+                }
+                let notices = logout_events(logouts, LogoutReason::Blocked)?;
+                let mut events = vec![IdentityEvent::Blocked(IdentityBlocked {})];
+                events.extend(notices);
+                Ok(events)
+            }
+            IdentityCommand::Unblock => {
+                self.profile()?;
+                if !self.blocked {
+                    return Ok(vec![]);
+                }
+                Ok(vec![IdentityEvent::Unblocked(IdentityUnblocked {})])
             }
             IdentityCommand::RegisterPasskey { mut passkey } => {
                 self.profile()?;
@@ -987,6 +1030,13 @@ impl Aggregate for Identity {
             IdentityEvent::ProfileUpdated(e) => self.profile = Some(e.profile.clone()),
             IdentityEvent::PasswordChanged(e) => self.password_hash = Some(e.password_hash.clone()),
             IdentityEvent::Deleted(_) => self.deleted = true,
+            IdentityEvent::Blocked(_) => {
+                self.blocked = true;
+                // Every session and refresh token minted before ends, and
+                // stays dead after an unblock.
+                self.session_epoch = self.session_epoch.saturating_add(1);
+            }
+            IdentityEvent::Unblocked(_) => self.blocked = false,
             IdentityEvent::PasskeyRegistered(e) => self.passkeys.push(e.passkey.clone()),
             IdentityEvent::PasskeyRenamed(e) => {
                 if let Some(p) = self
@@ -1099,7 +1149,9 @@ impl Aggregate for Identity {
                 | IdentityEvent::EmailVerified(_)
                 | IdentityEvent::PasswordReset(_)
                 | IdentityEvent::BackchannelLogoutRequested(_)
-                | IdentityEvent::BackchannelLogoutFailed(_) => continue,
+                | IdentityEvent::BackchannelLogoutFailed(_)
+                | IdentityEvent::Blocked(_)
+                | IdentityEvent::Unblocked(_) => continue,
             };
             if next != current {
                 if let Some(old) = current.take() {

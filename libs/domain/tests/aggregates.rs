@@ -1211,3 +1211,45 @@ fn logout_reasons_round_trip_through_their_names() {
     }
     assert_eq!(LogoutReason::parse("bored"), None);
 }
+
+#[test]
+fn blocking_ends_every_session_once_tells_the_relying_parties_and_unblocking_keeps_them_dead() {
+    let mut ada = registered_identity("ada@example.com");
+    let epoch = ada.session_epoch;
+    let events = ada
+        .decide(IdentityCommand::Block {
+            logouts: vec![notice("s1", "shop")],
+        })
+        .unwrap();
+    assert!(matches!(events[0], IdentityEvent::Blocked(_)));
+    assert_eq!(
+        requested(&events),
+        told(&[("s1", "shop")], LogoutReason::Blocked)
+    );
+    assert_eq!(ada.unique_changes(&events), Default::default());
+    apply_all(&mut ada, events);
+    assert!(ada.blocked);
+    assert_eq!(ada.session_epoch, epoch + 1, "every session and token ends");
+    // Blocking again changes nothing.
+    assert_eq!(
+        ada.decide(IdentityCommand::Block { logouts: vec![] }),
+        Ok(vec![])
+    );
+    let events = ada.decide(IdentityCommand::Unblock).unwrap();
+    assert!(matches!(events[..], [IdentityEvent::Unblocked(_)]));
+    apply_all(&mut ada, events);
+    assert!(!ada.blocked);
+    assert_eq!(ada.session_epoch, epoch + 1, "old sessions stay dead");
+    assert_eq!(ada.decide(IdentityCommand::Unblock), Ok(vec![]));
+    // Bad notices change nothing; an unknown identity is not found.
+    assert!(matches!(
+        ada.decide(IdentityCommand::Block {
+            logouts: vec![notice("", "shop")]
+        }),
+        Err(DomainError::Invalid(_))
+    ));
+    assert_eq!(
+        Identity::new(Uuid::new_v4()).decide(IdentityCommand::Unblock),
+        Err(DomainError::NotFound)
+    );
+}

@@ -349,6 +349,14 @@ fn identity_events() -> Vec<(&'static str, IdentityEvent)> {
             }),
         ),
         (
+            "identity.blocked.v1",
+            IdentityEvent::Blocked(IdentityBlocked {}),
+        ),
+        (
+            "identity.unblocked.v1",
+            IdentityEvent::Unblocked(IdentityUnblocked {}),
+        ),
+        (
             "identity.backchannel_logout_failed.v1",
             IdentityEvent::BackchannelLogoutFailed(BackchannelLogoutFailed {
                 failure: shop_logout_failure(),

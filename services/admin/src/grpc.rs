@@ -256,7 +256,12 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
     })
 }
 
+/// The identity as the login services see it; `None` for one that cannot
+/// sign in (deleted, or blocked by an admin): to them it does not exist.
 pub fn identity_message(entry: &Entry<Identity>) -> Option<pb::Identity> {
+    if entry.state.blocked {
+        return None;
+    }
     let p = entry.state.profile.as_ref()?;
     Some(pb::Identity {
         id: entry.state.id.to_string(),
@@ -418,7 +423,7 @@ impl AdminInternal for AdminGrpc {
             Err(_) => None,
         };
         let entry = entry
-            .filter(|e| e.state.profile.is_some() && !e.state.deleted)
+            .filter(|e| e.state.profile.is_some() && !e.state.deleted && !e.state.blocked)
             .ok_or_else(|| Status::not_found("unknown identity"))?;
         Ok(Response::new(pb::PasskeysReply {
             position: projections.position(),
@@ -708,7 +713,9 @@ impl AdminInternal for AdminGrpc {
             return reply(Outcome::WrongPassword, String::new());
         };
         let entry = self.bounded(self.state.projections.identity(id)).await?;
-        let Some(entry) = entry.filter(|e| e.state.profile.is_some() && !e.state.deleted) else {
+        let Some(entry) =
+            entry.filter(|e| e.state.profile.is_some() && !e.state.deleted && !e.state.blocked)
+        else {
             return reply(Outcome::WrongPassword, String::new());
         };
         let stored = entry.state.password_hash.clone();

@@ -88,6 +88,11 @@ pub fn router(state: AdminState) -> Router {
             "/admin/v1/identities/{id}/totp",
             delete(identities::delete_totp),
         )
+        .route("/admin/v1/identities/{id}/block", post(identities::block))
+        .route(
+            "/admin/v1/identities/{id}/unblock",
+            post(identities::unblock),
+        )
         .route(
             "/admin/v1/identities/{id}/sessions",
             get(identities::list_sessions).delete(identities::end_sessions),

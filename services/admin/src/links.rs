@@ -116,7 +116,9 @@ pub async fn request(
     let token = Zeroizing::new(format!("{}.{}", id.simple(), generate_token(32)));
     let sealed = URL_SAFE_NO_PAD.encode(state.kek.encrypt(token.as_bytes(), &aad(id)));
     let hash = token_hash(&state.secrets, purpose, &token);
-    let Some(entry) = entry.filter(|e| e.state.profile.is_some() && !e.state.deleted) else {
+    let Some(entry) =
+        entry.filter(|e| e.state.profile.is_some() && !e.state.deleted && !e.state.blocked)
+    else {
         return Ok(());
     };
     let link = Link {
@@ -221,7 +223,7 @@ pub async fn redeem(
             let Some(profile) = identity
                 .profile
                 .as_ref()
-                .filter(|_| live && !identity.deleted)
+                .filter(|_| live && !identity.deleted && !identity.blocked)
             else {
                 return Ok(Redeemed::InvalidLink);
             };

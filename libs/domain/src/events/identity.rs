@@ -8,16 +8,18 @@ use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::identity::{
     BackchannelLogoutFailed, BackchannelLogoutRequested, EmailChanged, EmailVerified,
-    IdentityDeleted, IdentityEvent, IdentityRegistered, LinkPurpose, LinkRequested, LogoutFailure,
-    LogoutReason, MailedLink, Passkey, PasskeyRegistered, PasskeyRemoved, PasskeyRenamed,
-    PasswordChanged, PasswordReset, Profile, ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled,
-    TotpRemoved,
+    IdentityBlocked, IdentityDeleted, IdentityEvent, IdentityRegistered, IdentityUnblocked,
+    LinkPurpose, LinkRequested, LogoutFailure, LogoutReason, MailedLink, Passkey,
+    PasskeyRegistered, PasskeyRemoved, PasskeyRenamed, PasswordChanged, PasswordReset, Profile,
+    ProfileUpdated, RecoveryCodeUsed, Totp, TotpEnrolled, TotpRemoved,
 };
 
 pub const REGISTERED_V1: &str = "identity.registered.v1";
 pub const PROFILE_UPDATED_V1: &str = "identity.profile_updated.v1";
 pub const PASSWORD_CHANGED_V1: &str = "identity.password_changed.v1";
 pub const DELETED_V1: &str = "identity.deleted.v1";
+pub const BLOCKED_V1: &str = "identity.blocked.v1";
+pub const UNBLOCKED_V1: &str = "identity.unblocked.v1";
 pub const PASSKEY_REGISTERED_V1: &str = "identity.passkey_registered.v1";
 pub const PASSKEY_RENAMED_V1: &str = "identity.passkey_renamed.v1";
 pub const PASSKEY_REMOVED_V1: &str = "identity.passkey_removed.v1";
@@ -60,6 +62,14 @@ pub struct PasswordChangedV1 {
 /// `identity.deleted.v1`: an empty object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityDeletedV1 {}
+
+/// `identity.blocked.v1`: an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityBlockedV1 {}
+
+/// `identity.unblocked.v1`: an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityUnblockedV1 {}
 
 /// `identity.passkey_registered.v1`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,8 +172,8 @@ pub struct BackchannelLogoutRequestedV1 {
     /// The session's id (the `sid` claim).
     pub sid: String,
     pub client_id: String,
-    /// Why it ended: `logout`, `signed_out`, `revoked`, `deleted` or
-    /// `password_reset` (anything else is refused when read).
+    /// Why it ended: `logout`, `signed_out`, `revoked`, `deleted`,
+    /// `password_reset` or `blocked` (anything else is refused when read).
     pub reason: String,
 }
 
@@ -189,6 +199,7 @@ fn reason_v1(reason: LogoutReason) -> &'static str {
         LogoutReason::Revoked => "revoked",
         LogoutReason::Deleted => "deleted",
         LogoutReason::PasswordReset => "password_reset",
+        LogoutReason::Blocked => "blocked",
     }
 }
 
@@ -199,6 +210,7 @@ fn reason_from_v1(event_type: &str, reason: &str) -> Result<LogoutReason, Domain
         "revoked" => LogoutReason::Revoked,
         "deleted" => LogoutReason::Deleted,
         "password_reset" => LogoutReason::PasswordReset,
+        "blocked" => LogoutReason::Blocked,
         other => {
             return Err(DomainError::UnknownEvent {
                 event_type: event_type.to_string(),
@@ -265,6 +277,12 @@ impl DomainEvent for IdentityEvent {
                     password_hash: e.password_hash.clone(),
                 },
             ),
+            IdentityEvent::Blocked(IdentityBlocked {}) => {
+                super::encode(BLOCKED_V1, &IdentityBlockedV1 {})
+            }
+            IdentityEvent::Unblocked(IdentityUnblocked {}) => {
+                super::encode(UNBLOCKED_V1, &IdentityUnblockedV1 {})
+            }
             IdentityEvent::Deleted(IdentityDeleted {}) => {
                 super::encode(DELETED_V1, &IdentityDeletedV1 {})
             }
@@ -392,6 +410,14 @@ impl DomainEvent for IdentityEvent {
                 IdentityEvent::PasswordChanged(PasswordChanged {
                     password_hash: e.password_hash,
                 })
+            }
+            BLOCKED_V1 => {
+                let IdentityBlockedV1 {} = super::parse(event_type, payload)?;
+                IdentityEvent::Blocked(IdentityBlocked {})
+            }
+            UNBLOCKED_V1 => {
+                let IdentityUnblockedV1 {} = super::parse(event_type, payload)?;
+                IdentityEvent::Unblocked(IdentityUnblocked {})
             }
             DELETED_V1 => {
                 let IdentityDeletedV1 {} = super::parse(event_type, payload)?;

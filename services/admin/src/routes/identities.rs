@@ -31,6 +31,7 @@ pub fn view(entry: &Entry<Identity>) -> Value {
         "last_name": profile.last_name,
         "claims": profile.claims,
         "has_password": entry.state.password_hash.is_some(),
+        "blocked": entry.state.blocked,
         // The second factor, without its secret or recovery-code hashes.
         "totp": entry.state.totp.as_ref().map(|t| json!({
             "enrolled_at": t.enrolled_at.format(&time::format_description::well_known::Rfc3339).ok(),
@@ -241,6 +242,42 @@ pub async fn delete(
     )
     .await?;
     sessions::finish(&state, &endings, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /admin/v1/identities/{id}/block`: the identity can no longer
+/// sign in; its sessions and refresh tokens end (offline ones too) and the
+/// apps of its sessions are told by back channel, in the block's append.
+/// Blocking a blocked identity changes nothing.
+pub async fn block(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    live_identity(&state, id).await?;
+    let endings = sessions::gather(&state, id, Which::All).await?;
+    let logouts = sessions::notices(&state, &endings);
+    execute::<Identity>(
+        &state,
+        &caller.client_id,
+        id,
+        IdentityCommand::Block { logouts },
+    )
+    .await?;
+    sessions::finish(&state, &endings, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /admin/v1/identities/{id}/unblock`: the identity may sign in
+/// again (with a new login: what the block ended stays ended).
+pub async fn unblock(
+    State(state): State<AdminState>,
+    caller: AdminCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    execute::<Identity>(&state, &caller.client_id, id, IdentityCommand::Unblock).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
