@@ -634,3 +634,39 @@ async fn blocking_an_identity_tells_its_apps_refuses_its_logins_and_unblocking_n
     sign_in(&p, &fresh, &rp).await;
     p.stop().await;
 }
+
+#[tokio::test]
+async fn end_session_can_wait_for_the_other_apps_to_be_told_before_it_redirects() {
+    let p = Provider::start_with(
+        Backend::Embedded,
+        &[
+            ("INKAN_BACKCHANNEL_RETRY_BASE_MS", "100"),
+            ("INKAN_END_SESSION_WAIT_MS", "10000"),
+        ],
+    )
+    .await;
+    let flaky = RpStub::start(Answer::FailFirst(1)).await;
+    let steady = RpStub::start(Answer::FailFirst(0)).await;
+    let shop = app_with_logout(&p, &flaky).await;
+    let blog = app_with_logout(&p, &steady).await;
+    p.user("ada@example.com").await;
+    let agent = Agent::new();
+    sign_in(&p, &agent, &shop).await;
+    let blog_tokens = sign_in(&p, &agent, &blog).await;
+    let resp = agent
+        .http
+        .get(p.url("/end_session"))
+        .query(&[
+            ("id_token_hint", blog_tokens["id_token"].as_str().unwrap()),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    // Both apps were told by the time the browser is sent back, the shop
+    // after its retry: nothing is awaited here.
+    assert_eq!(steady.tokens().len(), 1);
+    assert_eq!(flaky.tokens().len(), 2);
+    p.stop().await;
+}

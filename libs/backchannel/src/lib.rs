@@ -42,6 +42,7 @@ use inkan_directory::typed::Lookup;
 use inkan_directory::{Directory, KeyRing};
 use inkan_domain::identity::{IdentityEvent, LogoutFailure};
 use inkan_domain::{Aggregate, DomainEvent};
+use inkan_kv::KvStore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -118,6 +119,8 @@ pub struct Deliverer {
     directory: Arc<dyn Directory>,
     keyring: Arc<KeyRing>,
     failures: Arc<dyn FailureLog>,
+    /// Where settled notices are marked, for `/end_session`'s wait.
+    kv: Arc<dyn KvStore>,
     http: reqwest::Client,
     settings: Settings,
 }
@@ -128,6 +131,7 @@ impl Deliverer {
         directory: Arc<dyn Directory>,
         keyring: Arc<KeyRing>,
         failures: Arc<dyn FailureLog>,
+        kv: Arc<dyn KvStore>,
         settings: Settings,
     ) -> Result<Deliverer, reqwest::Error> {
         let http = reqwest::Client::builder()
@@ -144,6 +148,7 @@ impl Deliverer {
             directory,
             keyring,
             failures,
+            kv,
             http,
             settings,
         })
@@ -188,6 +193,7 @@ impl Deliverer {
                     "back-channel logout: nothing to deliver"
                 );
                 inkan_telemetry::metrics::backchannel_logout("skipped");
+                self.mark(&notice.sid, client_id).await;
                 settled(CONSUMER, delivery.ack().await);
                 return;
             }
@@ -202,6 +208,7 @@ impl Deliverer {
                     "back-channel logout: delivered"
                 );
                 inkan_telemetry::metrics::backchannel_logout("delivered");
+                self.mark(&notice.sid, client_id).await;
                 settled(CONSUMER, delivery.ack().await);
             }
             Attempt::Transient(why) if !delivery.is_last_attempt() => {
@@ -236,8 +243,17 @@ impl Deliverer {
                 if let Err(e) = self.failures.record(identity, failure).await {
                     tracing::error!(position, client_id, error = %e, "back-channel logout: could not record the failure");
                 }
+                self.mark(&notice.sid, client_id).await;
                 settled(CONSUMER, delivery.give_up().await);
             }
+        }
+    }
+
+    /// Marks the notice settled for whoever waits on it; a store outage
+    /// only cuts such a wait short.
+    async fn mark(&self, sid: &str, client_id: &str) {
+        if let Err(e) = inkan_flows::logout::mark_settled(&*self.kv, sid, client_id).await {
+            tracing::warn!(client_id, error = %e, "back-channel logout: could not mark the notice settled");
         }
     }
 

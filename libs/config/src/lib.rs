@@ -217,6 +217,14 @@ pub struct Settings {
           action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub backchannel_allow_private_networks: bool,
 
+    /// `/end_session` waits up to this many milliseconds for the
+    /// back-channel logout deliveries of the session it ends before it
+    /// redirects, so the other apps are signed out when the user lands
+    /// (0: no wait; the deliveries go on either way).
+    #[arg(long, env = "INKAN_END_SESSION_WAIT_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub end_session_wait_ms: u64,
+
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,

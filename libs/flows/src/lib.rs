@@ -18,11 +18,13 @@
 //! - [`ceremony`]: WebAuthn ceremony state (5 minutes, taken once).
 //! - [`otp`]: the one-time-code replay check (the last time step used).
 //! - [`passkey`]: passkey usage (signature counters, last use), off the event log.
+//! - [`logout`]: which back-channel logout notices are settled (for `/end_session`'s wait).
 
 pub mod access;
 pub mod ceremony;
 pub mod code;
 pub mod limits;
+pub mod logout;
 pub mod otp;
 pub mod passkey;
 pub mod pending;

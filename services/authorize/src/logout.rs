@@ -11,7 +11,10 @@
 //! to — but their applications are not told; that is logged as an error
 //! and counted (`inkan_backchannel_logouts_total{outcome="unrecorded"}`).
 
-use inkan_flows::session;
+use std::time::{Duration, Instant};
+
+use inkan_directory::typed::Lookup;
+use inkan_flows::{logout, session};
 
 use crate::error::AuthorizeError;
 use crate::state::AuthorizeState;
@@ -31,6 +34,57 @@ impl Reason {
             Reason::Logout => "logout",
             Reason::SignedOut => "signed_out",
         }
+    }
+}
+
+/// The session's `sid` and the clients its notices go to (those whose
+/// project has a back-channel URI now), read before it ends; for
+/// [`wait_for_deliveries`].
+pub async fn owed(
+    state: &AuthorizeState,
+    identity_id: &str,
+    handle: &str,
+) -> Result<Option<(String, Vec<String>)>, AuthorizeError> {
+    let Some(ending) = session::ending(&*state.kv, identity_id, handle).await? else {
+        return Ok(None);
+    };
+    let mut clients = Vec::new();
+    for client in ending.clients {
+        if state
+            .directory
+            .project(&client)
+            .await?
+            .is_some_and(|p| p.backchannel_logout_uri.is_some())
+        {
+            clients.push(client);
+        }
+    }
+    Ok(Some((ending.sid, clients)))
+}
+
+/// Waits, at most [`AuthorizeState::end_session_wait`], until the
+/// deliverer settled (delivered or gave up) the notices of session `sid`
+/// to `clients`. Polls the store every 50 ms; an outage ends the wait.
+pub async fn wait_for_deliveries(state: &AuthorizeState, sid: &str, clients: &[String]) {
+    let deadline = Instant::now() + state.end_session_wait;
+    loop {
+        match logout::all_settled(&*state.kv, sid, clients).await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether back-channel logouts were delivered; not waiting");
+                return;
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            tracing::info!(
+                clients = clients.len(),
+                "redirecting before every back-channel logout was delivered"
+            );
+            return;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
     }
 }
 

@@ -33,6 +33,9 @@ pub struct AuthorizeState {
     pub mail: bool,
     /// The pages' message catalogues (built in, plus `INKAN_LOCALES_DIR`).
     pub catalogues: Arc<inkan_i18n::Catalogues>,
+    /// How long `/end_session` waits for the back-channel deliveries of the
+    /// session it ends (`INKAN_END_SESSION_WAIT_MS`; zero: not at all).
+    pub end_session_wait: std::time::Duration,
 }
 
 impl std::ops::Deref for AuthorizeState {

@@ -291,6 +291,7 @@ impl App {
                 directory.clone(),
                 keyring.clone(),
                 Arc::new(inkan_admin::sessions::FailureLog(admin.clone())),
+                backends.kv.clone(),
                 backchannel_settings(&settings),
             )
             .context("building the back-channel logout HTTP client")?;
@@ -354,6 +355,7 @@ impl App {
                 webauthn: passkeys.clone(),
                 mail: settings.smtp_url.is_some(),
                 catalogues: catalogues.clone(),
+                end_session_wait: Duration::from_millis(settings.end_session_wait_ms),
             });
             app = app.merge(limiter.apply(RateLimitGroup::Browser, authorize));
         }

@@ -63,8 +63,18 @@ pub async fn end_session(
         // 1.0 §2.7), the one that asked included (§2.5 does not exempt it).
         match session::read(&*state.kv, &handle).await? {
             Some(s) => {
+                // INKAN_END_SESSION_WAIT_MS: the redirect waits (bounded)
+                // until the other apps were told.
+                let owed = if state.end_session_wait.is_zero() {
+                    None
+                } else {
+                    logout::owed(&state, &s.identity_id, &handle).await?
+                };
                 logout::end_sessions(&state, &s.identity_id, &[handle], logout::Reason::Logout)
-                    .await?
+                    .await?;
+                if let Some((sid, clients)) = owed {
+                    logout::wait_for_deliveries(&state, &sid, &clients).await;
+                }
             }
             None => session::end(&*state.kv, &sid).await?,
         }

@@ -395,6 +395,7 @@ async fn build(secure: bool) -> TestApp {
         )),
         mail: false,
         catalogues: std::sync::Arc::new(inkan_i18n::Catalogues::built_in()),
+        end_session_wait: std::time::Duration::ZERO,
     };
     TestApp {
         router: router(state),
