@@ -45,7 +45,7 @@ impl Admin {
         Ok(body)
     }
 
-    async fn project(&self, body: Value) -> Result<Client> {
+    pub async fn project(&self, body: Value) -> Result<Client> {
         let created = self.post("/admin/v1/projects", body).await?;
         let id = created["client_id"]
             .as_str()

@@ -14,9 +14,11 @@
 //! | `authorization_code_passkey` | a whole code flow with a passkey (a software authenticator, ES256): authorize → login page → ceremony options → assertion → code → token |
 //! | `refresh` | `POST /token` refresh_token, keeping the rotated token |
 //! | `account_page` | `GET /account` with a signed-in session (its sessions and apps listed) |
+//! | `logout_backchannel` | a password login, then `GET /end_session`: the notice committed and a logout token posted to a receiver on loopback |
 
 pub mod account;
 pub mod code_flow;
+pub mod logout;
 pub mod passkey;
 pub mod refresh;
 pub mod request;
@@ -48,6 +50,7 @@ pub const ALL: &[&str] = &[
     "authorization_code_passkey",
     "refresh",
     "account_page",
+    "logout_backchannel",
 ];
 
 /// The scenario whose open-loop replay [`crate::load::open_loop`] runs.
@@ -76,6 +79,7 @@ pub enum Plan {
     Passkey(Arc<passkey::Passkeys>),
     Refresh(Arc<Refresh>),
     Account(Arc<account::Account>),
+    Logout(Arc<logout::Logout>),
 }
 
 impl Plan {
@@ -95,6 +99,7 @@ impl Plan {
             Plan::Passkey(p) => p.step(http, routes, conn).await,
             Plan::Refresh(r) => r.step(http, routes, conn).await,
             Plan::Account(a) => a.step(http, routes, conn).await,
+            Plan::Logout(l) => l.step(http, routes, conn).await,
         }
     }
 }
@@ -286,6 +291,28 @@ async fn prepare_plan(ctx: &Ctx, scenario: &str) -> Result<Plan> {
         }
         "discovery" => Plan::Request(Arc::new(Request::get("/.well-known/openid-configuration"))),
         "jwks" => Plan::Request(Arc::new(Request::get("/jwks"))),
+        "logout_backchannel" => {
+            let (receiver, url) = logout::Receiver::start().await?;
+            let rp = RelyingParty::new(
+                ctx.admin
+                    .project(serde_json::json!({
+                        "name": "bench-logout",
+                        "app_type": "web",
+                        "redirect_uris": [crate::provision::CALLBACK],
+                        "scopes": ["openid", "profile", "email"],
+                        "id_token_signed_response_alg": ctx.flow_alg,
+                        "backchannel_logout_uri": url,
+                    }))
+                    .await?,
+            );
+            let (emails, password, _) = users_with_sessions(ctx, &rp, ctx.connections).await?;
+            Plan::Logout(Arc::new(logout::Logout {
+                rp,
+                emails,
+                password,
+                receiver,
+            }))
+        }
         "account_page" => {
             let rp = RelyingParty::new(ctx.admin.web_project(&ctx.flow_alg).await?);
             let (_, _, sessions) = users_with_sessions(ctx, &rp, ctx.connections).await?;
