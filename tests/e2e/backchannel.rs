@@ -175,6 +175,22 @@ async fn refresh(p: &Provider, rp: &Rp, refresh_token: &str) -> u16 {
         .as_u16()
 }
 
+/// RP-initiated logout with the app's ID token, back to its registered
+/// logout URI.
+async fn log_out_at(p: &Provider, agent: &Agent, tokens: &Value) {
+    let resp = agent
+        .http
+        .get(p.url("/end_session"))
+        .query(&[
+            ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+}
+
 const FAST_RETRIES: &[(&str, &str)] = &[("INKAN_BACKCHANNEL_RETRY_BASE_MS", "100")];
 
 async fn logout_reaches_every_app(backend: Backend) {
@@ -205,17 +221,7 @@ async fn logout_reaches_every_app(backend: Backend) {
     assert_eq!(discovery["backchannel_logout_session_supported"], true);
 
     // The user logs out at the blog (RP-initiated logout).
-    let resp = agent
-        .http
-        .get(p.url("/end_session"))
-        .query(&[
-            ("id_token_hint", blog_tokens["id_token"].as_str().unwrap()),
-            ("post_logout_redirect_uri", LOGGED_OUT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
+    log_out_at(&p, &agent, &blog_tokens).await;
 
     // Both apps are told; the shop after two 500s, each attempt a fresh token.
     let blog_got = steady.wait_for(1).await;
@@ -653,17 +659,7 @@ async fn end_session_can_wait_for_the_other_apps_to_be_told_before_it_redirects(
     let agent = Agent::new();
     sign_in(&p, &agent, &shop).await;
     let blog_tokens = sign_in(&p, &agent, &blog).await;
-    let resp = agent
-        .http
-        .get(p.url("/end_session"))
-        .query(&[
-            ("id_token_hint", blog_tokens["id_token"].as_str().unwrap()),
-            ("post_logout_redirect_uri", LOGGED_OUT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
+    log_out_at(&p, &agent, &blog_tokens).await;
     // Both apps were told by the time the browser is sent back, the shop
     // after its retry: nothing is awaited here.
     assert_eq!(steady.tokens().len(), 1);

@@ -229,19 +229,26 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    live_identity(&state, id).await?;
-    // The deletion and the back-channel notices of its sessions commit
-    // together; the sessions end after.
-    let endings = sessions::gather(&state, id, Which::All).await?;
-    let logouts = sessions::notices(&state, &endings);
-    execute::<Identity>(
-        &state,
-        &caller.client_id,
-        id,
-        IdentityCommand::Delete { logouts },
-    )
-    .await?;
-    sessions::finish(&state, &endings, true).await?;
+    end_every_session_with(&state, &caller, id, |logouts| IdentityCommand::Delete {
+        logouts,
+    })
+    .await
+}
+
+/// Runs `command` (built with the back-channel notices of every session
+/// of the identity) so that the change and the notices commit together,
+/// then ends the sessions with their refresh tokens, offline ones too.
+async fn end_every_session_with(
+    state: &AdminState,
+    caller: &AdminCaller,
+    id: Uuid,
+    command: impl FnOnce(Vec<inkan_domain::identity::LogoutNotice>) -> IdentityCommand,
+) -> Result<StatusCode, ApiError> {
+    live_identity(state, id).await?;
+    let endings = sessions::gather(state, id, Which::All).await?;
+    let logouts = sessions::notices(state, &endings);
+    execute::<Identity>(state, &caller.client_id, id, command(logouts)).await?;
+    sessions::finish(state, &endings, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,18 +262,10 @@ pub async fn block(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    live_identity(&state, id).await?;
-    let endings = sessions::gather(&state, id, Which::All).await?;
-    let logouts = sessions::notices(&state, &endings);
-    execute::<Identity>(
-        &state,
-        &caller.client_id,
-        id,
-        IdentityCommand::Block { logouts },
-    )
-    .await?;
-    sessions::finish(&state, &endings, true).await?;
-    Ok(StatusCode::NO_CONTENT)
+    end_every_session_with(&state, &caller, id, |logouts| IdentityCommand::Block {
+        logouts,
+    })
+    .await
 }
 
 /// `POST /admin/v1/identities/{id}/unblock`: the identity may sign in
