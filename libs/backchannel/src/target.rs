@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use inkan_domain::validation::{is_loopback_ip, is_private_network};
+use inkan_domain::validation::{is_loopback_host, is_loopback_ip, is_private_network};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Which addresses a delivery may reach.
@@ -24,6 +24,16 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The operator's policy (`INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`)
+    /// for `issuer`: loopback targets only for an issuer on loopback
+    /// (development), or with private networks.
+    pub fn for_issuer(issuer: &url::Url, private_networks: bool) -> Policy {
+        Policy {
+            private_networks,
+            loopback: issuer.host_str().is_some_and(is_loopback_host),
+        }
+    }
+
     pub fn allows(&self, ip: IpAddr) -> bool {
         if is_loopback_ip(ip) {
             return self.loopback || self.private_networks;
@@ -40,6 +50,10 @@ impl Policy {
         let ip = match url.host() {
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+            // `localhost` is refused by name; other names when resolved.
+            Some(url::Host::Domain(name)) if is_loopback_host(name) => {
+                IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            }
             Some(url::Host::Domain(_)) => return Ok(()),
             None => return Err(Refused("the URI names no host".into())),
         };

@@ -327,7 +327,12 @@ impl Directory for CachedDirectory {
         Ok(removed)
     }
 
-    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> Result<crate::SignedOut> {
         self.inner.sign_out(identity_id, handles, reason).await
     }
 

@@ -115,15 +115,22 @@ pub trait Directory: Send + Sync + 'static {
     /// one-time-code factor (`None`); `false` if there was no such thing.
     async fn remove_credential(&self, identity_id: &str, passkey: Option<&str>) -> Result<bool>;
     /// Ends sessions of an identity by their handles and records the
-    /// back-channel logout notices they owe (a write, through the admin);
-    /// how many ended.
-    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32>;
+    /// back-channel logout notices they owe (a write, through the admin):
+    /// how many ended, and the notices.
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> Result<SignedOut>;
 }
 
-fn signed_out(result: std::result::Result<pb::SignOutReply, Status>) -> Result<u32> {
+pub use pb::{SignOutNotice, SignOutReply as SignedOut};
+
+fn signed_out(result: std::result::Result<pb::SignOutReply, Status>) -> Result<SignedOut> {
     match result {
-        Ok(reply) => Ok(reply.ended),
-        Err(s) if s.code() == Code::NotFound => Ok(0),
+        Ok(reply) => Ok(reply),
+        Err(s) if s.code() == Code::NotFound => Ok(SignedOut::default()),
         Err(s) => Err(DirectoryError::Unavailable(s)),
     }
 }
@@ -531,7 +538,12 @@ impl<T: AdminInternal> Directory for InProcess<T> {
         )
     }
 
-    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> Result<SignedOut> {
         let req = Request::new(sign_out_request(identity_id, handles, reason));
         signed_out(self.0.sign_out(req).await.map(tonic::Response::into_inner))
     }
@@ -833,7 +845,12 @@ impl Directory for Grpc {
     }
 
     /// A write: one replica, never retried.
-    async fn sign_out(&self, identity_id: &str, handles: &[String], reason: &str) -> Result<u32> {
+    async fn sign_out(
+        &self,
+        identity_id: &str,
+        handles: &[String],
+        reason: &str,
+    ) -> Result<SignedOut> {
         let result = self
             .one_replica()
             .sign_out(sign_out_request(identity_id, handles, reason))

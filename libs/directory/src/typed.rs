@@ -476,8 +476,8 @@ mod tests {
         async fn remove_credential(&self, _: &str, _: Option<&str>) -> Result<bool> {
             Ok(false)
         }
-        async fn sign_out(&self, _: &str, _: &[String], _: &str) -> Result<u32> {
-            Ok(0)
+        async fn sign_out(&self, _: &str, _: &[String], _: &str) -> Result<crate::SignedOut> {
+            Ok(crate::SignedOut::default())
         }
     }
 

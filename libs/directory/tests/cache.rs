@@ -121,7 +121,7 @@ impl Directory for Counting {
         identity_id: &str,
         handles: &[String],
         reason: &str,
-    ) -> inkan_directory::Result<u32> {
+    ) -> inkan_directory::Result<inkan_directory::SignedOut> {
         self.inner.sign_out(identity_id, handles, reason).await
     }
 }

@@ -23,12 +23,12 @@ pub async fn mark_settled(kv: &dyn KvStore, sid: &str, client_id: &str) -> Resul
     Ok(())
 }
 
-/// Whether every notice of session `sid` to `clients` is settled.
-pub async fn all_settled(kv: &dyn KvStore, sid: &str, clients: &[String]) -> Result<bool> {
-    if clients.is_empty() {
+/// Whether every notice, `(sid, client_id)`, is settled.
+pub async fn all_settled(kv: &dyn KvStore, notices: &[(&str, &str)]) -> Result<bool> {
+    if notices.is_empty() {
         return Ok(true);
     }
-    let keys: Vec<String> = clients.iter().map(|c| key(sid, c)).collect();
+    let keys: Vec<String> = notices.iter().map(|(sid, c)| key(sid, c)).collect();
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     Ok(kv.get_many(&refs).await?.iter().all(Option::is_some))
 }

@@ -235,30 +235,37 @@ pub async fn ending(kv: &dyn KvStore, identity_id: &str, handle: &str) -> Result
     if session.identity_id != identity_id {
         return Ok(None);
     }
-    let mut clients = kv.set_members(&clients_key(handle)).await?;
-    clients.sort();
-    Ok(Some(Ending {
-        handle: handle.to_owned(),
-        sid: sid_of(handle),
-        session,
-        clients,
-    }))
+    Ok(Some(Ending::read(kv, handle.to_owned(), session).await?))
 }
 
-/// Every live session of the identity, as [`ending`] reads each.
-pub async fn endings(kv: &dyn KvStore, identity_id: &str) -> Result<Vec<Ending>> {
+/// The identity's live sessions (as [`list`] finds them) that `keep`
+/// accepts by `sid`, each read as [`ending`] does.
+pub async fn endings(
+    kv: &dyn KvStore,
+    identity_id: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Ending>> {
     let mut out = Vec::new();
     for (handle, session) in list(kv, identity_id).await? {
+        if keep(&sid_of(&handle)) {
+            out.push(Ending::read(kv, handle, session).await?);
+        }
+    }
+    Ok(out)
+}
+
+impl Ending {
+    /// The session `handle` holds, with the clients it issued to.
+    async fn read(kv: &dyn KvStore, handle: String, session: Session) -> Result<Ending> {
         let mut clients = kv.set_members(&clients_key(&handle)).await?;
         clients.sort();
-        out.push(Ending {
+        Ok(Ending {
             sid: sid_of(&handle),
             handle,
             session,
             clients,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// Ends a session read by [`ending`]: its record, its client set and its

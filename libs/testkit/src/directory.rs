@@ -474,14 +474,17 @@ impl Directory for FakeDirectory {
         identity_id: &str,
         handles: &[String],
         reason: &str,
-    ) -> inkan_directory::Result<u32> {
+    ) -> inkan_directory::Result<inkan_directory::SignedOut> {
         let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
         if !data.identities.contains_key(identity_id) {
-            return Ok(0);
+            return Ok(inkan_directory::SignedOut::default());
         }
         data.sign_outs
             .push((identity_id.into(), handles.to_vec(), reason.into()));
-        Ok(handles.len() as u32)
+        Ok(inkan_directory::SignedOut {
+            ended: handles.len() as u32,
+            notices: vec![],
+        })
     }
 
     async fn redeem_link(&self, request: LinkRedemption) -> inkan_directory::Result<LinkRedeemed> {

@@ -65,3 +65,22 @@ pub async fn execute<A: Aggregate>(
     state.projections.wait_for(appended.position).await?;
     Ok(appended.position)
 }
+
+/// Runs a command that only adds events (back-channel notices, a failed
+/// delivery's record): a write racing on the aggregate makes the append
+/// conflict, and deciding again on the new state is always right, so it is
+/// tried again (at most five more times) instead of answering 409.
+pub async fn execute_adding<A: Aggregate>(
+    state: &AdminState,
+    actor: &str,
+    id: Uuid,
+    command: impl Fn() -> A::Command,
+) -> Result<i64, ApiError> {
+    let mut tries = 0;
+    loop {
+        match execute::<A>(state, actor, id, command()).await {
+            Err(ApiError::Conflict(_)) if tries < 5 => tries += 1,
+            outcome => return outcome,
+        }
+    }
+}

@@ -793,7 +793,7 @@ impl AdminInternal for AdminGrpc {
             Some(r @ (LogoutReason::Logout | LogoutReason::SignedOut)) => r,
             _ => return Err(Status::invalid_argument("reason: logout or signed_out")),
         };
-        let ended = crate::sessions::sign_out(
+        let signed_out = crate::sessions::sign_out(
             &self.state,
             "authorize",
             id,
@@ -803,7 +803,15 @@ impl AdminInternal for AdminGrpc {
         .await
         .map_err(Status::from)?;
         Ok(Response::new(pb::SignOutReply {
-            ended: u32::try_from(ended).unwrap_or(u32::MAX),
+            ended: u32::try_from(signed_out.ended).unwrap_or(u32::MAX),
+            notices: signed_out
+                .notices
+                .into_iter()
+                .map(|n| pb::SignOutNotice {
+                    sid: n.sid,
+                    client_id: n.client_id,
+                })
+                .collect(),
         }))
     }
 

@@ -15,7 +15,7 @@ use inkan_flows::refresh;
 use inkan_flows::session::{self, Ending};
 use uuid::Uuid;
 
-use crate::commands::execute;
+use crate::commands::execute_adding;
 use crate::error::ApiError;
 use crate::state::AdminState;
 
@@ -37,12 +37,8 @@ pub async fn gather(
     let kv = &*state.kv;
     let id = identity.to_string();
     Ok(match which {
-        Which::All => session::endings(kv, &id).await?,
-        Which::Sid(sid) => session::endings(kv, &id)
-            .await?
-            .into_iter()
-            .filter(|e| e.sid == sid)
-            .collect(),
+        Which::All => session::endings(kv, &id, |_| true).await?,
+        Which::Sid(sid) => session::endings(kv, &id, |s| s == sid).await?,
         Which::Handles(handles) => {
             let mut out = Vec::new();
             for handle in handles.iter().take(MAX_HANDLES) {
@@ -105,30 +101,35 @@ pub async fn finish(
     Ok(())
 }
 
-/// Ends the sessions `which` names and records their notices; how many
-/// sessions ended. An admin's revocation ends offline grants too; a
-/// user's logout leaves them (OIDC Core §11).
+/// What [`sign_out`] did.
+pub struct SignedOut {
+    pub ended: usize,
+    /// The notices recorded (none for a deleted identity).
+    pub notices: Vec<LogoutNotice>,
+}
+
+/// Ends the sessions `which` names and records their notices. An admin's
+/// revocation ends offline grants too; a user's logout leaves them (OIDC
+/// Core §11).
 pub async fn sign_out(
     state: &AdminState,
     actor: &str,
     identity: Uuid,
     which: Which<'_>,
     reason: LogoutReason,
-) -> Result<usize, ApiError> {
+) -> Result<SignedOut, ApiError> {
     let endings = gather(state, identity, which).await?;
     let logouts = notices(state, &endings);
-    // The notices only add events: a write racing on the identity makes
-    // the append conflict, and trying again is always right.
-    let mut tries = 0;
-    while !logouts.is_empty() {
-        let command = IdentityCommand::SignOut {
+    let mut recorded = Vec::new();
+    if !logouts.is_empty() {
+        let command = || IdentityCommand::SignOut {
             logouts: logouts.clone(),
             reason,
         };
-        match execute::<Identity>(state, actor, identity, command).await {
+        match execute_adding::<Identity>(state, actor, identity, command).await {
+            Ok(_) => recorded = logouts,
             // A deleted identity's deletion already told every client.
-            Ok(_) | Err(ApiError::NotFound) => break,
-            Err(ApiError::Conflict(_)) if tries < 5 => tries += 1,
+            Err(ApiError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
@@ -139,7 +140,10 @@ pub async fn sign_out(
         reason = reason.as_str(),
         "sessions ended"
     );
-    Ok(endings.len())
+    Ok(SignedOut {
+        ended: endings.len(),
+        notices: recorded,
+    })
 }
 
 /// Where the back-channel deliverer records a notice that ran out of
@@ -154,21 +158,16 @@ impl inkan_backchannel::FailureLog for FailureLog {
         identity: Uuid,
         failure: inkan_domain::identity::LogoutFailure,
     ) -> Result<(), String> {
-        let mut tries = 0;
-        loop {
-            let command = IdentityCommand::RecordLogoutFailure {
-                sid: failure.sid.clone(),
-                client_id: failure.client_id.clone(),
-                error: failure.error.clone(),
-                attempts: failure.attempts,
-                at: failure.at,
-            };
-            match execute::<Identity>(&self.0, "backchannel-logout", identity, command).await {
-                Ok(_) => return Ok(()),
-                // Another write raced on the identity: this one only adds.
-                Err(ApiError::Conflict(_)) if tries < 5 => tries += 1,
-                Err(e) => return Err(e.to_string()),
-            }
-        }
+        let command = || IdentityCommand::RecordLogoutFailure {
+            sid: failure.sid.clone(),
+            client_id: failure.client_id.clone(),
+            error: failure.error.clone(),
+            attempts: failure.attempts,
+            at: failure.at,
+        };
+        execute_adding::<Identity>(&self.0, "backchannel-logout", identity, command)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

@@ -45,10 +45,9 @@ pub struct AdminState {
     /// refresh-token families in: the admin lists and ends sessions there
     /// (the sessions API, deletions, password resets).
     pub kv: Arc<dyn inkan_kv::KvStore>,
-    /// Whether back-channel logout URIs may point into private networks
-    /// (`INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`); loopback is allowed
-    /// only for a loopback issuer unless this is set.
-    pub backchannel_private_networks: bool,
+    /// Where back-channel logout URIs may point (checked at registration;
+    /// the deliverer checks the same policy at every delivery).
+    pub backchannel_policy: inkan_backchannel::Policy,
 }
 
 /// The default of [`AdminState::store_read_timeout`].
@@ -81,7 +80,7 @@ impl AdminState {
             clock: Arc::new(inkan_clock::SystemClock),
             mail: false,
             kv: Arc::new(inkan_kv::MemoryKv::new()),
-            backchannel_private_networks: false,
+            backchannel_policy: inkan_backchannel::Policy::default(),
         }
     }
 

@@ -13,62 +13,24 @@
 
 use std::time::{Duration, Instant};
 
-use inkan_directory::typed::Lookup;
+use inkan_directory::SignOutNotice;
+use inkan_domain::identity::LogoutReason;
 use inkan_flows::{logout, session};
 
 use crate::error::AuthorizeError;
 use crate::state::AuthorizeState;
 
-/// Why sessions end here (the admin's `SignOut` reasons).
-#[derive(Debug, Clone, Copy)]
-pub enum Reason {
-    /// RP-Initiated Logout (`/end_session`).
-    Logout,
-    /// The user's account page.
-    SignedOut,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::Logout => "logout",
-            Reason::SignedOut => "signed_out",
-        }
-    }
-}
-
-/// The session's `sid` and the clients its notices go to (those whose
-/// project has a back-channel URI now), read before it ends; for
-/// [`wait_for_deliveries`].
-pub async fn owed(
-    state: &AuthorizeState,
-    identity_id: &str,
-    handle: &str,
-) -> Result<Option<(String, Vec<String>)>, AuthorizeError> {
-    let Some(ending) = session::ending(&*state.kv, identity_id, handle).await? else {
-        return Ok(None);
-    };
-    let mut clients = Vec::new();
-    for client in ending.clients {
-        if state
-            .directory
-            .project(&client)
-            .await?
-            .is_some_and(|p| p.backchannel_logout_uri.is_some())
-        {
-            clients.push(client);
-        }
-    }
-    Ok(Some((ending.sid, clients)))
-}
-
 /// Waits, at most [`AuthorizeState::end_session_wait`], until the
-/// deliverer settled (delivered or gave up) the notices of session `sid`
-/// to `clients`. Polls the store every 50 ms; an outage ends the wait.
-pub async fn wait_for_deliveries(state: &AuthorizeState, sid: &str, clients: &[String]) {
+/// deliverer settled (delivered or gave up) `notices`. Polls the store
+/// every 50 ms; an outage ends the wait.
+pub async fn wait_for_deliveries(state: &AuthorizeState, notices: &[SignOutNotice]) {
+    let pairs: Vec<(&str, &str)> = notices
+        .iter()
+        .map(|n| (n.sid.as_str(), n.client_id.as_str()))
+        .collect();
     let deadline = Instant::now() + state.end_session_wait;
     loop {
-        match logout::all_settled(&*state.kv, sid, clients).await {
+        match logout::all_settled(&*state.kv, &pairs).await {
             Ok(true) => return,
             Ok(false) => {}
             Err(e) => {
@@ -79,7 +41,7 @@ pub async fn wait_for_deliveries(state: &AuthorizeState, sid: &str, clients: &[S
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             tracing::info!(
-                clients = clients.len(),
+                notices = pairs.len(),
                 "redirecting before every back-channel logout was delivered"
             );
             return;
@@ -89,26 +51,31 @@ pub async fn wait_for_deliveries(state: &AuthorizeState, sid: &str, clients: &[S
 }
 
 /// Ends the identity's sessions with these handles and has their
-/// applications told.
+/// applications told (`reason`: [`LogoutReason::Logout`] or
+/// [`LogoutReason::SignedOut`]); answers the notices the admin recorded.
 pub async fn end_sessions(
     state: &AuthorizeState,
     identity_id: &str,
     handles: &[String],
-    reason: Reason,
-) -> Result<(), AuthorizeError> {
+    reason: LogoutReason,
+) -> Result<Vec<SignOutNotice>, AuthorizeError> {
     if handles.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    if let Err(e) = state
+    let notices = match state
         .directory
         .sign_out(identity_id, handles, reason.as_str())
         .await
     {
-        tracing::error!(error = %e, sessions = handles.len(), "could not record the back-channel logout of these sessions; they end here only");
-        inkan_telemetry::metrics::backchannel_logout("unrecorded");
-    }
+        Ok(signed_out) => signed_out.notices,
+        Err(e) => {
+            tracing::error!(error = %e, sessions = handles.len(), "could not record the back-channel logout of these sessions; they end here only");
+            inkan_telemetry::metrics::backchannel_logout("unrecorded");
+            Vec::new()
+        }
+    };
     for handle in handles {
         session::end_handle(&*state.kv, identity_id, handle).await?;
     }
-    Ok(())
+    Ok(notices)
 }

@@ -475,26 +475,26 @@ fn admin_state(
     );
     state.store_read_timeout = Duration::from_millis(settings.admin_store_read_timeout_ms);
     state.mail = settings.smtp_url.is_some();
-    state.backchannel_private_networks = settings.backchannel_allow_private_networks;
+    state.backchannel_policy = backchannel_policy(settings);
     Ok(state)
 }
 
-/// The deliverer's patience and reach from the settings. Loopback targets
-/// are allowed for an issuer on loopback (development), or with private
-/// networks.
+/// Where back-channel logout URIs may point: one policy for the admin's
+/// registration check and the deliverer.
+fn backchannel_policy(settings: &Settings) -> inkan_backchannel::Policy {
+    inkan_backchannel::Policy::for_issuer(
+        &settings.issuer,
+        settings.backchannel_allow_private_networks,
+    )
+}
+
+/// The deliverer's patience and reach from the settings.
 fn backchannel_settings(settings: &Settings) -> inkan_backchannel::Settings {
-    let issuer_on_loopback = settings
-        .issuer
-        .host_str()
-        .is_some_and(inkan_domain::validation::is_loopback_host);
     inkan_backchannel::Settings {
         max_attempts: settings.backchannel_max_attempts,
         retry_base: Duration::from_millis(settings.backchannel_retry_base_ms),
         timeout: Duration::from_millis(settings.backchannel_timeout_ms),
-        policy: inkan_backchannel::Policy {
-            private_networks: settings.backchannel_allow_private_networks,
-            loopback: issuer_on_loopback,
-        },
+        policy: backchannel_policy(settings),
         ..inkan_backchannel::Settings::default()
     }
 }

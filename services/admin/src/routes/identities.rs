@@ -334,7 +334,8 @@ pub async fn end_session(
         Which::Sid(&sid),
         LogoutReason::Revoked,
     )
-    .await?;
+    .await?
+    .ended;
     if ended == 0 {
         return Err(ApiError::NotFound);
     }
@@ -357,7 +358,8 @@ pub async fn end_sessions(
         Which::All,
         LogoutReason::Revoked,
     )
-    .await?;
+    .await?
+    .ended;
     Ok(Json(json!({ "ended": ended })))
 }
 

@@ -142,48 +142,26 @@ pub async fn update(
 }
 
 /// The operator's rule for where logout tokens may be posted (the domain
-/// checked the URI's shape): an address in a private network only when
-/// `INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS` allows it, and loopback only
-/// then or when the issuer itself is on loopback (development). A host
-/// name is checked again when it is resolved for each delivery.
+/// checks the URI's shape): the same [`inkan_backchannel::Policy`] the
+/// deliverer applies — an address in a private network, or this host, only
+/// as `INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS` and a loopback issuer
+/// allow. A host name is checked again when it is resolved for each delivery.
 fn check_backchannel_target(state: &AdminState, input: &ProjectInput) -> Result<(), ApiError> {
-    use inkan_domain::validation::{is_loopback_host, is_loopback_ip, is_private_network};
-    let Some(uri) = input.backchannel_logout_uri.as_deref().map(str::trim) else {
-        return Ok(());
-    };
-    let Some(host) = url::Url::parse(uri)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
+    let Some(url) = input
+        .backchannel_logout_uri
+        .as_deref()
+        .and_then(|uri| url::Url::parse(uri.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
     else {
-        // Not a URL: the domain's validation names the problem.
+        // Not an http(s) URL: the domain's validation names the problem.
         return Ok(());
     };
-    if state.backchannel_private_networks {
-        return Ok(());
-    }
-    let ip = match &host {
-        url::Host::Ipv4(ip) => Some(std::net::IpAddr::V4(*ip)),
-        url::Host::Ipv6(ip) => Some(std::net::IpAddr::V6(*ip)),
-        url::Host::Domain(_) => None,
-    };
-    let loopback = is_loopback_host(&host.to_string()) || ip.is_some_and(is_loopback_ip);
-    let issuer_on_loopback = url::Url::parse(&state.issuer)
-        .ok()
-        .and_then(|u| u.host_str().map(is_loopback_host))
-        .unwrap_or(false);
-    if loopback && !issuer_on_loopback {
-        return Err(ApiError::field(
+    state.backchannel_policy.check_url(&url).map_err(|refused| {
+        ApiError::field(
             "backchannel_logout_uri",
-            "must not point at this host (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)",
-        ));
-    }
-    if ip.is_some_and(is_private_network) {
-        return Err(ApiError::field(
-            "backchannel_logout_uri",
-            "must not point into a private network (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)",
-        ));
-    }
-    Ok(())
+            format!("{refused} (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)"),
+        )
+    })
 }
 
 pub async fn delete(

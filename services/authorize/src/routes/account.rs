@@ -32,6 +32,7 @@ use crate::pages::{html, AccountApp, AccountPage, AccountPasskey, AccountSession
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
 use crate::{cookie, csrf};
+use inkan_domain::identity::LogoutReason;
 
 /// The built-in client the account page signs in through. Never a
 /// project's: generated client ids are random and start with a letter,
@@ -401,7 +402,7 @@ pub async fn end_session(
         &state,
         &session.identity_id,
         &[handle.to_owned()],
-        logout::Reason::SignedOut,
+        LogoutReason::SignedOut,
     )
     .await?;
     if handle == session::handle(&sid) {
@@ -431,7 +432,7 @@ pub async fn end_others(
         &state,
         &session.identity_id,
         &others,
-        logout::Reason::SignedOut,
+        LogoutReason::SignedOut,
     )
     .await?;
     back("others")
@@ -585,7 +586,7 @@ pub async fn sign_out(
             &state,
             &session.identity_id,
             &[session::handle(&sid)],
-            logout::Reason::SignedOut,
+            LogoutReason::SignedOut,
         )
         .await?;
     }

@@ -32,6 +32,7 @@ use crate::logout;
 use crate::pages::{html, MessagePage};
 use crate::redirect::see_other;
 use crate::state::AuthorizeState;
+use inkan_domain::identity::LogoutReason;
 
 /// The end-session endpoint: `id_token_hint`, `client_id`,
 /// `post_logout_redirect_uri`, `state`, from the query (GET) or form body (POST).
@@ -63,17 +64,13 @@ pub async fn end_session(
         // 1.0 §2.7), the one that asked included (§2.5 does not exempt it).
         match session::read(&*state.kv, &handle).await? {
             Some(s) => {
+                let notices =
+                    logout::end_sessions(&state, &s.identity_id, &[handle], LogoutReason::Logout)
+                        .await?;
                 // INKAN_END_SESSION_WAIT_MS: the redirect waits (bounded)
                 // until the other apps were told.
-                let owed = if state.end_session_wait.is_zero() {
-                    None
-                } else {
-                    logout::owed(&state, &s.identity_id, &handle).await?
-                };
-                logout::end_sessions(&state, &s.identity_id, &[handle], logout::Reason::Logout)
-                    .await?;
-                if let Some((sid, clients)) = owed {
-                    logout::wait_for_deliveries(&state, &sid, &clients).await;
+                if !state.end_session_wait.is_zero() {
+                    logout::wait_for_deliveries(&state, &notices).await;
                 }
             }
             None => session::end(&*state.kv, &sid).await?,

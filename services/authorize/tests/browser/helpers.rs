@@ -245,9 +245,12 @@ impl Directory for FakeDirectory {
         _identity_id: &str,
         handles: &[String],
         _reason: &str,
-    ) -> Result<u32, DirectoryError> {
+    ) -> Result<inkan_directory::SignedOut, DirectoryError> {
         self.check()?;
-        Ok(handles.len() as u32)
+        Ok(inkan_directory::SignedOut {
+            ended: handles.len() as u32,
+            notices: vec![],
+        })
     }
 }
 
