@@ -11,7 +11,9 @@
 
 use async_trait::async_trait;
 use inkan_domain::acr::Acr;
-use inkan_domain::project::{AppType, AuthMethod, GrantType, LoginMethod, MfaPolicy};
+use inkan_domain::project::{
+    AppType, AuthMethod, GrantType, LoginMethod, MfaPolicy, SecurityProfile,
+};
 use inkan_keys::signing::Algorithm;
 use inkan_oauth::claims::IdentityFacts;
 use inkan_proto::admin::v1 as pb;
@@ -83,6 +85,25 @@ pub struct Project {
     pub backchannel_logout_uri: Option<String>,
     /// The RP needs `sid` in its logout tokens (always sent).
     pub backchannel_logout_session_required: bool,
+    /// Where the client's keys for `private_key_jwt` come from.
+    pub client_keys: ClientKeys,
+    /// Authorization requests only through `/par` (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
+    /// Token requests need a DPoP proof; every access token is bound.
+    pub dpop_bound_access_tokens: bool,
+    pub profile: SecurityProfile,
+}
+
+/// A `private_key_jwt` client's public keys: registered inline, or
+/// published at a URL the token service fetches (and caches).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ClientKeys {
+    #[default]
+    None,
+    /// A JWK Set document.
+    Inline(Value),
+    /// The URL of a JWK Set document.
+    Uri(String),
 }
 
 /// How a project's login pages look: its logo and colour (the admin
@@ -104,6 +125,11 @@ impl Project {
     /// A public client (RFC 6749 §2.1): it authenticates with its `client_id` alone.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// Under the FAPI 2.0 Security Profile.
+    pub fn is_fapi2(&self) -> bool {
+        self.profile == SecurityProfile::Fapi2
     }
 
     pub fn allows_login(&self, method: LoginMethod) -> bool {
@@ -192,6 +218,20 @@ impl TryFrom<pb::Project> for Project {
                 })
             })
             .collect::<std::result::Result<_, _>>()?;
+        let client_keys = match (p.jwks_json.is_empty(), p.jwks_uri.is_empty()) {
+            (false, _) => ClientKeys::Inline(
+                serde_json::from_str(&p.jwks_json)
+                    .map_err(|e| InvalidRecord::new("project", "jwks_json", e))?,
+            ),
+            (true, false) => ClientKeys::Uri(p.jwks_uri),
+            (true, true) => ClientKeys::None,
+        };
+        // An admin older than the profile sends none: the standard one.
+        let profile = if p.profile.is_empty() {
+            SecurityProfile::Standard
+        } else {
+            plain("project", "profile", &p.profile)?
+        };
         Ok(Project {
             id: p.id,
             client_id: p.client_id,
@@ -226,6 +266,10 @@ impl TryFrom<pb::Project> for Project {
             },
             backchannel_logout_uri: Some(p.backchannel_logout_uri).filter(|v| !v.is_empty()),
             backchannel_logout_session_required: p.backchannel_logout_session_required,
+            client_keys,
+            require_pushed_authorization_requests: p.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: p.dpop_bound_access_tokens,
+            profile,
         })
     }
 }
@@ -374,12 +418,14 @@ mod tests {
 
     #[test]
     fn an_unknown_value_in_a_project_is_an_error_naming_the_field_never_a_default() {
-        let cases: [Spoil; 5] = [
+        let cases: [Spoil; 7] = [
             ("app_type", |p| p.app_type = "mainframe".into()),
             ("grant_types", |p| p.grant_types.push("password".into())),
             ("token_endpoint_auth_method", |p| {
-                p.token_endpoint_auth_method = "private_key_jwt".into()
+                p.token_endpoint_auth_method = "tls_client_auth".into()
             }),
+            ("profile", |p| p.profile = "fapi3".into()),
+            ("jwks_json", |p| p.jwks_json = "{not json".into()),
             ("id_token_signed_response_alg", |p| {
                 p.id_token_signed_response_alg = "HS256".into()
             }),

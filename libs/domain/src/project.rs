@@ -67,6 +67,9 @@ impl GrantType {
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with one of the client's registered keys (RFC 7523
+    /// §2.2, OIDC Core §9): the client holds no shared secret.
+    PrivateKeyJwt,
     None,
 }
 
@@ -75,9 +78,31 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
+
+    /// Authenticates with a client secret Inkan generated.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+}
+
+/// A security profile: a set of rules one setting switches on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProfile {
+    /// OAuth 2.0 / OpenID Connect with Inkan's defaults.
+    #[default]
+    Standard,
+    /// The FAPI 2.0 Security Profile: a confidential client authenticating
+    /// with `private_key_jwt`, pushed authorization requests, PKCE S256 and
+    /// DPoP-bound tokens (FAPI 2.0 Security Profile §5.3).
+    Fapi2,
 }
 
 /// A way an end user may sign in to a project.
@@ -172,6 +197,25 @@ pub struct ProjectSettings {
     /// session ended (OpenID Back-Channel Logout 1.0 §2.2). Absent: false.
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// The client's public keys, a JWK Set (RFC 7517 §5), for
+    /// `private_key_jwt`. Absent: none.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its JWK Set, for `private_key_jwt`.
+    /// Absent: none.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Authorization requests must come through `/par` (RFC 9126 §6).
+    /// Absent: false.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// Token requests must carry a DPoP proof, and every access token is
+    /// bound to its key (RFC 9449 §5.2). Absent: false.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    /// The security profile whose rules apply. Absent: standard.
+    #[serde(default)]
+    pub profile: SecurityProfile,
 }
 
 fn default_true() -> bool {
@@ -187,9 +231,15 @@ pub(crate) fn default_mfa() -> MfaPolicy {
 }
 
 impl ProjectSettings {
-    /// PKCE S256 is mandatory for public clients (RFC 9700 §2.1.1).
+    /// PKCE S256 is mandatory for public clients (RFC 9700 §2.1.1) and
+    /// under FAPI 2.0 (Security Profile §5.3.2.2).
     pub fn requires_pkce(&self) -> bool {
-        !self.app_type.is_confidential()
+        !self.app_type.is_confidential() || self.profile == SecurityProfile::Fapi2
+    }
+
+    /// Whether the project authenticates with a client secret Inkan issued.
+    pub fn uses_secret(&self) -> bool {
+        self.app_type.is_confidential() && self.token_endpoint_auth_method.uses_secret()
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -232,6 +282,13 @@ pub struct ProjectInput {
     /// `Some("")` removes the back-channel logout URI.
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,
+    /// A JWK Set; an empty object (`{}`) removes it.
+    pub jwks: Option<serde_json::Value>,
+    /// `Some("")` removes the JWK Set URL.
+    pub jwks_uri: Option<String>,
+    pub require_pushed_authorization_requests: Option<bool>,
+    pub dpop_bound_access_tokens: Option<bool>,
+    pub profile: Option<SecurityProfile>,
 }
 
 impl ProjectSettings {
@@ -279,6 +336,11 @@ impl ProjectSettings {
             primary_color: None,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            jwks: None,
+            jwks_uri: None,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            profile: SecurityProfile::Standard,
         }
     }
 
@@ -384,6 +446,44 @@ impl ProjectSettings {
         if let Some(v) = input.backchannel_logout_session_required {
             self.backchannel_logout_session_required = v;
         }
+        if let Some(v) = input.jwks {
+            self.jwks = Some(v).filter(|v| v.as_object().is_none_or(|o| !o.is_empty()));
+        }
+        if let Some(v) = input.jwks_uri {
+            self.jwks_uri = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = input.profile {
+            self.profile = v;
+        }
+        // FAPI 2.0 Security Profile §5.3.2.2: pushed authorization requests
+        // (for a project that makes authorization requests) and
+        // sender-constrained (here DPoP-bound) tokens. The profile turns
+        // them on; turning one off while it applies is refused.
+        let fapi2 = self.profile == SecurityProfile::Fapi2;
+        let browser = self.allows_grant(GrantType::AuthorizationCode);
+        for (field, asked, current, forced) in [
+            (
+                "require_pushed_authorization_requests",
+                input.require_pushed_authorization_requests,
+                &mut self.require_pushed_authorization_requests,
+                fapi2 && browser,
+            ),
+            (
+                "dpop_bound_access_tokens",
+                input.dpop_bound_access_tokens,
+                &mut self.dpop_bound_access_tokens,
+                fapi2,
+            ),
+        ] {
+            match asked {
+                Some(false) if forced => problems.push(field, "the fapi2 profile requires it"),
+                Some(v) => *current = v,
+                None => {}
+            }
+            if forced {
+                *current = true;
+            }
+        }
         self.validate(&mut problems);
         problems.into_result(self)
     }
@@ -467,7 +567,7 @@ impl ProjectSettings {
         match (self.app_type.is_confidential(), self.token_endpoint_auth_method) {
             (true, AuthMethod::None) => problems.push(
                 "token_endpoint_auth_method",
-                "a confidential project authenticates with client_secret_basic or client_secret_post",
+                "a confidential project authenticates with client_secret_basic, client_secret_post or private_key_jwt",
             ),
             (false, m) if m != AuthMethod::None => problems.push(
                 "token_endpoint_auth_method",
@@ -564,7 +664,136 @@ impl ProjectSettings {
                 problems.push("backchannel_logout_uri", e);
             }
         }
+        self.validate_client_keys(problems);
+        if self.profile == SecurityProfile::Fapi2 {
+            // FAPI 2.0 Security Profile §5.3.2.1: confidential clients only,
+            // authenticated by private_key_jwt (or mTLS, which Inkan does
+            // not offer); never a shared secret.
+            if !self.app_type.is_confidential() {
+                problems.push(
+                    "profile",
+                    "fapi2 needs a confidential project (web or service)",
+                );
+            } else if self.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt {
+                problems.push(
+                    "token_endpoint_auth_method",
+                    "the fapi2 profile allows private_key_jwt only",
+                );
+            }
+        }
+        if self.require_pushed_authorization_requests
+            && !self.allows_grant(GrantType::AuthorizationCode)
+        {
+            problems.push(
+                "require_pushed_authorization_requests",
+                "the project has no authorization requests (no authorization_code grant)",
+            );
+        }
     }
+
+    /// `jwks` and `jwks_uri`: exactly one of them with `private_key_jwt`
+    /// (OIDC Dynamic Client Registration §2: never both), neither otherwise.
+    fn validate_client_keys(&self, problems: &mut Problems) {
+        let private_key_jwt = self.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt;
+        match (&self.jwks, &self.jwks_uri) {
+            (Some(_), Some(_)) => problems.push("jwks", "give jwks or jwks_uri, not both"),
+            (None, None) if private_key_jwt => problems.push(
+                "jwks",
+                "private_key_jwt needs the client's public keys: jwks or jwks_uri",
+            ),
+            (Some(_), None) | (None, Some(_)) if !private_key_jwt => {
+                let field = if self.jwks.is_some() {
+                    "jwks"
+                } else {
+                    "jwks_uri"
+                };
+                problems.push(
+                    field,
+                    "only used with token_endpoint_auth_method private_key_jwt",
+                );
+            }
+            _ => {}
+        }
+        if let Some(jwks) = &self.jwks {
+            if let Err(e) = check_jwks(jwks) {
+                problems.push("jwks", e);
+            }
+        }
+        if let Some(uri) = &self.jwks_uri {
+            if let Err(e) = check_jwks_uri(uri) {
+                problems.push("jwks_uri", e);
+            }
+        }
+    }
+}
+
+/// Members of a private JWK (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
+const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// A client's JWK Set: `{"keys": [...]}` with 1 to 20 public signing keys
+/// (RSA, EC P-256 or OKP Ed25519), at most 32 KiB. Whether a key parses is
+/// the token service's concern; this refuses what can never be right,
+/// above all a private key pasted by mistake.
+fn check_jwks(jwks: &serde_json::Value) -> Result<(), String> {
+    if jwks.to_string().len() > 32 * 1024 {
+        return Err("must be at most 32 KiB".into());
+    }
+    let Some(keys) = jwks.get("keys").and_then(serde_json::Value::as_array) else {
+        return Err("must be a JWK Set: {\"keys\": [...]}".into());
+    };
+    if keys.is_empty() || keys.len() > 20 {
+        return Err("must hold 1 to 20 keys".into());
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let Some(key) = key.as_object() else {
+            return Err(format!("keys[{i}] must be a JWK object"));
+        };
+        if let Some(member) = PRIVATE_JWK_MEMBERS.iter().find(|m| key.contains_key(**m)) {
+            return Err(format!(
+                "keys[{i}] holds private key material ({member}); register the public key only"
+            ));
+        }
+        let text = |name: &str| key.get(name).and_then(serde_json::Value::as_str);
+        match (text("kty"), text("crv")) {
+            (Some("RSA"), _) if text("n").is_some() && text("e").is_some() => {}
+            (Some("EC"), Some("P-256")) if text("x").is_some() && text("y").is_some() => {}
+            (Some("OKP"), Some("Ed25519")) if text("x").is_some() => {}
+            _ => {
+                return Err(format!(
+                    "keys[{i}] must be an RSA, EC P-256 or Ed25519 public key"
+                ))
+            }
+        }
+        if key.contains_key("use") && text("use") != Some("sig") {
+            return Err(format!("keys[{i}] must be a signing key (use: sig)"));
+        }
+    }
+    Ok(())
+}
+
+/// Where a client publishes its keys: https (http only on loopback, for
+/// development), no credentials, no fragment, at most 2000 characters.
+/// Private addresses are the fetcher's rule (it knows the deployment).
+fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.len() > 2000 {
+        return Err("must be at most 2000 characters");
+    }
+    let Ok(url) = url::Url::parse(uri) else {
+        return Err("must be an absolute https URL");
+    };
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must be an https URL"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    if url.fragment().is_some() {
+        return Err("must not contain a fragment");
+    }
+    Ok(())
 }
 
 /// A logo URL: https (http only on loopback, for development), no
@@ -704,10 +933,10 @@ impl Aggregate for Project {
                     return Err(DomainError::AlreadyExists);
                 }
                 let settings = ProjectSettings::create(input)?;
-                if settings.app_type.is_confidential() != secret_hash.is_some() {
+                if settings.uses_secret() != secret_hash.is_some() {
                     return Err(DomainError::Invalid(vec![FieldError::new(
                         "client_secret",
-                        "confidential projects have a secret, public ones none",
+                        "projects authenticating with a client secret have one, others none",
                     )]));
                 }
                 Ok(vec![ProjectEvent::Registered(ProjectRegistered {
@@ -721,6 +950,12 @@ impl Aggregate for Project {
                 let settings = current.update(input)?;
                 if &settings == current {
                     return Ok(vec![]);
+                }
+                if settings.uses_secret() && self.secret_hash.is_none() {
+                    return Err(DomainError::Invalid(vec![FieldError::new(
+                        "token_endpoint_auth_method",
+                        "this project has no client secret yet: rotate one first (POST /admin/v1/projects/{id}/secret)",
+                    )]));
                 }
                 Ok(vec![ProjectEvent::Updated(ProjectUpdated { settings })])
             }

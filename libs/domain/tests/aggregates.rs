@@ -296,6 +296,188 @@ fn a_deleted_project_is_gone_and_releases_its_client_id() {
     );
 }
 
+fn ec_jwks() -> serde_json::Value {
+    serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "k1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+    }]})
+}
+
+fn register(
+    input: ProjectInput,
+    secret_hash: Option<&str>,
+) -> Result<Vec<ProjectEvent>, DomainError> {
+    Project::new(Uuid::new_v4()).decide(ProjectCommand::Register {
+        client_id: "pay".into(),
+        input,
+        secret_hash: secret_hash.map(String::from),
+    })
+}
+
+#[test]
+fn a_fapi2_project_gets_par_dpop_and_pkce_and_authenticates_with_its_key() {
+    let input = ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks: Some(ec_jwks()),
+        profile: Some(SecurityProfile::Fapi2),
+        ..web_input()
+    };
+    let events = register(input, None).unwrap();
+    let ProjectEvent::Registered(e) = &events[0] else {
+        panic!("a registration")
+    };
+    assert!(e.settings.require_pushed_authorization_requests);
+    assert!(e.settings.dpop_bound_access_tokens);
+    assert!(e.settings.requires_pkce());
+    assert!(!e.settings.uses_secret());
+    assert_eq!(e.secret_hash, None);
+    // A key-authenticated project holds no secret.
+    let input = ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks: Some(ec_jwks()),
+        ..web_input()
+    };
+    assert_eq!(
+        fields(register(input, Some("h")).unwrap_err()),
+        vec!["client_secret"]
+    );
+}
+
+#[test]
+fn a_fapi2_machine_client_gets_dpop_but_no_pushed_requests() {
+    let input = ProjectInput {
+        name: Some("Settlement".into()),
+        app_type: Some(AppType::Service),
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks: Some(ec_jwks()),
+        profile: Some(SecurityProfile::Fapi2),
+        ..Default::default()
+    };
+    let events = register(input, None).unwrap();
+    let ProjectEvent::Registered(e) = &events[0] else {
+        panic!("a registration")
+    };
+    assert!(e.settings.dpop_bound_access_tokens);
+    assert!(!e.settings.require_pushed_authorization_requests);
+}
+
+#[test]
+fn the_fapi2_profile_refuses_secrets_public_clients_and_turning_its_rules_off() {
+    let fapi = |more: ProjectInput| ProjectInput {
+        profile: Some(SecurityProfile::Fapi2),
+        ..more
+    };
+    let err = register(fapi(web_input()), Some("h")).unwrap_err();
+    assert_eq!(fields(err), vec!["token_endpoint_auth_method"]);
+    let spa = ProjectInput {
+        app_type: Some(AppType::Spa),
+        ..web_input()
+    };
+    assert_eq!(
+        fields(register(fapi(spa), None).unwrap_err()),
+        vec!["profile"]
+    );
+    let off = ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks: Some(ec_jwks()),
+        dpop_bound_access_tokens: Some(false),
+        ..web_input()
+    };
+    assert_eq!(
+        fields(register(fapi(off), None).unwrap_err()),
+        vec!["dpop_bound_access_tokens"]
+    );
+}
+
+#[test]
+fn private_key_jwt_needs_exactly_one_public_key_source() {
+    let with = |jwks: Option<serde_json::Value>, jwks_uri: Option<&str>| ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks,
+        jwks_uri: jwks_uri.map(String::from),
+        ..web_input()
+    };
+    assert_eq!(
+        fields(register(with(None, None), None).unwrap_err()),
+        vec!["jwks"]
+    );
+    assert_eq!(
+        fields(
+            register(
+                with(Some(ec_jwks()), Some("https://pay.example/jwks")),
+                None
+            )
+            .unwrap_err()
+        ),
+        vec!["jwks"]
+    );
+    assert!(register(with(None, Some("https://pay.example/jwks")), None).is_ok());
+    assert_eq!(
+        fields(register(with(None, Some("http://pay.example/jwks")), None).unwrap_err()),
+        vec!["jwks_uri"]
+    );
+    let mut private = ec_jwks();
+    private["keys"][0]["d"] = serde_json::json!("secret-scalar");
+    assert_eq!(
+        fields(register(with(Some(private), None), None).unwrap_err()),
+        vec!["jwks"]
+    );
+    let symmetric = serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]});
+    assert_eq!(
+        fields(register(with(Some(symmetric), None), None).unwrap_err()),
+        vec!["jwks"]
+    );
+    assert_eq!(
+        fields(register(with(Some(serde_json::json!({"keys": []})), None), None).unwrap_err()),
+        vec!["jwks"]
+    );
+    // Keys without private_key_jwt are refused: nothing would use them.
+    let stray = ProjectInput {
+        jwks: Some(ec_jwks()),
+        ..web_input()
+    };
+    assert_eq!(
+        fields(register(stray, Some("h")).unwrap_err()),
+        vec!["jwks"]
+    );
+}
+
+#[test]
+fn switching_to_a_secret_needs_one_and_par_needs_authorization_requests() {
+    let mut p = Project::new(Uuid::new_v4());
+    let keyed = ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::PrivateKeyJwt),
+        jwks: Some(ec_jwks()),
+        ..web_input()
+    };
+    for e in register(keyed, None).unwrap() {
+        p.apply(&e);
+    }
+    let back = ProjectInput {
+        token_endpoint_auth_method: Some(AuthMethod::ClientSecretBasic),
+        jwks: Some(serde_json::json!({})),
+        ..Default::default()
+    };
+    assert_eq!(
+        fields(
+            p.decide(ProjectCommand::Update { input: back })
+                .unwrap_err()
+        ),
+        vec!["token_endpoint_auth_method"]
+    );
+    let service = ProjectInput {
+        name: Some("Batch".into()),
+        app_type: Some(AppType::Service),
+        require_pushed_authorization_requests: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(
+        fields(register(service, Some("h")).unwrap_err()),
+        vec!["require_pushed_authorization_requests"]
+    );
+}
+
 #[test]
 fn events_round_trip_through_their_stored_form() {
     let p = Project::new(Uuid::new_v4());
@@ -307,7 +489,7 @@ fn events_round_trip_through_their_stored_form() {
         })
         .unwrap();
     let (event_type, payload) = events[0].encode();
-    assert_eq!(event_type, "project.registered.v4");
+    assert_eq!(event_type, "project.registered.v5");
     assert_eq!(
         ProjectEvent::decode(&event_type, &payload).unwrap(),
         events[0]

@@ -9,7 +9,7 @@
 //! before those two fields were added in place; `project.*.v1` became
 //! decode-only when v2 added the login settings, `project.*.v2` when v3
 //! added self-service accounts and branding, `project.*.v3` when v4 added
-//! back-channel logout). Never edit one: a new shape
+//! back-channel logout, `project.*.v4` when v5 added the FAPI 2.0 baseline). Never edit one: a new shape
 //! is a new revision with a new fixture (see `inkan_domain::events`).
 
 use std::collections::BTreeSet;
@@ -106,6 +106,31 @@ fn staging_web_settings() -> ProjectSettings {
     s
 }
 
+/// The v5 registration: the v4 project under the FAPI 2.0 profile, its
+/// client authenticating with a registered EC key.
+fn fapi2_web_settings() -> ProjectSettings {
+    let mut s = back_channel_web_settings();
+    s.token_endpoint_auth_method = AuthMethod::PrivateKeyJwt;
+    s.jwks = Some(serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "shop-2026", "alg": "ES256", "use": "sig",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+    }]}));
+    s.require_pushed_authorization_requests = true;
+    s.dpop_bound_access_tokens = true;
+    s.profile = SecurityProfile::Fapi2;
+    s
+}
+
+/// The v5 update: a machine client whose keys are fetched, with DPoP.
+fn key_fetching_service_settings() -> ProjectSettings {
+    let mut s = service_settings();
+    s.token_endpoint_auth_method = AuthMethod::PrivateKeyJwt;
+    s.jwks_uri = Some("https://billing.example.com/.well-known/jwks.json".into());
+    s.dpop_bound_access_tokens = true;
+    s
+}
+
 fn spa_settings() -> ProjectSettings {
     let mut s = ProjectSettings::defaults("Dashboard".into(), AppType::Spa);
     s.redirect_uris = vec!["https://app.example.com/callback".into()];
@@ -161,17 +186,17 @@ fn key_generated() -> KeyGenerated {
 fn project_events() -> Vec<(&'static str, ProjectEvent)> {
     vec![
         (
-            "project.registered.v4",
+            "project.registered.v5",
             ProjectEvent::Registered(ProjectRegistered {
                 client_id: "shop".into(),
-                settings: back_channel_web_settings(),
-                secret_hash: Some("hmac-sha256:3q2-7w".into()),
+                settings: fapi2_web_settings(),
+                secret_hash: None,
             }),
         ),
         (
-            "project.updated.v4",
+            "project.updated.v5",
             ProjectEvent::Updated(ProjectUpdated {
-                settings: staging_web_settings(),
+                settings: key_fetching_service_settings(),
             }),
         ),
         (
@@ -424,13 +449,15 @@ fn key_events() -> Vec<(&'static str, SigningKeyEvent)> {
 }
 
 /// Fixtures of older shapes: decoded by every release, never written again.
-const LEGACY: [&str; 8] = [
+const LEGACY: [&str; 10] = [
     "project.registered.v1",
     "project.updated.v1",
     "project.registered.v2",
     "project.updated.v2",
     "project.registered.v3",
     "project.updated.v3",
+    "project.registered.v4",
+    "project.updated.v4",
     "project.registered.v1~before-custom-claims",
     "project.updated.v1~before-custom-claims",
 ];
@@ -526,7 +553,7 @@ fn a_v1_project_payload_upcasts_to_password_or_passkey_logins_an_optional_code_a
         })
     );
     // Written again, an upcast event is the newest revision.
-    assert_eq!(updated.encode().0, "project.updated.v4");
+    assert_eq!(updated.encode().0, "project.updated.v5");
 }
 
 #[test]
@@ -538,12 +565,12 @@ fn a_project_folded_from_its_golden_payloads_has_the_stored_state() {
         .collect();
     project.apply(&events[0]);
     assert_eq!(project.client_id, "shop");
-    assert_eq!(project.settings, Some(back_channel_web_settings()));
-    assert_eq!(project.secret_hash.as_deref(), Some("hmac-sha256:3q2-7w"));
+    assert_eq!(project.settings, Some(fapi2_web_settings()));
+    assert_eq!(project.secret_hash, None);
     assert!(project.exists());
     project.apply(&events[1]);
     project.apply(&events[2]);
-    assert_eq!(project.settings, Some(staging_web_settings()));
+    assert_eq!(project.settings, Some(key_fetching_service_settings()));
     assert_eq!(
         project.secret_hash.as_deref(),
         Some("hmac-sha256:b4d-c0ffee")
@@ -676,7 +703,7 @@ fn a_v2_project_payload_upcasts_to_no_sign_up_no_verification_and_no_branding() 
             settings: service_settings()
         })
     );
-    assert_eq!(updated.encode().0, "project.updated.v4");
+    assert_eq!(updated.encode().0, "project.updated.v5");
 }
 
 #[test]
@@ -694,5 +721,25 @@ fn a_v3_project_payload_upcasts_to_no_back_channel_logout() {
             settings: service_settings()
         })
     );
-    assert_eq!(updated.encode().0, "project.updated.v4");
+    assert_eq!(updated.encode().0, "project.updated.v5");
+}
+
+#[test]
+fn a_v4_project_payload_upcasts_to_secrets_no_keys_and_the_standard_profile() {
+    let ProjectEvent::Registered(registered) = decode("project.registered.v4") else {
+        panic!("project.registered.v4 is a registration");
+    };
+    assert_eq!(registered.settings, back_channel_web_settings());
+    assert_eq!(registered.settings.jwks, None);
+    assert_eq!(registered.settings.profile, SecurityProfile::Standard);
+    assert!(!registered.settings.require_pushed_authorization_requests);
+    assert!(!registered.settings.dpop_bound_access_tokens);
+    let updated: ProjectEvent = decode("project.updated.v4");
+    assert_eq!(
+        updated,
+        ProjectEvent::Updated(ProjectUpdated {
+            settings: staging_web_settings()
+        })
+    );
+    assert_eq!(updated.encode().0, "project.updated.v5");
 }

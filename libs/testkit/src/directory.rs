@@ -85,6 +85,11 @@ pub fn project(client_id: &str, app_type: &str, redirect_uris: &[&str]) -> Proje
         primary_color: String::new(),
         backchannel_logout_uri: String::new(),
         backchannel_logout_session_required: false,
+        jwks_json: String::new(),
+        jwks_uri: String::new(),
+        require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
+        profile: "standard".into(),
     }
 }
 

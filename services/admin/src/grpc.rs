@@ -253,6 +253,11 @@ pub fn project_message(entry: &Entry<Project>) -> Option<pb::Project> {
         primary_color: s.primary_color.clone().unwrap_or_default(),
         backchannel_logout_uri: s.backchannel_logout_uri.clone().unwrap_or_default(),
         backchannel_logout_session_required: s.backchannel_logout_session_required,
+        jwks_json: s.jwks.as_ref().map(|k| k.to_string()).unwrap_or_default(),
+        jwks_uri: s.jwks_uri.clone().unwrap_or_default(),
+        require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: s.dpop_bound_access_tokens,
+        profile: serde_plain(&s.profile),
     })
 }
 

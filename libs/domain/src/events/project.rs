@@ -9,7 +9,7 @@ use crate::aggregate::DomainEvent;
 use crate::error::DomainError;
 use crate::project::{
     AppType, AuthMethod, ClientSecretRotated, GrantType, LoginMethod, MfaPolicy, ProjectDeleted,
-    ProjectEvent, ProjectRegistered, ProjectSettings, ProjectUpdated,
+    ProjectEvent, ProjectRegistered, ProjectSettings, ProjectUpdated, SecurityProfile,
 };
 
 pub const REGISTERED_V1: &str = "project.registered.v1";
@@ -20,6 +20,8 @@ pub const REGISTERED_V3: &str = "project.registered.v3";
 pub const UPDATED_V3: &str = "project.updated.v3";
 pub const REGISTERED_V4: &str = "project.registered.v4";
 pub const UPDATED_V4: &str = "project.updated.v4";
+pub const REGISTERED_V5: &str = "project.registered.v5";
+pub const UPDATED_V5: &str = "project.updated.v5";
 pub const SECRET_ROTATED_V1: &str = "project.secret_rotated.v1";
 pub const DELETED_V1: &str = "project.deleted.v1";
 
@@ -78,6 +80,21 @@ pub struct ProjectRegisteredV4 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectUpdatedV4 {
     pub settings: ProjectSettingsV4,
+}
+
+/// `project.registered.v5`: v4 with the FAPI 2.0 baseline (private_key_jwt,
+/// pushed authorization requests, DPoP, the security profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRegisteredV5 {
+    pub client_id: String,
+    pub settings: ProjectSettingsV5,
+    pub secret_hash: Option<String>,
+}
+
+/// `project.updated.v5`: the whole settings after the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUpdatedV5 {
+    pub settings: ProjectSettingsV5,
 }
 
 /// `project.secret_rotated.v1`.
@@ -271,6 +288,114 @@ impl From<ProjectSettingsV3> for ProjectSettingsV4 {
     }
 }
 
+/// A project's settings as `project.registered.v5` and `project.updated.v5`
+/// store them: every v4 field (the authentication method from a larger
+/// set), then the FAPI 2.0 baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettingsV5 {
+    pub name: String,
+    pub app_type: AppTypeV1,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<GrantTypeV1>,
+    pub token_endpoint_auth_method: AuthMethodV5,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub id_token_ttl_seconds: u32,
+    pub refresh_token_retry_seconds: u32,
+    pub id_token_signed_response_alg: String,
+    pub compat_claims: bool,
+    pub custom_claims: bool,
+    pub reject_unknown_scopes: bool,
+    pub login_methods: Vec<LoginMethodV2>,
+    pub mfa: MfaPolicyV2,
+    pub default_acr_values: Vec<AcrV2>,
+    pub allow_signup: bool,
+    pub require_verified_email: bool,
+    pub logo_uri: Option<String>,
+    pub primary_color: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    /// The client's public keys (a JWK Set), or `null`.
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its JWK Set, or `null`.
+    pub jwks_uri: Option<String>,
+    /// Authorization requests only through `/par` (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
+    /// DPoP proofs required at the token endpoint (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
+    pub profile: SecurityProfileV5,
+}
+
+/// The upcaster: a project registered before the FAPI 2.0 baseline
+/// authenticated with a secret or none, had no keys, and used none of it.
+impl From<ProjectSettingsV4> for ProjectSettingsV5 {
+    fn from(s: ProjectSettingsV4) -> Self {
+        ProjectSettingsV5 {
+            name: s.name,
+            app_type: s.app_type,
+            redirect_uris: s.redirect_uris,
+            post_logout_redirect_uris: s.post_logout_redirect_uris,
+            scopes: s.scopes,
+            grant_types: s.grant_types,
+            token_endpoint_auth_method: s.token_endpoint_auth_method.into(),
+            access_token_ttl_seconds: s.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: s.refresh_token_ttl_seconds,
+            id_token_ttl_seconds: s.id_token_ttl_seconds,
+            refresh_token_retry_seconds: s.refresh_token_retry_seconds,
+            id_token_signed_response_alg: s.id_token_signed_response_alg,
+            compat_claims: s.compat_claims,
+            custom_claims: s.custom_claims,
+            reject_unknown_scopes: s.reject_unknown_scopes,
+            login_methods: s.login_methods,
+            mfa: s.mfa,
+            default_acr_values: s.default_acr_values,
+            allow_signup: s.allow_signup,
+            require_verified_email: s.require_verified_email,
+            logo_uri: s.logo_uri,
+            primary_color: s.primary_color,
+            backchannel_logout_uri: s.backchannel_logout_uri,
+            backchannel_logout_session_required: s.backchannel_logout_session_required,
+            jwks: None,
+            jwks_uri: None,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            profile: SecurityProfileV5::Standard,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthMethodV5 {
+    #[serde(rename = "client_secret_basic")]
+    ClientSecretBasic,
+    #[serde(rename = "client_secret_post")]
+    ClientSecretPost,
+    #[serde(rename = "private_key_jwt")]
+    PrivateKeyJwt,
+    #[serde(rename = "none")]
+    None,
+}
+
+impl From<AuthMethodV1> for AuthMethodV5 {
+    fn from(v: AuthMethodV1) -> Self {
+        match v {
+            AuthMethodV1::ClientSecretBasic => AuthMethodV5::ClientSecretBasic,
+            AuthMethodV1::ClientSecretPost => AuthMethodV5::ClientSecretPost,
+            AuthMethodV1::None => AuthMethodV5::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecurityProfileV5 {
+    #[serde(rename = "standard")]
+    Standard,
+    #[serde(rename = "fapi2")]
+    Fapi2,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoginMethodV2 {
     #[serde(rename = "password")]
@@ -382,12 +507,22 @@ impl From<GrantType> for GrantTypeV1 {
     }
 }
 
-impl From<AuthMethod> for AuthMethodV1 {
+impl From<AuthMethod> for AuthMethodV5 {
     fn from(v: AuthMethod) -> Self {
         match v {
-            AuthMethod::ClientSecretBasic => AuthMethodV1::ClientSecretBasic,
-            AuthMethod::ClientSecretPost => AuthMethodV1::ClientSecretPost,
-            AuthMethod::None => AuthMethodV1::None,
+            AuthMethod::ClientSecretBasic => AuthMethodV5::ClientSecretBasic,
+            AuthMethod::ClientSecretPost => AuthMethodV5::ClientSecretPost,
+            AuthMethod::PrivateKeyJwt => AuthMethodV5::PrivateKeyJwt,
+            AuthMethod::None => AuthMethodV5::None,
+        }
+    }
+}
+
+impl From<SecurityProfile> for SecurityProfileV5 {
+    fn from(v: SecurityProfile) -> Self {
+        match v {
+            SecurityProfile::Standard => SecurityProfileV5::Standard,
+            SecurityProfile::Fapi2 => SecurityProfileV5::Fapi2,
         }
     }
 }
@@ -421,9 +556,9 @@ impl From<Acr> for AcrV2 {
     }
 }
 
-impl From<&ProjectSettings> for ProjectSettingsV4 {
+impl From<&ProjectSettings> for ProjectSettingsV5 {
     fn from(s: &ProjectSettings) -> Self {
-        ProjectSettingsV4 {
+        ProjectSettingsV5 {
             name: s.name.clone(),
             app_type: s.app_type.into(),
             redirect_uris: s.redirect_uris.clone(),
@@ -453,6 +588,11 @@ impl From<&ProjectSettings> for ProjectSettingsV4 {
             primary_color: s.primary_color.clone(),
             backchannel_logout_uri: s.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: s.backchannel_logout_session_required,
+            jwks: s.jwks.clone(),
+            jwks_uri: s.jwks_uri.clone(),
+            require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: s.dpop_bound_access_tokens,
+            profile: s.profile.into(),
         }
     }
 }
@@ -480,12 +620,22 @@ impl From<GrantTypeV1> for GrantType {
     }
 }
 
-impl From<AuthMethodV1> for AuthMethod {
-    fn from(v: AuthMethodV1) -> Self {
+impl From<AuthMethodV5> for AuthMethod {
+    fn from(v: AuthMethodV5) -> Self {
         match v {
-            AuthMethodV1::ClientSecretBasic => AuthMethod::ClientSecretBasic,
-            AuthMethodV1::ClientSecretPost => AuthMethod::ClientSecretPost,
-            AuthMethodV1::None => AuthMethod::None,
+            AuthMethodV5::ClientSecretBasic => AuthMethod::ClientSecretBasic,
+            AuthMethodV5::ClientSecretPost => AuthMethod::ClientSecretPost,
+            AuthMethodV5::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+            AuthMethodV5::None => AuthMethod::None,
+        }
+    }
+}
+
+impl From<SecurityProfileV5> for SecurityProfile {
+    fn from(v: SecurityProfileV5) -> Self {
+        match v {
+            SecurityProfileV5::Standard => SecurityProfile::Standard,
+            SecurityProfileV5::Fapi2 => SecurityProfile::Fapi2,
         }
     }
 }
@@ -519,8 +669,8 @@ impl From<AcrV2> for Acr {
     }
 }
 
-impl From<ProjectSettingsV4> for ProjectSettings {
-    fn from(s: ProjectSettingsV4) -> Self {
+impl From<ProjectSettingsV5> for ProjectSettings {
+    fn from(s: ProjectSettingsV5) -> Self {
         ProjectSettings {
             name: s.name,
             app_type: s.app_type.into(),
@@ -546,6 +696,11 @@ impl From<ProjectSettingsV4> for ProjectSettings {
             primary_color: s.primary_color,
             backchannel_logout_uri: s.backchannel_logout_uri,
             backchannel_logout_session_required: s.backchannel_logout_session_required,
+            jwks: s.jwks,
+            jwks_uri: s.jwks_uri,
+            require_pushed_authorization_requests: s.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: s.dpop_bound_access_tokens,
+            profile: s.profile.into(),
         }
     }
 }
@@ -556,23 +711,27 @@ fn from_v2(s: ProjectSettingsV2) -> ProjectSettings {
 }
 
 fn from_v3(s: ProjectSettingsV3) -> ProjectSettings {
-    ProjectSettingsV4::from(s).into()
+    from_v4(s.into())
+}
+
+fn from_v4(s: ProjectSettingsV4) -> ProjectSettings {
+    ProjectSettingsV5::from(s).into()
 }
 
 impl DomainEvent for ProjectEvent {
     fn encode(&self) -> (String, serde_json::Value) {
         match self {
             ProjectEvent::Registered(e) => super::encode(
-                REGISTERED_V4,
-                &ProjectRegisteredV4 {
+                REGISTERED_V5,
+                &ProjectRegisteredV5 {
                     client_id: e.client_id.clone(),
                     settings: (&e.settings).into(),
                     secret_hash: e.secret_hash.clone(),
                 },
             ),
             ProjectEvent::Updated(e) => super::encode(
-                UPDATED_V4,
-                &ProjectUpdatedV4 {
+                UPDATED_V5,
+                &ProjectUpdatedV5 {
                     settings: (&e.settings).into(),
                 },
             ),
@@ -636,12 +795,26 @@ impl DomainEvent for ProjectEvent {
                 let e: ProjectRegisteredV4 = super::parse(event_type, payload)?;
                 ProjectEvent::Registered(ProjectRegistered {
                     client_id: e.client_id,
-                    settings: e.settings.into(),
+                    settings: from_v4(e.settings),
                     secret_hash: e.secret_hash,
                 })
             }
             UPDATED_V4 => {
                 let e: ProjectUpdatedV4 = super::parse(event_type, payload)?;
+                ProjectEvent::Updated(ProjectUpdated {
+                    settings: from_v4(e.settings),
+                })
+            }
+            REGISTERED_V5 => {
+                let e: ProjectRegisteredV5 = super::parse(event_type, payload)?;
+                ProjectEvent::Registered(ProjectRegistered {
+                    client_id: e.client_id,
+                    settings: e.settings.into(),
+                    secret_hash: e.secret_hash,
+                })
+            }
+            UPDATED_V5 => {
+                let e: ProjectUpdatedV5 = super::parse(event_type, payload)?;
                 ProjectEvent::Updated(ProjectUpdated {
                     settings: e.settings.into(),
                 })
