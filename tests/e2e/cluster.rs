@@ -46,6 +46,7 @@ fn service_of(path: &str) -> &'static str {
             "authorize"
         }
         p if p.starts_with("/token")
+            || p.starts_with("/par")
             || p.starts_with("/introspect")
             || p.starts_with("/revoke") =>
         {

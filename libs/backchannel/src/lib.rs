@@ -29,7 +29,7 @@
 //! - [`target`]: where deliveries may go (the SSRF guard).
 //! - [`Deliverer`]: the consumer loop and one delivery.
 
-pub mod target;
+use inkan_egress as target;
 pub mod token;
 
 use std::sync::Arc;
@@ -46,7 +46,7 @@ use inkan_kv::KvStore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use target::Policy;
+pub use inkan_egress::Policy;
 
 /// The durable consumer's name (replicas share it).
 pub const CONSUMER: &str = "backchannel-logout";
@@ -134,15 +134,12 @@ impl Deliverer {
         kv: Arc<dyn KvStore>,
         settings: Settings,
     ) -> Result<Deliverer, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            // §2.5: a plain POST; a redirect is not followed (it could
-            // point anywhere the policy forbids).
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .dns_resolver(Arc::new(target::GuardedResolver(settings.policy)))
-            .user_agent("Inkan back-channel logout")
-            .build()?;
+        // §2.5: a plain POST; a redirect is not followed.
+        let http = target::client(
+            settings.policy,
+            settings.timeout,
+            "Inkan back-channel logout",
+        )?;
         Ok(Deliverer {
             issuer: issuer.into(),
             directory,

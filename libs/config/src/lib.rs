@@ -225,6 +225,23 @@ pub struct Settings {
           value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub end_session_wait_ms: u64,
 
+    /// DPoP proofs (RFC 9449 §8) must carry a server nonce, which changes
+    /// every this many seconds (0: no nonce required). Every replica
+    /// derives the nonce from the key-encryption key; a client learns it
+    /// from the `DPoP-Nonce` header and a `use_dpop_nonce` error.
+    #[arg(long, env = "INKAN_DPOP_NONCE_SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub dpop_nonce_seconds: u32,
+
+    /// Client key sets (`jwks_uri`, for private_key_jwt) may be fetched
+    /// from private networks (RFC 1918, link-local, unique-local, …) and
+    /// this host. Off: such URIs are refused at registration and such
+    /// addresses when fetched (loopback stays allowed for an issuer that is
+    /// itself on loopback).
+    #[arg(long, env = "INKAN_JWKS_ALLOW_PRIVATE_NETWORKS", default_value_t = false,
+          action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub jwks_allow_private_networks: bool,
+
     /// Minimum password length (NIST SP 800-63B-4: 15 for single-factor accounts).
     #[arg(long, env = "INKAN_PASSWORD_MIN_LENGTH", default_value_t = 15)]
     pub password_min_length: usize,

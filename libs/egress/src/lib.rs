@@ -1,22 +1,24 @@
-//! Where logout tokens may go: the guard against server-side request
-//! forgery. A relying party's URI is checked when it is registered, but a
-//! host name can resolve anywhere at delivery time (DNS rebinding), so the
-//! HTTP client resolves through [`GuardedResolver`], which drops every
-//! address the [`Policy`] refuses — the connection can only be made to an
-//! address that was checked. URIs naming an address directly are checked by
+//! `inkan-egress`: where Inkan's outbound requests to URLs a client
+//! registered may go — logout tokens (back-channel logout) and client key
+//! sets (`jwks_uri`). The guard against server-side request forgery: a
+//! relying party's URI is checked when it is registered, but a host name can
+//! resolve anywhere at request time (DNS rebinding), so the HTTP client
+//! resolves through [`GuardedResolver`], which drops every address the
+//! [`Policy`] refuses — the connection can only be made to an address that
+//! was checked. URIs naming an address directly are checked by
 //! [`Policy::check_url`] before the request is made (no resolver runs for
-//! them). Redirects are never followed.
+//! them). Clients built by [`client`] never follow redirects.
 
 use std::net::{IpAddr, SocketAddr};
 
 use inkan_domain::validation::{is_loopback_host, is_loopback_ip, is_private_network};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// Which addresses a delivery may reach.
+/// Which addresses an outbound request may reach.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Policy {
-    /// Private, link-local and other non-public ranges
-    /// (`INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`).
+    /// Private, link-local and other non-public ranges (the operator's
+    /// `INKAN_*_ALLOW_PRIVATE_NETWORKS` settings).
     pub private_networks: bool,
     /// This host's loopback addresses: for a development issuer on
     /// loopback, or when private networks are allowed.
@@ -24,8 +26,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The operator's policy (`INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS`)
-    /// for `issuer`: loopback targets only for an issuer on loopback
+    /// The operator's policy (whether private networks are allowed) for
+    /// `issuer`: loopback targets only for an issuer on loopback
     /// (development), or with private networks.
     pub fn for_issuer(issuer: &url::Url, private_networks: bool) -> Policy {
         Policy {
@@ -60,9 +62,7 @@ impl Policy {
         if self.allows(ip) {
             Ok(())
         } else {
-            Err(Refused(format!(
-                "{ip} is in a network deliveries may not reach"
-            )))
+            Err(Refused(format!("{ip} is in a network Inkan may not reach")))
         }
     }
 }
@@ -96,7 +96,7 @@ impl Resolve for GuardedResolver {
                 .collect();
             if allowed.is_empty() {
                 let refused: Box<dyn std::error::Error + Send + Sync> = Box::new(Refused(format!(
-                    "{host} resolves only to addresses deliveries may not reach"
+                    "{host} resolves only to addresses Inkan may not reach"
                 )));
                 return Err(refused);
             }
@@ -104,6 +104,23 @@ impl Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// An HTTP client for requests to client-registered URLs: resolves through
+/// [`GuardedResolver`], follows no redirect (it could point anywhere the
+/// policy forbids), and gives up after `timeout` (connect and whole request).
+pub fn client(
+    policy: Policy,
+    timeout: std::time::Duration,
+    user_agent: &str,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .dns_resolver(std::sync::Arc::new(GuardedResolver(policy)))
+        .user_agent(user_agent)
+        .build()
 }
 
 /// Whether an HTTP error was the resolver's refusal (somewhere in its chain).

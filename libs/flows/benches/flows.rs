@@ -73,6 +73,7 @@ fn code_record(now: i64) -> AuthorizationCode {
         session: generate_token(32),
         expires_at: now + code::TTL_SECONDS,
         epoch: 0,
+        dpop_jkt: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         expires_at: now + 86_400,
         epoch: 0,
         session: None,
+        jkt: None,
     }
 }
 

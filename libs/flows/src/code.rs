@@ -30,6 +30,10 @@ pub struct AuthorizationCode {
     /// The session's epoch (see [`crate::session::Session::epoch`]).
     #[serde(default)]
     pub epoch: u32,
+    /// The DPoP key the code is bound to (RFC 9449 §10): the token request
+    /// must carry a proof by it. Absent: not bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 fn key(hash: &str) -> String {
@@ -60,7 +64,7 @@ pub const REDEEMED_MEMORY_SECONDS: i64 = 600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
     /// First presentation: the code's record.
-    Redeemed(AuthorizationCode),
+    Redeemed(Box<AuthorizationCode>),
     /// The code was redeemed before: its token family should be revoked.
     Replayed { family: String },
     /// Never issued, or expired unredeemed.
@@ -85,7 +89,7 @@ pub async fn redeem(kv: &dyn KvStore, code: &str) -> Result<Redemption> {
         return match kv.take(&key(&hash)).await? {
             Some(bytes) => {
                 kv.put(&used, REDEEMED, memory).await?;
-                Ok(Redemption::Redeemed(decode(&bytes)?))
+                Ok(Redemption::Redeemed(Box::new(decode(&bytes)?)))
             }
             None => {
                 kv.delete(&used).await?;

@@ -12,6 +12,9 @@
 //! - [`pending`]: authorization requests waiting for a login (10 minutes).
 //! - [`session`]: IdP sessions with idle and absolute lifetimes.
 //! - [`code`]: authorization codes (60 seconds, redeemed once).
+//! - [`par`]: pushed authorization requests (RFC 9126; 60 seconds, taken once).
+//! - [`dpop`]: DPoP proofs checked with the store's replay memory and the
+//!   servers' shared nonces (RFC 9449).
 //! - [`refresh`]: one-time refresh tokens, rotation, reuse detection, retry window.
 //! - [`revocation`]: revoked token families and access-token ids.
 //! - [`limits`]: rate limits and login throttling (NIST SP 800-63B §5.2.2).
@@ -23,9 +26,11 @@
 pub mod access;
 pub mod ceremony;
 pub mod code;
+pub mod dpop;
 pub mod limits;
 pub mod logout;
 pub mod otp;
+pub mod par;
 pub mod passkey;
 pub mod pending;
 pub mod refresh;

@@ -49,6 +49,9 @@ pub struct PendingAuthorization {
     /// remembers it (absent from older records: no).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel: bool,
+    /// The DPoP key the code is to be bound to (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A login waiting for its one-time code.

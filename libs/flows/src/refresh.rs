@@ -40,6 +40,10 @@ pub struct RefreshToken {
     /// Absent from older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The DPoP key a public client's token is bound to (RFC 9449 §5):
+    /// only a proof by that key redeems it. Absent: not bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

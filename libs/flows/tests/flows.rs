@@ -47,6 +47,7 @@ fn code_record(now: i64) -> AuthorizationCode {
         session: "s".into(),
         expires_at: now + 60,
         epoch: 0,
+        dpop_jkt: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn refresh_record(now: i64) -> RefreshToken {
         expires_at: now + 3600,
         epoch: 0,
         session: None,
+        jkt: None,
     }
 }
 

@@ -12,7 +12,9 @@
 //!
 //! # Layout
 //!
-//! * [`error`] — [`KeyError`], the crate's only error type.
+//! * [`error`] — [`KeyError`], the crate's general error type ([`dpop`] and
+//!   [`assertion`] have their own, whose messages are OAuth error
+//!   descriptions).
 //! * [`kek`] — [`Kek`], the key-encryption key from configuration: AES-256-GCM
 //!   sealing of stored secrets and HKDF derivation of other keys.
 //! * [`secret`] — client-secret generation and HMAC-SHA256 hashing
@@ -21,7 +23,13 @@
 //! * [`signing`] — JWS signing keys ([`SigningKey`]), compact JWT signing,
 //!   JWK export and thumbprints, and JWT verification ([`Verifier`],
 //!   [`verify_jwt`]).
+//! * [`dpop`] — DPoP proof verification (RFC 9449) and stateless server
+//!   nonces ([`dpop::NonceSource`]).
+//! * [`assertion`] — `private_key_jwt` client assertions (RFC 7523, OpenID
+//!   Connect Core §9).
 
+pub mod assertion;
+pub mod dpop;
 pub mod error;
 pub mod kek;
 pub mod password;

@@ -4,8 +4,8 @@
 //!   stable `kid` (its RFC 7638 JWK thumbprint). The private key is kept as
 //!   PKCS#8 DER (for sealing under the KEK) *and* as a parsed key pair, so
 //!   signing never re-parses key material.
-//! * [`SigningKey::sign_jwt`] — builds compact JWS tokens by hand (see the
-//!   comment there for why).
+//! * [`SigningKey::sign_jwt`] / [`SigningKey::sign_jws`] — build compact JWS
+//!   tokens by hand (see the comment on `sign_jwt` for why).
 //! * [`Verifier`] / [`verify_jwt`] — verification through the
 //!   `jsonwebtoken` crate with strict algorithm pinning: the algorithm comes
 //!   from the *key*, never from the token.
@@ -296,17 +296,47 @@ impl SigningKey {
     /// dots, RFC 7515 §7.1), and every token produced here is checked by
     /// `jsonwebtoken::decode` in this crate's tests.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, KeyError> {
-        if !claims.is_object() {
-            return Err(KeyError::Sign(
-                "JWT claims must be a JSON object".to_owned(),
-            ));
-        }
         let header = json!({
             "alg": self.inner.alg.as_str(),
             "typ": typ,
             "kid": self.inner.kid,
         });
-        let mut token = b64(header.to_string().as_bytes());
+        self.sign_jws(&header, claims)
+    }
+
+    /// Signs `claims` (a JSON object) as a compact JWS under a caller-built
+    /// protected `header` (a JSON object), for tokens whose header carries
+    /// more than [`SigningKey::sign_jwt`] writes — e.g. a DPoP proof's
+    /// `typ: "dpop+jwt"` and public `jwk` (RFC 9449 §4.2).
+    ///
+    /// `alg` is set to this key's algorithm if the header lacks it; a header
+    /// naming another `alg` is refused rather than producing a token that
+    /// lies about how it was signed. Nothing else in the header is checked.
+    pub fn sign_jws(&self, header: &Value, claims: &Value) -> Result<String, KeyError> {
+        if !claims.is_object() {
+            return Err(KeyError::Sign(
+                "JWT claims must be a JSON object".to_owned(),
+            ));
+        }
+        let Value::Object(map) = header else {
+            return Err(KeyError::Sign(
+                "JWS header must be a JSON object".to_owned(),
+            ));
+        };
+        let alg = self.inner.alg.as_str();
+        let mut token = match map.get("alg") {
+            Some(Value::String(a)) if a == alg => b64(header.to_string().as_bytes()),
+            Some(_) => {
+                return Err(KeyError::Sign(format!(
+                    "JWS header alg differs from the key's algorithm {alg}"
+                )))
+            }
+            None => {
+                let mut map = map.clone();
+                map.insert("alg".to_owned(), Value::String(alg.to_owned()));
+                b64(Value::Object(map).to_string().as_bytes())
+            }
+        };
         token.push('.');
         token.push_str(&b64(claims.to_string().as_bytes()));
         let signature = self.sign(token.as_bytes())?;

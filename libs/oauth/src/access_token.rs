@@ -33,6 +33,17 @@ pub struct AccessClaims {
     /// family revokes the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fid: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.1: `cnf.jkt`); a bound
+    /// token is only accepted with a DPoP proof by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 §3.1 confirmation: here only the DPoP key's thumbprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// RFC 7638 SHA-256 thumbprint of the DPoP public key (RFC 9449 §6.1).
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -51,6 +62,11 @@ impl AccessClaims {
     /// The granted scopes; `None` if the `scope` claim is not a valid scope list.
     pub fn scopes(&self) -> Option<Scopes> {
         Scopes::parse(&self.scope).ok()
+    }
+
+    /// The DPoP key's thumbprint the token is bound to, if any.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
     }
 
     /// Whether `scope` was granted.
@@ -83,6 +99,7 @@ mod tests {
             jti: "j1".into(),
             auth_time: None,
             fid: None,
+            cnf: None,
         }
     }
 

@@ -150,6 +150,9 @@ pub struct AuthorizationRequest {
     pub acr_values: Option<String>,
     pub display: Option<Display>,
     pub id_token_hint: Option<String>,
+    /// The DPoP key the code is to be bound to (RFC 9449 §10): the
+    /// thumbprint, base64url of a SHA-256 hash.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -213,6 +216,16 @@ impl AuthorizationRequest {
             })
             .transpose()?;
 
+        let dpop_jkt = params.get("dpop_jkt");
+        if let Some(jkt) = dpop_jkt {
+            // RFC 9449 §10 / RFC 7638 §3: base64url (no padding) of SHA-256.
+            let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+            if jkt.len() != 43 || !jkt.bytes().all(base64url) {
+                return Err(OAuthError::invalid_request(
+                    "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+                ));
+            }
+        }
         let owned = |name: &str| params.get(name).map(str::to_owned);
         Ok(AuthorizationRequest {
             target,
@@ -228,6 +241,7 @@ impl AuthorizationRequest {
             acr_values: owned("acr_values"),
             display,
             id_token_hint: owned("id_token_hint"),
+            dpop_jkt: dpop_jkt.map(str::to_owned),
         })
     }
 

@@ -15,7 +15,13 @@
 //!   it), and `invalid_request` when it names another;
 //! - a malformed or non-Basic `Authorization` header, an empty client id or
 //!   secret, or no client id anywhere is `invalid_client`;
-//! - JWT client assertions (RFC 7523) are not supported: `invalid_client`.
+//! - `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
+//!   with a `client_assertion` is `private_key_jwt` (RFC 7523 §2.2, OIDC
+//!   Core §9). The client is the assertion's `sub` (RFC 7523 §3 item 2),
+//!   read here unverified only to find its keys; a body `client_id` must
+//!   name the same client (RFC 7521 §4.2). Another assertion type is
+//!   `invalid_client`; an assertion next to a secret or Basic is
+//!   `invalid_request` (one method per request).
 
 use std::fmt;
 
@@ -36,14 +42,20 @@ pub enum ClientAuth {
     Post { id: String, secret: String },
     /// A public client identifying itself with `client_id` only.
     None { id: String },
+    /// `private_key_jwt`: a JWT the client signed, still to be verified.
+    Assertion { id: String, assertion: String },
 }
+
+/// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 impl ClientAuth {
     pub fn client_id(&self) -> &str {
         match self {
             ClientAuth::Basic { id, .. }
             | ClientAuth::Post { id, .. }
-            | ClientAuth::None { id } => id,
+            | ClientAuth::None { id }
+            | ClientAuth::Assertion { id, .. } => id,
         }
     }
 
@@ -51,7 +63,7 @@ impl ClientAuth {
     pub fn secret(&self) -> Option<&str> {
         match self {
             ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. } => Some(secret),
-            ClientAuth::None { .. } => None,
+            ClientAuth::None { .. } | ClientAuth::Assertion { .. } => None,
         }
     }
 
@@ -61,6 +73,7 @@ impl ClientAuth {
             ClientAuth::Basic { .. } => "client_secret_basic",
             ClientAuth::Post { .. } => "client_secret_post",
             ClientAuth::None { .. } => "none",
+            ClientAuth::Assertion { .. } => "private_key_jwt",
         }
     }
 }
@@ -71,6 +84,7 @@ impl fmt::Debug for ClientAuth {
             ClientAuth::Basic { .. } => "Basic",
             ClientAuth::Post { .. } => "Post",
             ClientAuth::None { .. } => "None",
+            ClientAuth::Assertion { .. } => "Assertion",
         });
         s.field("id", &self.client_id());
         if self.secret().is_some() {
@@ -86,13 +100,16 @@ pub fn extract(
     authorization_header: Option<&str>,
     params: &Params,
 ) -> Result<ClientAuth, OAuthError> {
-    if params.contains("client_assertion") || params.contains("client_assertion_type") {
-        return Err(OAuthError::invalid_client(
-            "client assertions are not supported",
-        ));
-    }
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    if params.contains("client_assertion") || params.contains("client_assertion_type") {
+        if authorization_header.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "client authenticated with both a client assertion and a secret",
+            ));
+        }
+        return assertion(params, body_id);
+    }
 
     if let Some(header) = authorization_header {
         let (id, secret) = decode_basic(header)?;
@@ -123,6 +140,47 @@ pub fn extract(
         (Some(id), None) => Ok(ClientAuth::None { id: id.to_owned() }),
         (None, _) => Err(OAuthError::invalid_client("no client authentication")),
     }
+}
+
+/// `private_key_jwt`: the assertion and the client it names.
+fn assertion(params: &Params, body_id: Option<&str>) -> Result<ClientAuth, OAuthError> {
+    if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
+        return Err(OAuthError::invalid_client(
+            "unsupported client_assertion_type: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    }
+    let Some(assertion) = params.get("client_assertion").filter(|a| !a.is_empty()) else {
+        return Err(OAuthError::invalid_client("client_assertion is missing"));
+    };
+    let claimed = claimed_subject(assertion)
+        .ok_or_else(|| OAuthError::invalid_client("the client assertion is not a readable JWT"))?;
+    if body_id.is_some_and(|b| b != claimed) {
+        return Err(OAuthError::invalid_client(
+            "client_id does not match the client assertion's subject",
+        ));
+    }
+    Ok(ClientAuth::Assertion {
+        id: claimed,
+        assertion: assertion.to_owned(),
+    })
+}
+
+/// The `sub` of a compact JWS's payload, unverified (RFC 7523 §3 item 2:
+/// for client authentication it is the client id).
+fn claimed_subject(jwt: &str) -> Option<String> {
+    let mut parts = jwt.split('.');
+    let (_, payload, _, None) = (parts.next()?, parts.next()?, parts.next()?, parts.next()) else {
+        return None;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims
+        .get("sub")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Lenient on padding: some clients omit the trailing `=`.
@@ -295,15 +353,48 @@ mod tests {
         assert_eq!(err(None, "client_secret=s"), ErrorCode::InvalidClient);
     }
 
+    fn jwt(claims: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.c2ln", b64(r#"{"alg":"ES256"}"#), b64(claims))
+    }
+
     #[test]
-    fn client_assertions_are_invalid_client() {
-        assert_eq!(
-            err(
-                None,
-                "client_id=a&client_assertion_type=x&client_assertion=y"
-            ),
-            ErrorCode::InvalidClient
+    fn a_jwt_client_assertion_names_its_client_by_sub() {
+        let assertion = jwt(r#"{"iss":"pay","sub":"pay"}"#);
+        let body = format!(
+            "client_assertion_type={}&client_assertion={assertion}",
+            JWT_BEARER_ASSERTION.replace(':', "%3A")
         );
+        let auth = extract(None, &params(&body)).unwrap();
+        assert_eq!(
+            auth,
+            ClientAuth::Assertion {
+                id: "pay".into(),
+                assertion: assertion.clone()
+            }
+        );
+        assert_eq!(auth.method(), "private_key_jwt");
+        assert_eq!(auth.secret(), None);
+        let named = format!("client_id=pay&{body}");
+        assert_eq!(extract(None, &params(&named)).unwrap().client_id(), "pay");
+        let other = format!("client_id=shop&{body}");
+        assert_eq!(err(None, &other), ErrorCode::InvalidClient);
+        let with_secret = format!("client_secret=s&{body}");
+        assert_eq!(err(None, &with_secret), ErrorCode::InvalidRequest);
+        let header = basic_header("pay", "s");
+        assert_eq!(err(Some(&header), &body), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn other_assertion_types_and_unreadable_assertions_are_invalid_client() {
+        for body in [
+            "client_id=a&client_assertion_type=x&client_assertion=y",
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c",
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c.d",
+        ] {
+            assert_eq!(err(None, body), ErrorCode::InvalidClient, "{body}");
+        }
     }
 
     #[test]

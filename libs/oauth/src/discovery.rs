@@ -31,6 +31,13 @@ pub fn endpoint_url(issuer: &str, path: &str) -> String {
     format!("{}{}", normalize_issuer(issuer), path)
 }
 
+/// What a client assertion (`private_key_jwt`) may be signed with: the
+/// algorithms of the key verifier (`inkan_keys::signing::Verifier`).
+pub const CLIENT_ASSERTION_ALGS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
+
+/// What a DPoP proof may be signed with (`inkan_keys::dpop::PROOF_ALGS`).
+pub const DPOP_ALGS: [&str; 4] = ["ES256", "EdDSA", "RS256", "PS256"];
+
 /// The metadata document for `issuer`. Every value here mirrors what the
 /// parsers in this crate accept; change both together.
 pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
@@ -44,6 +51,9 @@ pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
         "end_session_endpoint": endpoint("/end_session"),
         "introspection_endpoint": endpoint("/introspect"),
         "revocation_endpoint": endpoint("/revoke"),
+        // RFC 9126 §5: pushed authorization requests; a project may require them.
+        "pushed_authorization_request_endpoint": endpoint("/par"),
+        "require_pushed_authorization_requests": false,
         "scopes_supported": config.scopes_supported,
         "claims_supported": config.claims_supported,
         // OIDC Discovery §3; lowest level first (see crate::acr).
@@ -54,11 +64,18 @@ pub fn discovery_document(issuer: &str, config: &DiscoveryConfig) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": config.id_token_signing_alg_values_supported,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        // RFC 7523 / OIDC Core §9: what a client assertion may be signed with.
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
         // Introspection is for confidential clients (RFC 7662 §2.1); public
         // clients may revoke their own tokens (RFC 7009 §2.1).
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        // RFC 9449 §5.1: DPoP proofs at the token endpoint, DPoP-bound
+        // access tokens at userinfo and introspection.
+        "dpop_signing_alg_values_supported": DPOP_ALGS,
         // RFC 9700 §2.1.1: S256 only.
         "code_challenge_methods_supported": ["S256"],
         "claims_parameter_supported": false,
@@ -125,5 +142,14 @@ mod tests {
         );
         assert_eq!(doc["revocation_endpoint"], "https://id.example/revoke");
         assert!(doc.get("userinfo_signing_alg_values_supported").is_none());
+        assert_eq!(
+            doc["pushed_authorization_request_endpoint"],
+            "https://id.example/par"
+        );
+        assert!(doc["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("private_key_jwt")));
+        assert_eq!(doc["dpop_signing_alg_values_supported"][0], "ES256");
     }
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// The error codes Inkan can send, from RFC 6749 §4.1.2.1 and §5.2, OIDC Core
-/// §3.1.2.6, RFC 6750 §3.1 and OIDC RP-Initiated Logout.
+/// §3.1.2.6, RFC 6750 §3.1, OIDC RP-Initiated Logout and RFC 9449 §12.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -31,6 +31,10 @@ pub enum ErrorCode {
     RegistrationNotSupported,
     InvalidToken,
     InsufficientScope,
+    /// RFC 9449 §5, §7.1: a DPoP proof is missing, invalid or replayed.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: retry with the server's nonce (`DPoP-Nonce` header).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -58,6 +62,8 @@ impl ErrorCode {
             Self::RegistrationNotSupported => "registration_not_supported",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -214,6 +220,8 @@ mod tests {
             ErrorCode::AccountSelectionRequired,
             ErrorCode::RequestUriNotSupported,
             ErrorCode::InsufficientScope,
+            ErrorCode::InvalidDpopProof,
+            ErrorCode::UseDpopNonce,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

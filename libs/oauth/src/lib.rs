@@ -35,7 +35,7 @@ pub mod redirect;
 pub mod scope;
 pub mod token_request;
 
-pub use access_token::AccessClaims;
+pub use access_token::{AccessClaims, Confirmation};
 pub use authorize::{AuthorizationRequest, ClientPolicy, ClientTarget, Display, Prompt};
 pub use client_auth::ClientAuth;
 pub use discovery::{discovery_document, DiscoveryConfig};

@@ -31,12 +31,34 @@ pub fn token_in(authorization: &str) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The bearer token of a request's `Authorization` header, if it has one.
+/// The token of an `Authorization` header value if its scheme is `DPoP`
+/// (RFC 9449 §7.1; any case), trimmed.
+pub fn dpop_token_in(authorization: &str) -> Option<&str> {
+    let (scheme, rest) = authorization.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("dpop") {
+        return None;
+    }
+    let token = rest.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The access token of a request's `Authorization` header, if it has one:
+/// `Bearer` or `DPoP` (see [`uses_dpop_scheme`] for which).
 pub fn from_headers(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(token_in)
+        .and_then(|v| token_in(v).or_else(|| dpop_token_in(v)))
+}
+
+/// Whether the request presents its access token with the `DPoP` scheme
+/// (RFC 9449 §7.1), which a DPoP-bound token needs.
+pub fn uses_dpop_scheme(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(dpop_token_in)
+        .is_some()
 }
 
 /// The access token a request presents (RFC 6750 §2.1 or §2.2).

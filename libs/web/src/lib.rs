@@ -6,6 +6,7 @@
 //! - [`bearer`]: the RFC 6750 bearer token of a request (header or form body).
 //! - [`clock`]: the time source (system, or manual in tests).
 //! - [`client_ip`]: the client's address (peer, or a trusted proxy header).
+//! - [`dpop`]: the `DPoP` proof of a request (RFC 9449), checked.
 //! - [`drain`]: `Connection: close` on every answer once shutdown has begun.
 //! - [`oauth_error`]: RFC 6749 §5.2 / RFC 6750 §3 error responses.
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and queries as `Params`.
@@ -17,6 +18,7 @@
 pub mod bearer;
 pub mod client_ip;
 pub mod clock;
+pub mod dpop;
 pub mod drain;
 pub mod form;
 pub mod headers;

@@ -14,6 +14,8 @@ pub struct OAuthResponse {
     pub retry_after: Option<u32>,
     /// A status other than the error code's (429 for a rate limit).
     pub status: Option<u16>,
+    /// A DPoP nonce to use from now on (RFC 9449 §8.1: `DPoP-Nonce`).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthResponse {
@@ -23,6 +25,7 @@ impl OAuthResponse {
             challenge: None,
             retry_after: None,
             status: None,
+            dpop_nonce: None,
         }
     }
 
@@ -38,6 +41,19 @@ impl OAuthResponse {
         self
     }
 
+    /// RFC 9449 §7.1: errors on protected resources reached with a
+    /// DPoP-bound token carry a DPoP challenge naming the accepted algorithms.
+    pub fn dpop_challenge(mut self) -> Self {
+        self.challenge = Some("DPoP");
+        self
+    }
+
+    /// With a fresh nonce in `DPoP-Nonce` (RFC 9449 §8, §9).
+    pub fn with_dpop_nonce(mut self, nonce: Option<String>) -> Self {
+        self.dpop_nonce = nonce;
+        self
+    }
+
     /// The backing store is down: 503, `temporarily_unavailable`, retry later.
     pub fn unavailable() -> Self {
         OAuthResponse {
@@ -48,6 +64,7 @@ impl OAuthResponse {
             challenge: None,
             retry_after: Some(5),
             status: None,
+            dpop_nonce: None,
         }
     }
 }
@@ -74,10 +91,21 @@ impl IntoResponse for OAuthResponse {
                     self.error.code.as_str(),
                     self.error.description
                 ),
+                "DPoP" => format!(
+                    "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+                    inkan_oauth::discovery::DPOP_ALGS.join(" "),
+                    self.error.code.as_str(),
+                    self.error.description
+                ),
                 other => format!("{other} realm=\"inkan\""),
             };
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref() {
+            if let Ok(v) = HeaderValue::from_str(nonce) {
+                headers.insert("dpop-nonce", v);
             }
         }
         if let Some(secs) = self.retry_after {

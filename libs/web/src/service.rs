@@ -26,4 +26,6 @@ pub struct ServiceCore {
     pub kv: Arc<dyn KvStore>,
     /// The time source (a manual clock in tests, to pass expiry without waiting).
     pub clock: Arc<dyn Clock>,
+    /// How DPoP proofs are checked (RFC 9449): nonces and time window.
+    pub dpop: inkan_flows::dpop::DpopPolicy,
 }

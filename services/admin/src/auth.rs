@@ -73,6 +73,12 @@ fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
         .ok()
         .and_then(|claims| AccessClaims::from_value(claims).ok())
         .ok_or(ApiError::Unauthenticated)?;
+    // A DPoP-bound token (RFC 9449 §7.1) is only good with a proof by its
+    // key; the admin API takes Bearer tokens, so it refuses bound ones
+    // rather than accept them without the proof.
+    if claims.cnf.is_some() {
+        return Err(ApiError::Unauthenticated);
+    }
     let project = state
         .projections
         .project_by_client_id(&claims.client_id)

@@ -47,7 +47,10 @@ pub struct AdminState {
     pub kv: Arc<dyn inkan_kv::KvStore>,
     /// Where back-channel logout URIs may point (checked at registration;
     /// the deliverer checks the same policy at every delivery).
-    pub backchannel_policy: inkan_backchannel::Policy,
+    pub backchannel_policy: inkan_egress::Policy,
+    /// Where client key sets (`jwks_uri`) may be fetched from (checked at
+    /// registration; the token service checks it at every fetch).
+    pub jwks_policy: inkan_egress::Policy,
 }
 
 /// The default of [`AdminState::store_read_timeout`].
@@ -80,7 +83,8 @@ impl AdminState {
             clock: Arc::new(inkan_clock::SystemClock),
             mail: false,
             kv: Arc::new(inkan_kv::MemoryKv::new()),
-            backchannel_policy: inkan_backchannel::Policy::default(),
+            backchannel_policy: inkan_egress::Policy::default(),
+            jwks_policy: inkan_egress::Policy::default(),
         }
     }
 

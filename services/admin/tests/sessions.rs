@@ -145,6 +145,7 @@ impl TestApp {
                 expires_at: i64::MAX / 2,
                 epoch: 0,
                 session: Some(handle.clone()),
+                jkt: None,
             };
             refresh::record_family(kv, &record, 1_800_000_000)
                 .await

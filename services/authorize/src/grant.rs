@@ -25,6 +25,8 @@ pub struct Approved {
     pub requested_at: i64,
     /// The client has a back-channel logout URI: the session remembers it.
     pub backchannel: bool,
+    /// The DPoP key the code is bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 impl Approved {
@@ -43,6 +45,7 @@ impl Approved {
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             requested_at: now,
+            dpop_jkt: request.dpop_jkt.clone(),
         }
     }
 
@@ -59,6 +62,7 @@ impl Approved {
             code_challenge: pending.code_challenge,
             requested_at: pending.requested_at,
             backchannel: pending.backchannel,
+            dpop_jkt: pending.dpop_jkt,
         }
     }
 }
@@ -85,6 +89,7 @@ pub async fn issue(
         session: session::handle(sid),
         expires_at: now + code::TTL_SECONDS,
         epoch: session.epoch,
+        dpop_jkt: approved.dpop_jkt.clone(),
     };
     let code = code::issue(&*state.kv, &record).await?;
     // A client that wants back-channel logout is remembered by the session,

@@ -63,13 +63,17 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 /// The order the table lists the fields in; absent fields are left out
 /// (a `service` project has no browser endpoints).
-const FIELDS: [&str; 28] = [
+const FIELDS: [&str; 33] = [
     "issuer",
     "discovery_url",
     "client_id",
     "client_type",
     "client_secret",
     "token_endpoint_auth_method",
+    "client_assertion",
+    "profile",
+    "require_pushed_authorization_requests",
+    "dpop_bound_access_tokens",
     "response_type",
     "grant_types",
     "scopes",
@@ -84,6 +88,7 @@ const FIELDS: [&str; 28] = [
     "require_verified_email",
     "backchannel_logout_uri",
     "authorization_endpoint",
+    "pushed_authorization_request_endpoint",
     "token_endpoint",
     "introspection_endpoint",
     "revocation_endpoint",

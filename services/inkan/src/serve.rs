@@ -274,6 +274,7 @@ impl App {
         }
 
         // Signing keys, parsed once per change, refreshed from the directory.
+        let dpop_nonce_key = kek.derive("dpop-nonce");
         let keyring = Arc::new(KeyRing::new(directory.clone(), kek));
         if let Err(e) = keyring.refresh().await {
             tracing::warn!(error = %e, "signing keys not loaded yet; retrying in the background");
@@ -329,11 +330,16 @@ impl App {
             keyring: keyring.clone(),
             kv: backends.kv.clone(),
             clock: Arc::new(SystemClock),
+            dpop: dpop_policy(&settings, &dpop_nonce_key),
         };
         if role.runs(Role::Token) {
             let token = inkan_token::router(inkan_token::TokenState {
                 core: core.clone(),
                 client_rate_limit_per_minute: settings.client_rate_limit_per_minute,
+                client_keys: Arc::new(
+                    inkan_token::client_keys::KeySets::new(jwks_policy(&settings))
+                        .context("building the client key set fetcher")?,
+                ),
             });
             app = app.merge(limiter.apply(RateLimitGroup::Token, token));
         }
@@ -476,16 +482,32 @@ fn admin_state(
     state.store_read_timeout = Duration::from_millis(settings.admin_store_read_timeout_ms);
     state.mail = settings.smtp_url.is_some();
     state.backchannel_policy = backchannel_policy(settings);
+    state.jwks_policy = jwks_policy(settings);
     Ok(state)
+}
+
+/// DPoP proof checks (RFC 9449 §8): nonces when `INKAN_DPOP_NONCE_SECONDS`
+/// asks for them, from a key every replica derives from the KEK.
+fn dpop_policy(settings: &Settings, nonce_key: &[u8; 32]) -> inkan_flows::dpop::DpopPolicy {
+    match settings.dpop_nonce_seconds {
+        0 => inkan_flows::dpop::DpopPolicy::default(),
+        period => inkan_flows::dpop::DpopPolicy::with_nonces(*nonce_key, i64::from(period)),
+    }
 }
 
 /// Where back-channel logout URIs may point: one policy for the admin's
 /// registration check and the deliverer.
-fn backchannel_policy(settings: &Settings) -> inkan_backchannel::Policy {
-    inkan_backchannel::Policy::for_issuer(
+fn backchannel_policy(settings: &Settings) -> inkan_egress::Policy {
+    inkan_egress::Policy::for_issuer(
         &settings.issuer,
         settings.backchannel_allow_private_networks,
     )
+}
+
+/// Where client key sets (`jwks_uri`) may be fetched from: one policy for
+/// the admin's registration check and the token service's fetcher.
+fn jwks_policy(settings: &Settings) -> inkan_egress::Policy {
+    inkan_egress::Policy::for_issuer(&settings.issuer, settings.jwks_allow_private_networks)
 }
 
 /// The deliverer's patience and reach from the settings.

@@ -87,8 +87,12 @@ fn fixture(rt: &Runtime) -> Fixture {
                 keyring,
                 kv: Arc::new(MemoryKv::new()),
                 clock: Arc::new(SystemClock),
+                dpop: inkan_flows::dpop::DpopPolicy::default(),
             },
             client_rate_limit_per_minute: 0,
+            client_keys: std::sync::Arc::new(
+                inkan_token::client_keys::KeySets::new(inkan_egress::Policy::default()).unwrap(),
+            ),
         },
         services,
         webs,
@@ -120,6 +124,7 @@ fn minting(c: &mut Criterion) {
             now,
             auth_time: None,
             family: None,
+            jkt: None,
         };
         c.bench_function(&format!("mint/access_token/{alg}"), |b| {
             b.iter(|| mint::access_token(&keys, *alg, black_box(&claims)).expect("mint"))
@@ -137,6 +142,7 @@ fn minting(c: &mut Criterion) {
             now,
             auth_time: Some(now - 5),
             family: Some("family"),
+            jkt: None,
         },
     )
     .expect("mint")
@@ -179,9 +185,10 @@ fn grant_flows(c: &mut Criterion) {
     for (alg, service) in &f.services {
         c.bench_function(&format!("grant/client_credentials/{alg}"), |b| {
             b.to_async(&rt).iter(|| async {
-                let body = grants::client_credentials::grant(&f.state, black_box(service), None)
-                    .await
-                    .expect("grant");
+                let body =
+                    grants::client_credentials::grant(&f.state, black_box(service), None, None)
+                        .await
+                        .expect("grant");
                 assert!(body["access_token"].is_string());
             })
         });
@@ -212,6 +219,7 @@ fn grant_flows(c: &mut Criterion) {
                                 generation: 0,
                                 epoch: 0,
                                 session: Some("c2Vzc2lvbi1oYW5kbGU"),
+                                jkt: None,
                             },
                         )
                         .await

@@ -1,12 +1,23 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1),
-//! and for introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1),
-//! which authenticate the same way: [`AuthenticatedClient`] is the one
-//! extractor the three endpoints take.
+//! and for pushed authorization requests (RFC 9126 §2.1), introspection
+//! (RFC 7662 §2.1) and revocation (RFC 7009 §2.1), which authenticate the
+//! same way: [`AuthenticatedClient`] is the one extractor the four
+//! endpoints take.
+//!
+//! Methods: a client secret (Basic or body) for projects registered with
+//! one, `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9) for projects
+//! registered with keys, `none` for public clients. A project accepts only
+//! its own kind: a key-authenticated project never accepts a secret.
+
+use std::time::Duration;
 
 use axum::extract::{FromRequest, Request};
-use inkan_directory::typed::{Lookup, Project};
+use inkan_directory::typed::{ClientKeys, Lookup, Project};
+use inkan_domain::project::AuthMethod;
 use inkan_flows::limits::{hit_all, Decision};
+use inkan_keys::assertion::{verify_client_assertion, AssertionCheck};
 use inkan_oauth::client_auth::{self, ClientAuth};
+use inkan_oauth::discovery::endpoint_url;
 use inkan_oauth::error::OAuthError;
 use inkan_oauth::params::Params;
 use inkan_web::form::OAuthParams;
@@ -17,10 +28,12 @@ use crate::error::TokenError;
 use crate::state::TokenState;
 
 /// A request from an authenticated client, already counted against its
-/// rate limits: the client's project and the request's form parameters.
+/// rate limits: the client's project, the request's form parameters and
+/// headers (for a DPoP proof).
 pub struct AuthenticatedClient {
     pub project: Project,
     pub params: Params,
+    pub headers: axum::http::HeaderMap,
 }
 
 impl FromRequest<TokenState> for AuthenticatedClient {
@@ -28,11 +41,17 @@ impl FromRequest<TokenState> for AuthenticatedClient {
 
     async fn from_request(req: Request, state: &TokenState) -> Result<Self, TokenError> {
         let headers = req.headers().clone();
+        let endpoint = req.uri().path().to_owned();
         // Handed over by the rate-limit middleware, when it runs.
         let address = req.extensions().get::<AddressBudget>().cloned();
         let OAuthParams(params) = OAuthParams::from_request(req, state).await?;
-        let project = authenticate_request(state, &headers, address.as_ref(), &params).await?;
-        Ok(AuthenticatedClient { project, params })
+        let project =
+            authenticate_request(state, &headers, address.as_ref(), &params, &endpoint).await?;
+        Ok(AuthenticatedClient {
+            project,
+            params,
+            headers,
+        })
     }
 }
 
@@ -49,11 +68,12 @@ pub async fn authenticate_request(
     headers: &axum::http::HeaderMap,
     address: Option<&AddressBudget>,
     params: &Params,
+    endpoint: &str,
 ) -> Result<Project, TokenError> {
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let authenticated = authenticate(state, authorization, params).await;
+    let authenticated = authenticate(state, authorization, params, endpoint).await;
     let client_id = authenticated.as_ref().ok().map(|p| p.client_id.as_str());
     limit(state, address, client_id).await?;
     authenticated
@@ -120,13 +140,16 @@ async fn limit(
     Ok(())
 }
 
-/// Authenticates the calling client. Confidential clients prove their secret
-/// (Basic or body, whichever they send: both are registered-secret methods);
-/// public clients send only their `client_id` and must be registered as `none`.
+/// Authenticates the calling client at `endpoint` (the request's path).
+/// Clients with a secret prove it (Basic or body, whichever they send: both
+/// are registered-secret methods); clients with keys send a signed
+/// assertion; public clients send only their `client_id` and must be
+/// registered as `none`.
 pub async fn authenticate(
     state: &TokenState,
     authorization: Option<&str>,
     params: &Params,
+    endpoint: &str,
 ) -> Result<Project, TokenError> {
     let auth = client_auth::extract(authorization, params)
         .map_err(|e| challenge(e, authorization.is_some()))?;
@@ -143,9 +166,17 @@ pub async fn authenticate(
                 .client(id, secret)
                 .await?
                 .ok_or_else(failed)?;
-            if project.is_public() {
+            if !project.token_endpoint_auth_method.uses_secret() {
                 return Err(failed());
             }
+            Ok(project)
+        }
+        ClientAuth::Assertion { id, assertion } => {
+            let project = state.directory.project(id).await?.ok_or_else(failed)?;
+            if project.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt {
+                return Err(failed());
+            }
+            check_assertion(state, &project, assertion, endpoint).await?;
             Ok(project)
         }
         ClientAuth::None { id } => {
@@ -156,6 +187,76 @@ pub async fn authenticate(
             Ok(project)
         }
     }
+}
+
+/// How long a client assertion may live (RFC 7523 §3 item 4 lets the server
+/// bound it): its `jti` is remembered until it expires.
+const ASSERTION_MAX_LIFETIME_SECONDS: i64 = 600;
+/// Clock skew allowed on an assertion's `exp`, `nbf` and `iat`.
+const ASSERTION_LEEWAY_SECONDS: u64 = 30;
+
+/// Verifies a `private_key_jwt` assertion (RFC 7523 §3) against the
+/// project's keys and refuses a second use of its `jti` (OIDC Core §9,
+/// RFC 7523 §3 item 7), across replicas.
+///
+/// Audience: the issuer, the token endpoint or the endpoint the assertion
+/// is presented to (RFC 7523 §3 item 3, RFC 9126 §2). Under FAPI 2.0 the
+/// issuer only (FAPI 2.0 Security Profile §5.3.2.1 item 8, against the
+/// audience-injection attack on assertions).
+async fn check_assertion(
+    state: &TokenState,
+    project: &Project,
+    assertion: &str,
+    endpoint: &str,
+) -> Result<(), TokenError> {
+    let refused = |why: String| {
+        tracing::info!(client_id = %project.client_id, reason = %why, "client assertion refused");
+        TokenError::from(OAuthError::invalid_client(format!(
+            "client authentication failed: {why}"
+        )))
+    };
+    let issuer: &str = &state.issuer;
+    let token_endpoint = endpoint_url(issuer, "/token");
+    let here = endpoint_url(issuer, endpoint);
+    let audiences: Vec<&str> = if project.is_fapi2() {
+        vec![issuer]
+    } else {
+        vec![issuer, &token_endpoint, &here]
+    };
+    let now = state.clock.now();
+    let check = AssertionCheck {
+        client_id: &project.client_id,
+        audiences: &audiences,
+        now,
+        max_lifetime_secs: ASSERTION_MAX_LIFETIME_SECONDS,
+        leeway_secs: ASSERTION_LEEWAY_SECONDS,
+    };
+    let keys = |stale| state.client_keys.verifier(project, stale);
+    let verifier = keys(false).await.map_err(|e| refused(e.to_string()))?;
+    let verified = match verify_client_assertion(assertion, &verifier, &check) {
+        Ok(v) => v,
+        // The client may have rotated its published keys: fetch them again
+        // (bounded, see client_keys) and try once more.
+        Err(_) if matches!(project.client_keys, ClientKeys::Uri(_)) => {
+            let verifier = keys(true).await.map_err(|e| refused(e.to_string()))?;
+            verify_client_assertion(assertion, &verifier, &check)
+                .map_err(|e| refused(e.to_string()))?
+        }
+        Err(e) => return Err(refused(e.to_string())),
+    };
+    let remember = (verified.exp - now).max(0) as u64 + ASSERTION_LEEWAY_SECONDS;
+    let key = format!(
+        "caj:{}",
+        inkan_keys::secret::sha256_b64(&format!("{}:{}", project.client_id, verified.jti))
+    );
+    if !state
+        .kv
+        .put_if_absent(&key, b"1", Duration::from_secs(remember))
+        .await?
+    {
+        return Err(refused("the client assertion was already used".into()));
+    }
+    Ok(())
 }
 
 fn challenge(error: OAuthError, basic: bool) -> TokenError {

@@ -24,6 +24,8 @@ pub struct AccessTokenClaims<'a> {
     pub auth_time: Option<i64>,
     /// Token family (refresh rotation) this token belongs to, if any.
     pub family: Option<&'a str>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1: `cnf.jkt`).
+    pub jkt: Option<&'a str>,
 }
 
 /// A signed access token and its id.
@@ -57,6 +59,9 @@ pub fn access_token(
         jti: generate_token(16),
         auth_time: c.auth_time,
         fid: c.family.map(str::to_owned),
+        cnf: c.jkt.map(|jkt| inkan_oauth::Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     let token = signer(keys, alg)?
         .sign_jwt("at+jwt", &claims.to_value())

@@ -44,8 +44,12 @@ async fn app() -> App {
             keyring: directory.keyring().await,
             kv: Arc::new(MemoryKv::new()),
             clock: clock.clone(),
+            dpop: inkan_flows::dpop::DpopPolicy::default(),
         },
         client_rate_limit_per_minute: 0,
+        client_keys: std::sync::Arc::new(
+            inkan_token::client_keys::KeySets::new(inkan_egress::Policy::default()).unwrap(),
+        ),
     };
     App {
         state,
@@ -80,6 +84,7 @@ impl App {
                 session: "s".into(),
                 expires_at: now + 60,
                 epoch: 0,
+                dpop_jkt: None,
             },
         )
         .await

@@ -18,6 +18,11 @@ pub enum UserinfoError {
     /// RFC 6750 §3.1 `invalid_token`: 401 with a Bearer challenge.
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),
+    /// A DPoP-bound token without a valid proof by its key, or a token
+    /// presented with the wrong scheme (RFC 9449 §7.1): 401 with a DPoP
+    /// challenge.
+    #[error("DPoP: {}", .0.error)]
+    Dpop(OAuthResponse),
     /// RFC 6750 §3.1 `insufficient_scope`: 403 with a Bearer challenge.
     #[error("the access token lacks the openid scope")]
     InsufficientScope,
@@ -37,6 +42,10 @@ impl IntoResponse for UserinfoError {
                 OAuthResponse::new(OAuthError::new(ErrorCode::InvalidToken, description))
                     .bearer_challenge()
                     .into_response()
+            }
+            UserinfoError::Dpop(mut response) => {
+                response.status = Some(401);
+                response.dpop_challenge().into_response()
             }
             UserinfoError::InsufficientScope => OAuthResponse::new(OAuthError::new(
                 ErrorCode::InsufficientScope,

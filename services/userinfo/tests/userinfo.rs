@@ -171,6 +171,7 @@ async fn app() -> App {
         keyring: fake.keyring().await,
         kv: Arc::new(MemoryKv::new()),
         clock: Arc::new(inkan_web::clock::SystemClock),
+        dpop: inkan_flows::dpop::DpopPolicy::default(),
     };
     App {
         state,
@@ -194,6 +195,7 @@ impl App {
             jti: "jti-1".into(),
             auth_time: Some(now),
             fid: None,
+            cnf: None,
         };
         self.fake.pairs[0]
             .sign_jwt("at+jwt", &claims.to_value())

@@ -147,6 +147,12 @@ pub const PUBLIC_ROUTES: &[Route] = &[
         server: Server::Role("token"),
     },
     Route {
+        path: "/par",
+        prefix: false,
+        methods: &["POST"],
+        server: Server::Role("token"),
+    },
+    Route {
         path: "/introspect",
         prefix: false,
         methods: &["POST"],

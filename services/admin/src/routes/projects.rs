@@ -6,7 +6,9 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use inkan_domain::project::{AppType, GrantType, Project, ProjectCommand, ProjectInput};
+use inkan_domain::project::{
+    AppType, AuthMethod, GrantType, Project, ProjectCommand, ProjectInput,
+};
 use inkan_keys::secret::{generate_secret, generate_token};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -74,11 +76,18 @@ pub async fn create(
     caller: AdminCaller,
     JsonBody(input): JsonBody<ProjectInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    check_backchannel_target(&state, &input)?;
+    check_outbound_targets(&state, &input)?;
     let id = Uuid::now_v7();
+    // Projects that authenticate with a secret get one (private_key_jwt and
+    // public projects none; the domain checks the pair).
     let secret = input
         .app_type
         .filter(|t| t.is_confidential())
+        .filter(|_| {
+            input
+                .token_endpoint_auth_method
+                .is_none_or(|m| m.uses_secret())
+        })
         .map(|_| generate_secret());
     let command = ProjectCommand::Register {
         client_id: generate_client_id(),
@@ -129,7 +138,7 @@ pub async fn update(
     JsonBody(input): JsonBody<ProjectInput>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    check_backchannel_target(&state, &input)?;
+    check_outbound_targets(&state, &input)?;
     execute::<Project>(
         &state,
         &caller.client_id,
@@ -141,27 +150,41 @@ pub async fn update(
     Ok(Json(view(&entry)))
 }
 
-/// The operator's rule for where logout tokens may be posted (the domain
-/// checks the URI's shape): the same [`inkan_backchannel::Policy`] the
-/// deliverer applies — an address in a private network, or this host, only
-/// as `INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS` and a loopback issuer
-/// allow. A host name is checked again when it is resolved for each delivery.
-fn check_backchannel_target(state: &AdminState, input: &ProjectInput) -> Result<(), ApiError> {
-    let Some(url) = input
-        .backchannel_logout_uri
-        .as_deref()
-        .and_then(|uri| url::Url::parse(uri.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "https" | "http"))
-    else {
-        // Not an http(s) URL: the domain's validation names the problem.
-        return Ok(());
-    };
-    state.backchannel_policy.check_url(&url).map_err(|refused| {
-        ApiError::field(
+/// The operator's rules for where Inkan may send requests to a URI a
+/// project registers (the domain checks the URI's shape): the same
+/// [`inkan_egress::Policy`] the sender applies — an address in a private
+/// network, or this host, only as the operator's setting and a loopback
+/// issuer allow. A host name is checked again whenever it is resolved.
+/// Logout tokens go to `backchannel_logout_uri` (the back-channel
+/// deliverer), key sets come from `jwks_uri` (the token service).
+fn check_outbound_targets(state: &AdminState, input: &ProjectInput) -> Result<(), ApiError> {
+    let targets = [
+        (
             "backchannel_logout_uri",
-            format!("{refused} (set INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS to allow it)"),
-        )
-    })
+            input.backchannel_logout_uri.as_deref(),
+            &state.backchannel_policy,
+            "INKAN_BACKCHANNEL_ALLOW_PRIVATE_NETWORKS",
+        ),
+        (
+            "jwks_uri",
+            input.jwks_uri.as_deref(),
+            &state.jwks_policy,
+            "INKAN_JWKS_ALLOW_PRIVATE_NETWORKS",
+        ),
+    ];
+    for (field, uri, policy, setting) in targets {
+        let Some(url) = uri
+            .and_then(|uri| url::Url::parse(uri.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+        else {
+            // Not an http(s) URL: the domain's validation names the problem.
+            continue;
+        };
+        policy.check_url(&url).map_err(|refused| {
+            ApiError::field(field, format!("{refused} (set {setting} to allow it)"))
+        })?;
+    }
+    Ok(())
 }
 
 pub async fn delete(
@@ -244,16 +267,39 @@ pub fn client_configuration_of(
         "jwks_uri": endpoint_url(issuer, "/jwks"),
         "client_id": client_id,
         "client_type": if confidential { "confidential" } else { "public" },
-        "client_secret": if confidential {
+        "client_secret": if s.uses_secret() {
             "shown once when the project was created; rotate it with POST /admin/v1/projects/{id}/secret"
+        } else if confidential {
+            "none: the client signs a JWT with its own key (private_key_jwt)"
         } else {
             "none: this is a public client"
         },
         "token_endpoint_auth_method": s.token_endpoint_auth_method.as_str(),
+        // The FAPI 2.0 baseline (README, "FAPI 2.0"): the profile, and
+        // whether tokens must be DPoP-bound (RFC 9449 §5.2).
+        "profile": s.profile,
+        "dpop_bound_access_tokens": s.dpop_bound_access_tokens,
         "grant_types": s.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scopes": s.scopes,
         "access_token_lifetime_seconds": s.access_token_ttl_seconds,
     });
+    if let (Some(obj), AuthMethod::PrivateKeyJwt) =
+        (config.as_object_mut(), s.token_endpoint_auth_method)
+    {
+        // RFC 7523 §3: what the client's assertions must hold.
+        obj.insert(
+            "client_assertion".into(),
+            json!({
+                "aud": inkan_oauth::discovery::normalize_issuer(issuer),
+                "signing_alg_values": inkan_oauth::discovery::CLIENT_ASSERTION_ALGS,
+                "keys": match (&s.jwks, &s.jwks_uri) {
+                    (_, Some(uri)) => json!({ "jwks_uri": uri }),
+                    (Some(jwks), None) => json!({ "jwks": jwks }),
+                    (None, None) => Value::Null,
+                },
+            }),
+        );
+    }
     let browser = s.app_type != AppType::Service && s.allows_grant(GrantType::AuthorizationCode);
     if let (true, Some(obj)) = (browser, config.as_object_mut()) {
         obj.extend([
@@ -268,6 +314,15 @@ pub fn client_configuration_of(
             (
                 "end_session_endpoint".into(),
                 json!(endpoint_url(issuer, "/end_session")),
+            ),
+            // RFC 9126: authorization requests pushed by the client.
+            (
+                "pushed_authorization_request_endpoint".into(),
+                json!(endpoint_url(issuer, "/par")),
+            ),
+            (
+                "require_pushed_authorization_requests".into(),
+                json!(s.require_pushed_authorization_requests),
             ),
             // OIDC Core §3.1.2.1: the code flow only.
             ("response_type".into(), json!("code")),

@@ -152,6 +152,7 @@ fn account_request(state: &AuthorizeState, csrf: String) -> PendingAuthorization
         second_factor: None,
         unverified: None,
         backchannel: false,
+        dpop_jkt: None,
     }
 }
 

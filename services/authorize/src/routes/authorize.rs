@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use inkan_directory::typed::{Lookup, Project};
 use inkan_domain::project::{GrantType, LoginMethod};
+use inkan_flows::par;
 use inkan_flows::pending::{self, PendingAuthorization};
 use inkan_flows::session::Session;
 use inkan_keys::secret::generate_token;
@@ -135,6 +136,8 @@ struct Target {
     project: Project,
     params: Params,
     reply: ReplyTo,
+    /// The parameters came from a pushed authorization request (RFC 9126).
+    pushed: bool,
 }
 
 /// RFC 6749 §4.1.2.1: until the client and the redirect URI are validated,
@@ -145,6 +148,12 @@ async fn parse_target(
     params: Result<OAuthParams, OAuthResponse>,
 ) -> Result<Target, AuthorizeError> {
     let OAuthParams(params) = params?;
+    let (params, pushed) = match params.get("request_uri") {
+        Some(uri) if uri.starts_with(par::REQUEST_URI_PREFIX) => {
+            (pushed_request(state, &params, uri).await?, true)
+        }
+        _ => (params, false),
+    };
     let target = ClientTarget::parse(&params).map_err(AuthorizeError::InvalidRequest)?;
     let project = state
         .directory
@@ -168,7 +177,34 @@ async fn parse_target(
         project,
         params,
         reply,
+        pushed,
     })
+}
+
+/// The parameters of a pushed authorization request (RFC 9126 §4): the
+/// `request_uri` is taken once, must belong to the `client_id` the browser
+/// brings, and its parameters replace the query's. A `request_uri` that is
+/// unknown, expired or used is shown on an error page: nothing trustworthy
+/// says where to redirect.
+async fn pushed_request(
+    state: &AuthorizeState,
+    params: &Params,
+    request_uri: &str,
+) -> Result<Params, AuthorizeError> {
+    let client_id = ClientTarget::parse(params)
+        .map_err(AuthorizeError::InvalidRequest)?
+        .client_id;
+    let invalid = |why: &str| {
+        AuthorizeError::InvalidRequest(OAuthError::new(ErrorCode::InvalidRequestUri, why))
+    };
+    let pushed = par::take(&*state.kv, request_uri)
+        .await?
+        .ok_or_else(|| invalid("the request_uri is unknown, expired or already used"))?;
+    if pushed.client_id != client_id {
+        return Err(invalid("the request_uri was pushed by another client"));
+    }
+    Params::parse(pushed.params.as_bytes())
+        .map_err(|_| AuthorizeError::Internal("a pushed request is unreadable".into()))
 }
 
 /// The request, parsed under the project's policy, with the subject of its
@@ -191,6 +227,12 @@ fn parse_request(state: &AuthorizeState, target: &Target) -> Result<Parsed, OAut
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client is not allowed to use the authorization code flow",
+        ));
+    }
+    // RFC 9126 §6; FAPI 2.0 Security Profile §5.3.2.2 item 1.
+    if project.require_pushed_authorization_requests && !target.pushed {
+        return Err(OAuthError::invalid_request(
+            "this client must push its authorization requests to /par",
         ));
     }
     let policy = ClientPolicy {
@@ -337,6 +379,7 @@ async fn login_page(
         backchannel: approved.backchannel,
         second_factor: None,
         unverified: None,
+        dpop_jkt: approved.dpop_jkt.clone(),
     };
     let mut response = if let Some((step, session)) = step_up {
         code::ask(state, record, step, session.identity_id, session.amr)

@@ -389,6 +389,7 @@ async fn build(secure: bool) -> TestApp {
             keyring,
             kv: kv.clone(),
             clock: clock.clone(),
+            dpop: inkan_flows::dpop::DpopPolicy::default(),
         },
         sessions,
         secure_cookies: secure,
@@ -655,7 +656,7 @@ pub fn query(client: &str, changes: &[(&str, Option<&str>)]) -> String {
 /// Redeems `code` as the token service would: its record the first time.
 pub async fn redeem_code(app: &TestApp, code: &str) -> Option<AuthorizationCode> {
     match redeem(&*app.kv, code).await.unwrap() {
-        Redemption::Redeemed(record) => Some(record),
+        Redemption::Redeemed(record) => Some(*record),
         Redemption::Replayed { .. } | Redemption::Unknown => None,
     }
 }

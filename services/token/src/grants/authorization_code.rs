@@ -4,7 +4,7 @@ use inkan_directory::typed::Project;
 use inkan_domain::project::GrantType;
 use inkan_flows::code;
 use inkan_flows::revocation::revoke_family;
-use inkan_oauth::error::OAuthError;
+use inkan_oauth::error::{ErrorCode, OAuthError};
 use inkan_oauth::pkce;
 use serde_json::Value;
 
@@ -12,18 +12,31 @@ use super::issue::{grant_user, issue, require_grant, stored_scope, UserGrant};
 use crate::error::TokenError;
 use crate::state::TokenState;
 
+/// What the client presents with the code.
+pub struct Presented<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    /// The key of the request's DPoP proof, if it had one.
+    pub jkt: Option<&'a str>,
+}
+
 pub async fn grant(
     state: &TokenState,
     project: &Project,
-    code_value: &str,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&str>,
+    presented: Presented<'_>,
 ) -> Result<Value, TokenError> {
+    let Presented {
+        code: code_value,
+        redirect_uri,
+        code_verifier,
+        jkt,
+    } = presented;
     require_grant(project, GrantType::AuthorizationCode)?;
     let kv = state.kv.as_ref();
     let family = code::family_of(code_value);
     let record = match code::redeem(kv, code_value).await? {
-        code::Redemption::Redeemed(record) => record,
+        code::Redemption::Redeemed(record) => *record,
         code::Redemption::Replayed { family } => {
             // RFC 6749 §4.1.2 / §10.5: a code presented twice revokes every token it produced.
             revoke_family(kv, &family).await?;
@@ -54,6 +67,17 @@ pub async fn grant(
             "redirect_uri does not match the authorization request",
         )
         .into());
+    }
+    // RFC 9449 §10: a code bound to a DPoP key (dpop_jkt, or a proof at
+    // /par) is only exchanged with a proof by that key.
+    if let Some(bound) = &record.dpop_jkt {
+        if jkt != Some(bound.as_str()) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "the authorization code is bound to another DPoP key",
+            )
+            .into());
+        }
     }
     match (&record.code_challenge, code_verifier) {
         (Some(challenge), Some(verifier)) => {
@@ -98,6 +122,7 @@ pub async fn grant(
             session: Some(&record.session)
                 .filter(|h| !h.is_empty())
                 .map(String::as_str),
+            jkt,
         },
     )
     .await

@@ -17,6 +17,7 @@ pub async fn grant(
     state: &TokenState,
     project: &Project,
     requested: Option<Scopes>,
+    jkt: Option<&str>,
 ) -> Result<Value, TokenError> {
     require_grant(project, GrantType::ClientCredentials)?;
     // RFC 6749 §3.3: without a scope parameter, the client's registered scopes apply.
@@ -44,11 +45,12 @@ pub async fn grant(
             now: state.clock.now(),
             auth_time: None,
             family: None,
+            jkt,
         },
     )?;
     let mut body = json!({
         "access_token": minted.token,
-        "token_type": "Bearer",
+        "token_type": crate::dpop::token_type(jkt),
         "expires_in": project.access_token_ttl_seconds,
     });
     if !scope.is_empty() {

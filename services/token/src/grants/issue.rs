@@ -33,6 +33,9 @@ pub struct UserGrant<'a> {
     /// Handle of the login's IdP session, when known: the ID token's
     /// `sid`, carried on to the refresh token.
     pub session: Option<&'a str>,
+    /// The DPoP key the request proved (RFC 9449 §5): the access token is
+    /// bound to it, and so is a public client's refresh token.
+    pub jkt: Option<&'a str>,
 }
 
 pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenError> {
@@ -53,11 +56,12 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             now,
             auth_time: Some(g.auth_time),
             family: Some(g.family),
+            jkt: g.jkt,
         },
     )?;
     let mut body = json!({
         "access_token": access.token,
-        "token_type": "Bearer",
+        "token_type": crate::dpop::token_type(g.jkt),
         "expires_in": project.access_token_ttl_seconds,
         "scope": scope,
     });
@@ -107,6 +111,10 @@ pub async fn issue(state: &TokenState, g: UserGrant<'_>) -> Result<Value, TokenE
             expires_at: now + i64::from(project.refresh_token_ttl_seconds),
             epoch: g.epoch,
             session: g.session.map(str::to_owned),
+            // RFC 9449 §5: "Refresh tokens issued to public clients [...]
+            // MUST be bound"; a confidential client's are bound to its
+            // authentication instead.
+            jkt: g.jkt.filter(|_| project.is_public()).map(str::to_owned),
         };
         let token = refresh::issue(state.kv.as_ref(), &record, now).await?;
         if g.generation == 0 {

@@ -5,7 +5,7 @@
 use inkan_directory::typed::Project;
 use inkan_domain::project::GrantType;
 use inkan_flows::refresh::{self, Redeemed};
-use inkan_oauth::error::OAuthError;
+use inkan_oauth::error::{ErrorCode, OAuthError};
 use inkan_oauth::scope::Scopes;
 use inkan_web::OAuthResponse;
 use serde_json::Value;
@@ -19,10 +19,25 @@ pub async fn grant(
     project: &Project,
     token: &str,
     requested: Option<Scopes>,
+    jkt: Option<&str>,
 ) -> Result<Value, TokenError> {
     require_grant(project, GrantType::RefreshToken)?;
     let kv = state.kv.as_ref();
     let now = state.clock.now();
+    // RFC 9449 §5: a public client's bound refresh token needs a proof by
+    // its key. Checked before the redemption, so someone holding the token
+    // but not the key cannot use it up (and revoke the family) either.
+    if project.is_public() {
+        if let Some(bound) = refresh::peek(kv, token, now).await?.and_then(|r| r.jkt) {
+            if jkt != Some(bound.as_str()) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the refresh token is bound to another DPoP key",
+                )
+                .into());
+            }
+        }
+    }
     let window = i64::from(project.refresh_token_retry_seconds);
     let record = match refresh::redeem(kv, token, now, window).await? {
         Redeemed::Fresh(record) => record,
@@ -68,6 +83,7 @@ pub async fn grant(
             generation: record.generation + 1,
             epoch: record.epoch,
             session: record.session.as_deref(),
+            jkt,
         },
     )
     .await?;

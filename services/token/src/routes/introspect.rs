@@ -16,7 +16,9 @@ use crate::state::TokenState;
 
 pub async fn introspect(
     State(state): State<TokenState>,
-    AuthenticatedClient { project, params }: AuthenticatedClient,
+    AuthenticatedClient {
+        project, params, ..
+    }: AuthenticatedClient,
 ) -> Result<Response, TokenError> {
     let token = params.require("token")?;
     // The hint only orders the lookups (§2.1); both kinds are tried.
@@ -45,9 +47,10 @@ async fn inspect_access(state: &TokenState, token: &str) -> Result<Option<Value>
     let Some(claims) = active_access_token(state, token).await? else {
         return Ok(None);
     };
-    Ok(Some(json!({
+    let jkt = claims.jkt().map(str::to_owned);
+    let mut info = json!({
         "active": true,
-        "token_type": "Bearer",
+        "token_type": crate::dpop::token_type(jkt.as_deref()),
         "scope": claims.scope,
         "client_id": claims.client_id,
         "sub": claims.sub,
@@ -56,7 +59,13 @@ async fn inspect_access(state: &TokenState, token: &str) -> Result<Option<Value>
         "exp": claims.exp,
         "iat": claims.iat,
         "jti": claims.jti,
-    })))
+    });
+    // RFC 9449 §6.2: a bound token's key, for the resource server to check
+    // the proof against.
+    if let Some(jkt) = jkt {
+        info["cnf"] = json!({ "jkt": jkt });
+    }
+    Ok(Some(info))
 }
 
 async fn inspect_refresh(state: &TokenState, token: &str) -> Result<Option<Value>, TokenError> {
@@ -64,7 +73,7 @@ async fn inspect_refresh(state: &TokenState, token: &str) -> Result<Option<Value
     let Some(record) = refresh::peek(state.kv.as_ref(), token, now).await? else {
         return Ok(None);
     };
-    Ok(Some(json!({
+    let mut info = json!({
         "active": true,
         "token_type": "refresh_token",
         "scope": record.scope,
@@ -72,5 +81,9 @@ async fn inspect_refresh(state: &TokenState, token: &str) -> Result<Option<Value
         "sub": record.identity_id,
         "iss": &*state.issuer,
         "exp": record.expires_at,
-    })))
+    });
+    if let Some(jkt) = record.jkt {
+        info["cnf"] = json!({ "jkt": jkt });
+    }
+    Ok(Some(info))
 }

@@ -1,6 +1,7 @@
 //! One module per endpoint of the token service.
 
 pub mod introspect;
+pub mod par;
 pub mod revoke;
 pub mod token;
 

@@ -16,7 +16,9 @@ use crate::state::TokenState;
 
 pub async fn revoke(
     State(state): State<TokenState>,
-    AuthenticatedClient { project, params }: AuthenticatedClient,
+    AuthenticatedClient {
+        project, params, ..
+    }: AuthenticatedClient,
 ) -> Result<Response, TokenError> {
     let token = params.require("token")?;
     let kv = state.kv.as_ref();

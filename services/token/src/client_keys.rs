@@ -1,0 +1,143 @@
+//! The public keys `private_key_jwt` clients sign their assertions with
+//! (RFC 7523 §2.2, OIDC Core §9): registered inline (`jwks`) or published at
+//! a URL (`jwks_uri`), parsed once and kept per client.
+//!
+//! A `jwks_uri` is fetched with the SSRF guard of [`inkan_egress`] (no
+//! private addresses unless the operator allows them, no redirects), a
+//! 5-second limit and a 64 KiB cap, and cached for five minutes. When an
+//! assertion does not verify against the cached set (the client rotated its
+//! keys), the set is fetched again, at most once every 30 seconds per
+//! client, so a stream of bad assertions cannot make Inkan hammer a URL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use inkan_directory::typed::{ClientKeys, Project};
+use inkan_keys::signing::Verifier;
+
+/// How long a fetched key set is used before it is fetched again.
+const FRESH_FOR: Duration = Duration::from_secs(300);
+/// The shortest time between two fetches of one client's set.
+const MIN_REFETCH: Duration = Duration::from_secs(30);
+/// The most a key set document may weigh.
+const MAX_BYTES: usize = 64 * 1024;
+/// Clients whose keys are kept; beyond it the oldest half is dropped.
+const MAX_CLIENTS: usize = 10_000;
+
+/// Why a client's keys cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetError {
+    #[error("the client registered no keys")]
+    None,
+    #[error("the client's key set holds no usable signing key")]
+    Unusable,
+    #[error("fetching the client's key set failed: {0}")]
+    Fetch(String),
+}
+
+struct Cached {
+    /// The inline set's text or the URI: a changed registration is a miss.
+    source: String,
+    verifier: Arc<Verifier>,
+    fetched: Instant,
+}
+
+/// Every client's parsed keys.
+pub struct KeySets {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl KeySets {
+    pub fn new(policy: inkan_egress::Policy) -> reqwest::Result<KeySets> {
+        Ok(KeySets {
+            http: inkan_egress::client(policy, Duration::from_secs(5), "Inkan client key fetcher")?,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The verifier of `project`'s keys. `stale`: the cached set did not
+    /// verify an assertion, so a published set is fetched again (if the
+    /// last fetch is older than [`MIN_REFETCH`]).
+    pub async fn verifier(
+        &self,
+        project: &Project,
+        stale: bool,
+    ) -> Result<Arc<Verifier>, KeySetError> {
+        let source = match &project.client_keys {
+            ClientKeys::None => return Err(KeySetError::None),
+            ClientKeys::Inline(jwks) => jwks.to_string(),
+            ClientKeys::Uri(uri) => uri.clone(),
+        };
+        let inline = matches!(project.client_keys, ClientKeys::Inline(_));
+        if let Some(hit) = self.cached(&project.client_id, &source, inline, stale) {
+            return Ok(hit);
+        }
+        let verifier = match &project.client_keys {
+            ClientKeys::Inline(jwks) => Verifier::from_jwk_set(jwks),
+            ClientKeys::Uri(uri) => Verifier::from_jwk_set(&self.fetch(uri).await?),
+            ClientKeys::None => return Err(KeySetError::None),
+        };
+        if verifier.is_empty() {
+            return Err(KeySetError::Unusable);
+        }
+        let verifier = Arc::new(verifier);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CLIENTS {
+            let mut ages: Vec<Instant> = cache.values().map(|c| c.fetched).collect();
+            ages.sort();
+            let cut = ages[ages.len() / 2];
+            cache.retain(|_, c| c.fetched > cut);
+        }
+        cache.insert(
+            project.client_id.clone(),
+            Cached {
+                source,
+                verifier: verifier.clone(),
+                fetched: Instant::now(),
+            },
+        );
+        Ok(verifier)
+    }
+
+    fn cached(
+        &self,
+        client_id: &str,
+        source: &str,
+        inline: bool,
+        stale: bool,
+    ) -> Option<Arc<Verifier>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = cache.get(client_id).filter(|c| c.source == source)?;
+        let age = hit.fetched.elapsed();
+        let usable = inline || (age < FRESH_FOR && !(stale && age >= MIN_REFETCH));
+        usable.then(|| hit.verifier.clone())
+    }
+
+    async fn fetch(&self, uri: &str) -> Result<serde_json::Value, KeySetError> {
+        let url = url::Url::parse(uri).map_err(|e| KeySetError::Fetch(e.to_string()))?;
+        let fail = |e: reqwest::Error| KeySetError::Fetch(e.without_url().to_string());
+        let mut response = self
+            .http
+            .get(url)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/jwk-set+json, application/json",
+            )
+            .send()
+            .await
+            .map_err(fail)?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(KeySetError::Fetch(format!("status {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(fail)? {
+            if body.len() + chunk.len() > MAX_BYTES {
+                return Err(KeySetError::Fetch(format!("larger than {MAX_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| KeySetError::Fetch(format!("not JSON: {e}")))
+    }
+}
