@@ -9,6 +9,7 @@ mod browser;
 mod cluster;
 mod conformance;
 mod degraded;
+mod fapi;
 mod helpers;
 mod in_process;
 mod lifecycle;

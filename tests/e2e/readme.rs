@@ -463,7 +463,7 @@ fn projects_show_finds_the_server_the_way_serve_is_configured_or_by_url() {
     );
     assert!(
         table.contains(&format!(
-            "\n  revocation_endpoint            {issuer}/revoke\n"
+            "\n  revocation_endpoint                   {issuer}/revoke\n"
         )),
         "{table}"
     );

@@ -162,7 +162,7 @@ async fn every_event_reaches_the_bus_in_order_after_a_kill_between_commit_and_pu
             .count(),
         3
     );
-    assert!(kinds.contains(&"project.registered.v4"));
+    assert!(kinds.contains(&"project.registered.v5"));
 
     // The stream may not exist until the relay's first publish: retry subscribing, bounded.
     let mut stream = None;

@@ -45,6 +45,11 @@ impl Admin {
         Ok(body)
     }
 
+    /// Registers a project; its whole admin view.
+    pub async fn create(&self, body: Value) -> Result<Value> {
+        self.post("/admin/v1/projects", body).await
+    }
+
     pub async fn project(&self, body: Value) -> Result<Client> {
         let created = self.post("/admin/v1/projects", body).await?;
         let id = created["client_id"]

@@ -58,7 +58,7 @@ impl Routes {
     fn base_for(&self, path: &str) -> &str {
         let i = &self.inner;
         let starts = |p: &str| path.starts_with(p);
-        if starts("/token") || starts("/introspect") || starts("/revoke") {
+        if starts("/token") || starts("/par") || starts("/introspect") || starts("/revoke") {
             let n = i.next_token.fetch_add(1, Ordering::Relaxed);
             &i.token[n % i.token.len()]
         } else if starts("/authorize")

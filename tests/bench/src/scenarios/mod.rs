@@ -5,6 +5,7 @@
 //! | scenario | one request |
 //! |---|---|
 //! | `client_credentials_{rs256,es256,eddsa}` | `POST /token` client_credentials, JWT access token signed with that algorithm |
+//! | `client_credentials_private_key_jwt_dpop` | the same (ES256) from a `fapi2` project: a fresh `private_key_jwt` assertion and DPoP proof per request, a DPoP-bound token ([`key_bound`]) |
 //! | `client_credentials_es256_half_rate` | the same (ES256) sent open-loop at half the measured maximum rate ([`crate::load::open_loop`]) |
 //! | `introspection` | `POST /introspect` of distinct valid access tokens |
 //! | `userinfo` | `GET /userinfo` with distinct valid user access tokens |
@@ -18,6 +19,7 @@
 
 pub mod account;
 pub mod code_flow;
+pub mod key_bound;
 pub mod logout;
 pub mod passkey;
 pub mod refresh;
@@ -40,6 +42,7 @@ pub const ALL: &[&str] = &[
     "client_credentials_rs256",
     "client_credentials_es256",
     "client_credentials_eddsa",
+    "client_credentials_private_key_jwt_dpop",
     "client_credentials_es256_half_rate",
     "introspection",
     "userinfo",
@@ -80,6 +83,7 @@ pub enum Plan {
     Refresh(Arc<Refresh>),
     Account(Arc<account::Account>),
     Logout(Arc<logout::Logout>),
+    KeyBound(Arc<key_bound::KeyBound>),
 }
 
 impl Plan {
@@ -100,6 +104,7 @@ impl Plan {
             Plan::Refresh(r) => r.step(http, routes, conn).await,
             Plan::Account(a) => a.step(http, routes, conn).await,
             Plan::Logout(l) => l.step(http, routes, conn).await,
+            Plan::KeyBound(k) => k.step(http, routes).await,
         }
     }
 }
@@ -237,6 +242,9 @@ async fn prepare_plan(ctx: &Ctx, scenario: &str) -> Result<Plan> {
                 SERVICE_SCOPE,
                 "/token",
             )))
+        }
+        "client_credentials_private_key_jwt_dpop" => {
+            Plan::KeyBound(Arc::new(key_bound::prepare(ctx).await?))
         }
         "introspection" => {
             let client = ctx.admin.service_project("RS256").await?;
