@@ -221,7 +221,7 @@ fn render(config: &Value) -> String {
             ),
             other => other.to_string(),
         };
-        out.push_str(&format!("  {field:<30} {value}\n"));
+        out.push_str(&format!("  {field:<37} {value}\n"));
     }
     out
 }
@@ -328,14 +328,14 @@ mod tests {
             lines,
             [
                 "Relying-party configuration of project 0190-x:",
-                "  issuer                         http://127.0.0.1:8080",
-                "  client_id                      abc",
-                "  grant_types                    client_credentials",
-                "  scopes                         (none)",
-                "  token_endpoint                 http://127.0.0.1:8080/token",
-                "  introspection_endpoint         http://127.0.0.1:8080/introspect",
-                "  revocation_endpoint            http://127.0.0.1:8080/revoke",
-                "  access_token_lifetime_seconds  3600",
+                "  issuer                                http://127.0.0.1:8080",
+                "  client_id                             abc",
+                "  grant_types                           client_credentials",
+                "  scopes                                (none)",
+                "  token_endpoint                        http://127.0.0.1:8080/token",
+                "  introspection_endpoint                http://127.0.0.1:8080/introspect",
+                "  revocation_endpoint                   http://127.0.0.1:8080/revoke",
+                "  access_token_lifetime_seconds         3600",
             ]
         );
     }
