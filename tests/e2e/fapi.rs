@@ -484,32 +484,33 @@ async fn a_stolen_dpop_bound_token_is_useless_without_its_key() {
     };
     let mut params = crate::provider::code_params(&rp, &challenge, "openid email offline_access");
     params.push(("dpop_jkt", &jkt));
+    // The code exchange, with the key's assertion and the given proof.
+    let redeem = |code: String, proof: Option<String>| {
+        let (key, client_id, aud, token_url) = (&key, &client_id, &aud, &token_url);
+        async move {
+            let assertion = key.assertion(client_id, aud);
+            let exchange = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", VERIFIER),
+            ];
+            post(
+                token_url,
+                &authenticated(client_id, &assertion, &exchange),
+                proof.as_deref(),
+            )
+            .await
+        }
+    };
     let back = agent.sign_in(&provider, &params, "ada@example.com").await;
     let code = back.params["code"].clone();
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
     // Without a proof the project gets nothing (dpop_bound_access_tokens).
-    let assertion = key.assertion(&client_id, &aud);
-    let bare = post(
-        &token_url,
-        &authenticated(&client_id, &assertion, &exchange),
-        None,
-    )
-    .await;
+    let bare = redeem(code.clone(), None).await;
     assert_eq!(bare.body["error"], "invalid_dpop_proof", "{}", bare.body);
     // The code is bound to the key: another key's proof does not redeem it.
     let thief = ClientKey::new();
-    let assertion = key.assertion(&client_id, &aud);
-    let stolen = post(
-        &token_url,
-        &authenticated(&client_id, &assertion, &exchange),
-        Some(&thief.proof("POST", &token_url, None, None)),
-    )
-    .await;
+    let stolen = redeem(code, Some(thief.proof("POST", &token_url, None, None))).await;
     assert_eq!(
         stolen.body["error"], "invalid_dpop_proof",
         "{}",
@@ -518,18 +519,9 @@ async fn a_stolen_dpop_bound_token_is_useless_without_its_key() {
 
     // A new login, redeemed by the right key.
     let back = agent.sign_in(&provider, &params, "ada@example.com").await;
-    let code = back.params["code"].clone();
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
-    let assertion = key.assertion(&client_id, &aud);
-    let ok = post(
-        &token_url,
-        &authenticated(&client_id, &assertion, &exchange),
-        Some(&key.proof("POST", &token_url, None, None)),
+    let ok = redeem(
+        back.params["code"].clone(),
+        Some(key.proof("POST", &token_url, None, None)),
     )
     .await;
     assert_eq!(ok.status, 200, "{}", ok.body);

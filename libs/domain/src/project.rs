@@ -771,26 +771,11 @@ fn check_jwks(jwks: &serde_json::Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Where a client publishes its keys: https (http only on loopback, for
-/// development), no credentials, no fragment, at most 2000 characters.
-/// Private addresses are the fetcher's rule (it knows the deployment).
+/// Where a client publishes its keys: an https URL as for the logo, and
+/// no fragment. Private addresses are the fetcher's rule (it knows the
+/// deployment).
 fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
-    if uri.len() > 2000 {
-        return Err("must be at most 2000 characters");
-    }
-    let Ok(url) = url::Url::parse(uri) else {
-        return Err("must be an absolute https URL");
-    };
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err("must be an https URL"),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials");
-    }
-    if url.fragment().is_some() {
+    if check_https_url(uri)?.fragment().is_some() {
         return Err("must not contain a fragment");
     }
     Ok(())
@@ -800,6 +785,12 @@ fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
 /// credentials, at most 2000 characters. It is put into the login pages'
 /// `img src` (escaped) and their Content-Security-Policy allows https images.
 fn check_logo_uri(uri: &str) -> Result<(), &'static str> {
+    check_https_url(uri).map(drop)
+}
+
+/// A URL Inkan fetches or shows: https (http only on loopback, for
+/// development), no credentials, at most 2000 characters.
+fn check_https_url(uri: &str) -> Result<url::Url, &'static str> {
     if uri.len() > 2000 {
         return Err("must be at most 2000 characters");
     }
@@ -815,7 +806,7 @@ fn check_logo_uri(uri: &str) -> Result<(), &'static str> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain credentials");
     }
-    Ok(())
+    Ok(url)
 }
 
 fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {

@@ -36,8 +36,7 @@
 //! `invalid_client` `error_description`; they never echo the assertion or
 //! any value taken from it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use crate::dpop::{decode_object, numeric_date};
 use serde_json::{Map, Value};
 
 use crate::error::KeyError;
@@ -296,21 +295,7 @@ fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     else {
         return None;
     };
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(claims) => Some(claims),
-        _ => None,
-    }
-}
-
-/// A JWT NumericDate (RFC 7519 §2): seconds, possibly non-integer.
-fn numeric_date(value: &Value) -> Option<i64> {
-    if let Some(n) = value.as_i64() {
-        return Some(n);
-    }
-    let f = value.as_f64()?;
-    // `as` saturates at the i64 bounds, which the time checks then refuse.
-    f.is_finite().then_some(f.trunc() as i64)
+    decode_object(payload)
 }
 
 #[cfg(test)]
@@ -318,6 +303,8 @@ mod tests {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use aws_lc_rs::hmac;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use proptest::prelude::*;
     use serde_json::json;
 

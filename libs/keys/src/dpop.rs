@@ -356,7 +356,7 @@ pub fn access_token_hash(token: &str) -> String {
 }
 
 /// Decodes one base64url (unpadded) part into a JSON object.
-fn decode_object(part: &str) -> Option<Map<String, Value>> {
+pub(crate) fn decode_object(part: &str) -> Option<Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
@@ -365,7 +365,7 @@ fn decode_object(part: &str) -> Option<Map<String, Value>> {
 }
 
 /// A JWT NumericDate (RFC 7519 §2): seconds, possibly non-integer.
-fn numeric_date(value: &Value) -> Option<i64> {
+pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
     if let Some(n) = value.as_i64() {
         return Some(n);
     }
