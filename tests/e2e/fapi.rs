@@ -854,3 +854,48 @@ async fn a_published_key_set_is_fetched_once_kept_and_refused_when_too_large_or_
     assert!(body.to_string().contains("jwks_uri"), "{body}");
     provider.stop().await;
 }
+
+#[tokio::test]
+async fn the_admin_api_takes_a_dpop_bound_token_only_with_a_proof_by_its_key() {
+    let provider = Provider::start(Backend::Embedded).await;
+    let key = ClientKey::new();
+    let client_id = keyed_project(
+        &provider,
+        &key,
+        json!({"app_type": "service", "profile": "fapi2", "redirect_uris": [], "scopes": ["admin"]}),
+    )
+    .await;
+    let token_url = provider.url("/token");
+    let assertion = key.assertion(&client_id, &provider.issuer);
+    let minted = post(
+        &token_url,
+        &authenticated(
+            &client_id,
+            &assertion,
+            &[("grant_type", "client_credentials"), ("scope", "admin")],
+        ),
+        Some(&key.proof("POST", &token_url, None, None)),
+    )
+    .await;
+    assert_eq!(minted.body["token_type"], "DPoP", "{}", minted.body);
+    let token = minted.body["access_token"].as_str().unwrap().to_string();
+    let projects = provider.url("/admin/v1/projects");
+    let get = |scheme: &'static str, proof: Option<String>| {
+        let mut req = reqwest::Client::new()
+            .get(&projects)
+            .header("Authorization", format!("{scheme} {token}"));
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let proof = key.proof("GET", &projects, Some(&token), None);
+    assert_eq!(get("DPoP", Some(proof.clone())).await, 200);
+    // The same proof again, the token as Bearer, no proof, another key's.
+    assert_eq!(get("DPoP", Some(proof)).await, 401);
+    assert_eq!(get("Bearer", None).await, 401);
+    assert_eq!(get("DPoP", None).await, 401);
+    let thief = ClientKey::new().proof("GET", &projects, Some(&token), None);
+    assert_eq!(get("DPoP", Some(thief)).await, 401);
+    provider.stop().await;
+}

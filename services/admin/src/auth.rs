@@ -7,6 +7,12 @@
 //! A token that speaks for an end user (its `sub` is not the client itself,
 //! RFC 9068 §2.2) is never accepted, whatever its scope: a user who signs in
 //! through an app must not become an administrator.
+//!
+//! A DPoP-bound token (a `fapi2` or `dpop_bound_access_tokens` project's)
+//! comes as `Authorization: DPoP <token>` with a proof by its key over the
+//! request and the token (RFC 9449 §7.1); as a Bearer token it is refused.
+//! The admin API asks for no DPoP nonce (§9 leaves that to each resource
+//! server).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -35,7 +41,11 @@ impl FromRequestParts<AdminState> for AdminCaller {
             .ok_or(ApiError::Unauthenticated)?;
         // RFC 9110 §11.1: the scheme is case-insensitive.
         if let Some(token) = inkan_web::bearer::token_in(header) {
-            return bearer(state, token);
+            return bearer(state, token, None);
+        }
+        if let Some(token) = inkan_web::bearer::dpop_token_in(header) {
+            let jkt = proof_key(state, parts, token).await?;
+            return bearer(state, token, Some(&jkt));
         }
         let (client_id, secret) = parse_basic(header).ok_or(ApiError::Unauthenticated)?;
         let project = state
@@ -60,7 +70,11 @@ impl FromRequestParts<AdminState> for AdminCaller {
 /// Accepts an RFC 9068 access token signed by one of Inkan's published keys,
 /// issued for this issuer, unexpired, carrying the `admin` scope, whose
 /// client still exists and still has the `admin` scope.
-fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
+///
+/// `proved`: the key of the request's DPoP proof, when the token came with
+/// the `DPoP` scheme; a bound token needs it to be the token's key, an
+/// unbound one must come as Bearer.
+fn bearer(state: &AdminState, token: &str, proved: Option<&str>) -> Result<AdminCaller, ApiError> {
     use inkan_keys::signing::{Verifier, VerifyOptions};
     let now = state.clock.now_utc();
     let jwks = state.projections.published_jwks(now);
@@ -73,10 +87,8 @@ fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
         .ok()
         .and_then(|claims| AccessClaims::from_value(claims).ok())
         .ok_or(ApiError::Unauthenticated)?;
-    // A DPoP-bound token (RFC 9449 §7.1) is only good with a proof by its
-    // key; the admin API takes Bearer tokens, so it refuses bound ones
-    // rather than accept them without the proof.
-    if claims.cnf.is_some() {
+    // RFC 9449 §7.1: a bound token only with a proof by its key.
+    if claims.jkt() != proved {
         return Err(ApiError::Unauthenticated);
     }
     let project = state
@@ -87,6 +99,30 @@ fn bearer(state: &AdminState, token: &str) -> Result<AdminCaller, ApiError> {
     Ok(AdminCaller {
         client_id: claims.client_id,
     })
+}
+
+/// The key of the request's DPoP proof (RFC 9449 §4.3), checked for this
+/// method, this URL and this token, and not seen before; any failure is
+/// `Unauthenticated` (an outage of the replay memory: `Unavailable`).
+async fn proof_key(state: &AdminState, parts: &Parts, token: &str) -> Result<String, ApiError> {
+    let mut proofs = parts.headers.get_all("dpop").iter();
+    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let proof = proof.to_str().map_err(|_| ApiError::Unauthenticated)?;
+    let url = inkan_oauth::discovery::endpoint_url(&state.issuer, parts.uri.path());
+    let request = inkan_flows::dpop::Request {
+        method: parts.method.as_str(),
+        url: &url,
+        access_token: Some(token),
+        now: state.clock.now_utc().unix_timestamp(),
+    };
+    let policy = inkan_flows::dpop::DpopPolicy::default();
+    match inkan_flows::dpop::check(state.kv.as_ref(), &policy, proof, &request).await {
+        Ok(verified) => Ok(verified.jkt),
+        Err(inkan_flows::dpop::DpopError::Store(e)) => Err(ApiError::Unavailable(e.to_string())),
+        Err(_) => Err(ApiError::Unauthenticated),
+    }
 }
 
 /// Whether `project` is a live `service` project that holds the admin scope

@@ -172,7 +172,7 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     header::HeaderValue::from_static(
-                        "Bearer realm=\"inkan-admin\", Basic realm=\"inkan-admin\"",
+                        "Bearer realm=\"inkan-admin\", DPoP realm=\"inkan-admin\", Basic realm=\"inkan-admin\"",
                     ),
                 );
             }
