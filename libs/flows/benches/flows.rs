@@ -190,7 +190,7 @@ fn store(c: &mut Criterion) {
             }
             let start = Instant::now();
             for token in &tokens {
-                let redeemed = refresh::redeem(&kv, black_box(token), now, 0).await;
+                let redeemed = refresh::redeem(&kv, black_box(token), now, 0, None).await;
                 assert!(matches!(redeemed, Ok(Redeemed::Fresh(_))));
             }
             start.elapsed()

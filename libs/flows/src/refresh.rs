@@ -66,6 +66,10 @@ pub enum Redeemed {
     Reused { family: String },
     /// Unknown, expired, or of a revoked family.
     Invalid,
+    /// Bound to a DPoP key (RFC 9449 §5) the request did not prove: left
+    /// unredeemed, so someone holding the token without the key can neither
+    /// use it nor use it up (and revoke its family).
+    WrongKey,
 }
 
 fn key(hash: &str) -> String {
@@ -92,12 +96,14 @@ pub async fn issue(kv: &dyn KvStore, record: &RefreshToken, now: i64) -> Result<
     Ok(token)
 }
 
-/// Presents a refresh token at `now`, with the project's retry window.
+/// Presents a refresh token at `now`, with the project's retry window and
+/// the DPoP key the request proved, if any (`jkt`).
 pub async fn redeem(
     kv: &dyn KvStore,
     token: &str,
     now: i64,
     retry_window: i64,
+    jkt: Option<&str>,
 ) -> Result<Redeemed> {
     if token.is_empty() || token.len() > 128 {
         return Ok(Redeemed::Invalid);
@@ -108,6 +114,14 @@ pub async fn redeem(
     };
     if record.expires_at <= now || is_family_revoked(kv, &record.family).await? {
         return Ok(Redeemed::Invalid);
+    }
+    // Before the used-marker: a wrong key changes nothing.
+    if record
+        .jkt
+        .as_deref()
+        .is_some_and(|bound| jkt != Some(bound))
+    {
+        return Ok(Redeemed::WrongKey);
     }
     let marker = UsedMarker {
         at: now,

@@ -105,8 +105,8 @@ async fn a_refresh_token_is_redeemed_once_and_reuse_revokes_its_family() {
         let record = refresh_record(NOW);
         let token = refresh::issue(a.as_ref(), &record, NOW).await.unwrap();
         let (x, y) = tokio::join!(
-            refresh::redeem(a.as_ref(), &token, NOW, 0),
-            refresh::redeem(b.as_ref(), &token, NOW, 0)
+            refresh::redeem(a.as_ref(), &token, NOW, 0, None),
+            refresh::redeem(b.as_ref(), &token, NOW, 0, None)
         );
         let outcomes = [x.unwrap(), y.unwrap()];
         let fresh = outcomes
@@ -139,7 +139,7 @@ async fn a_refresh_token_is_redeemed_once_and_reuse_revokes_its_family() {
         .unwrap();
         assert!(
             matches!(
-                refresh::redeem(b.as_ref(), &successor, NOW, 0)
+                refresh::redeem(b.as_ref(), &successor, NOW, 0, None)
                     .await
                     .unwrap(),
                 Redeemed::Invalid
@@ -156,14 +156,17 @@ async fn within_the_retry_window_the_first_response_is_returned_again() {
     for (name, a, b) in &s.stores {
         let record = refresh_record(NOW);
         let token = refresh::issue(a.as_ref(), &record, NOW).await.unwrap();
-        let Redeemed::Fresh(r) = refresh::redeem(a.as_ref(), &token, NOW, 10).await.unwrap() else {
+        let Redeemed::Fresh(r) = refresh::redeem(a.as_ref(), &token, NOW, 10, None)
+            .await
+            .unwrap()
+        else {
             panic!("{name}: first redemption is fresh")
         };
         let response = serde_json::json!({"access_token": "at", "refresh_token": "next"});
         refresh::complete(a.as_ref(), &token, &r, NOW, NOW, &response, 10)
             .await
             .unwrap();
-        match refresh::redeem(b.as_ref(), &token, NOW + 5, 10)
+        match refresh::redeem(b.as_ref(), &token, NOW + 5, 10, None)
             .await
             .unwrap()
         {
@@ -173,7 +176,7 @@ async fn within_the_retry_window_the_first_response_is_returned_again() {
         assert!(!is_family_revoked(a.as_ref(), &record.family).await.unwrap());
         // After the window, the same presentation is a reuse.
         assert!(matches!(
-            refresh::redeem(b.as_ref(), &token, NOW + 11, 10)
+            refresh::redeem(b.as_ref(), &token, NOW + 11, 10, None)
                 .await
                 .unwrap(),
             Redeemed::Reused { .. }
@@ -190,13 +193,15 @@ async fn expired_and_unknown_refresh_tokens_are_invalid() {
             .await
             .unwrap();
         assert!(matches!(
-            refresh::redeem(a.as_ref(), &token, NOW + 3600, 0)
+            refresh::redeem(a.as_ref(), &token, NOW + 3600, 0, None)
                 .await
                 .unwrap(),
             Redeemed::Invalid
         ));
         assert!(matches!(
-            refresh::redeem(a.as_ref(), "nope", NOW, 0).await.unwrap(),
+            refresh::redeem(a.as_ref(), "nope", NOW, 0, None)
+                .await
+                .unwrap(),
             Redeemed::Invalid
         ));
     }
@@ -408,6 +413,37 @@ async fn a_passkey_counter_must_move_forward_unless_the_authenticator_never_coun
         }
         assert_eq!(last_used(a.as_ref(), &synced).await.unwrap(), Some(NOW + 2));
         assert_eq!(last_used(a.as_ref(), "never-used").await.unwrap(), None);
+    }
+    redis_cleanup(&s.prefix).await;
+}
+
+#[tokio::test]
+async fn a_bound_refresh_token_is_left_unredeemed_for_another_key() {
+    let s = stores().await;
+    for (name, a, _) in &s.stores {
+        let mut record = refresh_record(NOW);
+        record.jkt = Some("key-1".into());
+        let token = refresh::issue(a.as_ref(), &record, NOW).await.unwrap();
+        for other in [None, Some("key-2")] {
+            assert!(
+                matches!(
+                    refresh::redeem(a.as_ref(), &token, NOW, 0, other)
+                        .await
+                        .unwrap(),
+                    Redeemed::WrongKey
+                ),
+                "{name}"
+            );
+        }
+        assert!(
+            matches!(
+                refresh::redeem(a.as_ref(), &token, NOW, 0, Some("key-1"))
+                    .await
+                    .unwrap(),
+                Redeemed::Fresh(_)
+            ),
+            "{name}"
+        );
     }
     redis_cleanup(&s.prefix).await;
 }

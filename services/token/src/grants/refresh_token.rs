@@ -24,22 +24,10 @@ pub async fn grant(
     require_grant(project, GrantType::RefreshToken)?;
     let kv = state.kv.as_ref();
     let now = state.clock.now();
-    // RFC 9449 §5: a public client's bound refresh token needs a proof by
-    // its key. Checked before the redemption, so someone holding the token
-    // but not the key cannot use it up (and revoke the family) either.
-    if project.is_public() {
-        if let Some(bound) = refresh::peek(kv, token, now).await?.and_then(|r| r.jkt) {
-            if jkt != Some(bound.as_str()) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidDpopProof,
-                    "the refresh token is bound to another DPoP key",
-                )
-                .into());
-            }
-        }
-    }
     let window = i64::from(project.refresh_token_retry_seconds);
-    let record = match refresh::redeem(kv, token, now, window).await? {
+    // RFC 9449 §5: a public client's bound refresh token needs a proof by
+    // its key (checked before the token is marked used).
+    let record = match refresh::redeem(kv, token, now, window, jkt).await? {
         Redeemed::Fresh(record) => record,
         Redeemed::Replay(response) => return Ok(response),
         Redeemed::InProgress => return Err(TokenError::OAuth(OAuthResponse::unavailable())),
@@ -47,6 +35,13 @@ pub async fn grant(
             inkan_telemetry::metrics::refresh_reuse_detected();
             tracing::warn!(client_id = %project.client_id, "refresh token reuse detected; token family revoked");
             return Err(OAuthError::invalid_grant("the refresh token was already used").into());
+        }
+        Redeemed::WrongKey => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "the refresh token is bound to another DPoP key",
+            )
+            .into())
         }
         Redeemed::Invalid => {
             return Err(OAuthError::invalid_grant("the refresh token is invalid or expired").into())
