@@ -37,8 +37,8 @@ pub enum KeySetError {
 }
 
 struct Cached {
-    /// The inline set's text or the URI: a changed registration is a miss.
-    source: String,
+    /// The registration the verifier was built from: a changed one is a miss.
+    source: ClientKeys,
     verifier: Arc<Verifier>,
     fetched: Instant,
 }
@@ -65,13 +65,7 @@ impl KeySets {
         project: &Project,
         stale: bool,
     ) -> Result<Arc<Verifier>, KeySetError> {
-        let source = match &project.client_keys {
-            ClientKeys::None => return Err(KeySetError::None),
-            ClientKeys::Inline(jwks) => jwks.to_string(),
-            ClientKeys::Uri(uri) => uri.clone(),
-        };
-        let inline = matches!(project.client_keys, ClientKeys::Inline(_));
-        if let Some(hit) = self.cached(&project.client_id, &source, inline, stale) {
+        if let Some(hit) = self.cached(project, stale) {
             return Ok(hit);
         }
         let verifier = match &project.client_keys {
@@ -93,7 +87,7 @@ impl KeySets {
         cache.insert(
             project.client_id.clone(),
             Cached {
-                source,
+                source: project.client_keys.clone(),
                 verifier: verifier.clone(),
                 fetched: Instant::now(),
             },
@@ -101,16 +95,15 @@ impl KeySets {
         Ok(verifier)
     }
 
-    fn cached(
-        &self,
-        client_id: &str,
-        source: &str,
-        inline: bool,
-        stale: bool,
-    ) -> Option<Arc<Verifier>> {
+    /// The cached verifier of `project`'s current registration, unless a
+    /// published set is due to be fetched again.
+    fn cached(&self, project: &Project, stale: bool) -> Option<Arc<Verifier>> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let hit = cache.get(client_id).filter(|c| c.source == source)?;
+        let hit = cache
+            .get(&project.client_id)
+            .filter(|c| c.source == project.client_keys)?;
         let age = hit.fetched.elapsed();
+        let inline = matches!(hit.source, ClientKeys::Inline(_));
         let usable = inline || (age < FRESH_FOR && !(stale && age >= MIN_REFETCH));
         usable.then(|| hit.verifier.clone())
     }
