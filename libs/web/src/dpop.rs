@@ -21,6 +21,23 @@ pub enum DpopRejection {
     Unavailable(KvError),
 }
 
+/// The request's one `DPoP` header value, if it has one; why it is
+/// unusable otherwise.
+pub fn header(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    // §4.3 item 1: "There is not more than one DPoP HTTP request header field."
+    if values.next().is_some() {
+        return Err("more than one DPoP header");
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| "the DPoP header is not a JWT")
+}
+
 /// The request's proof, checked; `None` when it sends none. `path` is the
 /// endpoint's path under the issuer (`/token`), which `htu` must name;
 /// `access_token` is the token a resource request presents (`ath`).
@@ -38,22 +55,9 @@ pub async fn proof(
                 .with_dpop_nonce(core.dpop.nonce(now)),
         )
     };
-    let mut values = headers.get_all("dpop").iter();
-    let Some(value) = values.next() else {
+    let Some(value) = header(headers).map_err(|why| refused(ErrorCode::InvalidDpopProof, why))?
+    else {
         return Ok(None);
-    };
-    // §4.3 item 1: "There is not more than one DPoP HTTP request header field."
-    if values.next().is_some() {
-        return Err(refused(
-            ErrorCode::InvalidDpopProof,
-            "more than one DPoP header",
-        ));
-    }
-    let Ok(value) = value.to_str() else {
-        return Err(refused(
-            ErrorCode::InvalidDpopProof,
-            "the DPoP header is not a JWT",
-        ));
     };
     let url = endpoint_url(&core.issuer, path);
     let request = dpop::Request {

@@ -105,11 +105,10 @@ fn bearer(state: &AdminState, token: &str, proved: Option<&str>) -> Result<Admin
 /// method, this URL and this token, and not seen before; any failure is
 /// `Unauthenticated` (an outage of the replay memory: `Unavailable`).
 async fn proof_key(state: &AdminState, parts: &Parts, token: &str) -> Result<String, ApiError> {
-    let mut proofs = parts.headers.get_all("dpop").iter();
-    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
-        return Err(ApiError::Unauthenticated);
-    };
-    let proof = proof.to_str().map_err(|_| ApiError::Unauthenticated)?;
+    let proof = inkan_web::dpop::header(&parts.headers)
+        .ok()
+        .flatten()
+        .ok_or(ApiError::Unauthenticated)?;
     let url = inkan_oauth::discovery::endpoint_url(&state.issuer, parts.uri.path());
     let request = inkan_flows::dpop::Request {
         method: parts.method.as_str(),
