@@ -146,6 +146,21 @@ async fn keyed_project(provider: &Provider, key: &ClientKey, extra: Value) -> St
     created["client_id"].as_str().unwrap().to_string()
 }
 
+/// Registers a `service` project (client credentials) with `scopes`,
+/// authenticating with `key`.
+async fn keyed_service(
+    provider: &Provider,
+    key: &ClientKey,
+    scopes: &[&str],
+    extra: Value,
+) -> String {
+    let mut body = json!({"app_type": "service", "redirect_uris": [], "scopes": scopes});
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    keyed_project(provider, key, body).await
+}
+
 /// The form of a client authenticated with `key`'s assertion.
 fn authenticated<'a>(
     client_id: &'a str,
@@ -396,12 +411,7 @@ async fn dpop_proofs_are_refused_when_replayed_for_another_url_or_without_the_no
     let provider =
         Provider::start_with(Backend::Embedded, &[("INKAN_DPOP_NONCE_SECONDS", "60")]).await;
     let key = ClientKey::new();
-    let client_id = keyed_project(
-        &provider,
-        &key,
-        json!({"app_type": "service", "redirect_uris": [], "scopes": ["reports"]}),
-    )
-    .await;
+    let client_id = keyed_service(&provider, &key, &["reports"], json!({})).await;
     let token_url = provider.url("/token");
     let aud = provider.issuer.clone();
     let grant = [("grant_type", "client_credentials")];
@@ -579,12 +589,7 @@ async fn a_stolen_dpop_bound_token_is_useless_without_its_key() {
 async fn client_assertions_are_refused_when_replayed_or_signed_by_another_key() {
     let provider = Provider::start(Backend::Embedded).await;
     let key = ClientKey::new();
-    let client_id = keyed_project(
-        &provider,
-        &key,
-        json!({"app_type": "service", "redirect_uris": [], "scopes": ["reports"]}),
-    )
-    .await;
+    let client_id = keyed_service(&provider, &key, &["reports"], json!({})).await;
     let token_url = provider.url("/token");
     let grant = [("grant_type", "client_credentials")];
     let assertion = key.assertion(&client_id, &token_url);
@@ -859,12 +864,7 @@ async fn a_published_key_set_is_fetched_once_kept_and_refused_when_too_large_or_
 async fn the_admin_api_takes_a_dpop_bound_token_only_with_a_proof_by_its_key() {
     let provider = Provider::start(Backend::Embedded).await;
     let key = ClientKey::new();
-    let client_id = keyed_project(
-        &provider,
-        &key,
-        json!({"app_type": "service", "profile": "fapi2", "redirect_uris": [], "scopes": ["admin"]}),
-    )
-    .await;
+    let client_id = keyed_service(&provider, &key, &["admin"], json!({"profile": "fapi2"})).await;
     let token_url = provider.url("/token");
     let assertion = key.assertion(&client_id, &provider.issuer);
     let minted = post(

@@ -15,41 +15,24 @@ use inkan_keys::secret::SecretHasher;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-const ADMIN: (&str, &str) = ("admin", "admin-secret-admin-secret-admin-secret");
+mod common;
+
+use common::{admin_state, basic, memory_store, ADMIN};
 
 struct TestApp {
     state: AdminState,
 }
 
 async fn spawn_app() -> TestApp {
-    let store = SqliteEventStore::in_memory().await.unwrap();
-    store.migrate().await.unwrap();
-    spawn_app_on(Arc::new(store), PasswordParams::fast_for_tests()).await
+    spawn_app_on(memory_store().await, PasswordParams::fast_for_tests()).await
 }
 
 /// An admin on a given store whose password hasher uses `params`, so two
 /// admins on one store can stand for "before" and "after" a parameter raise.
 async fn spawn_app_on(store: Arc<dyn EventStore>, params: PasswordParams) -> TestApp {
-    let state = AdminState::new(
-        "https://id.example.com".into(),
-        store,
-        Kek::generate().0,
-        KeyPolicy::default(),
-        SecretHasher::new([7u8; 32]),
-        PasswordHasher::new(params),
-        15,
-    );
-    assert!(bootstrap::ensure_admin_client(&state, ADMIN.0, ADMIN.1)
-        .await
-        .unwrap());
-    TestApp { state }
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
+    TestApp {
+        state: admin_state(store, params).await,
+    }
 }
 
 impl TestApp {
@@ -60,26 +43,7 @@ impl TestApp {
         auth: Option<String>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(auth) = auth {
-            req = req.header(header::AUTHORIZATION, auth);
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        common::send(&self.state, method, path, auth, body).await
     }
 
     /// POSTs `body` as the admin client.

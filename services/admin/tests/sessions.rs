@@ -5,27 +5,23 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use base64::Engine;
+use axum::http::{Method, StatusCode};
 use inkan_admin::grpc::AdminGrpc;
-use inkan_admin::{bootstrap, router, AdminState, KeyPolicy};
-use inkan_eventstore::{EventStore, SqliteEventStore};
+use inkan_admin::AdminState;
 use inkan_flows::refresh::{self, RefreshToken};
 use inkan_flows::revocation::is_family_revoked;
 use inkan_flows::session::{self, Lifetimes, Session};
-use inkan_keys::kek::Kek;
-use inkan_keys::password::{PasswordHasher, PasswordParams};
-use inkan_keys::secret::SecretHasher;
+use inkan_keys::password::PasswordParams;
 use inkan_kv::{KvStore, MemoryKv};
 use inkan_mailer::TokenOpener;
 use inkan_proto::admin::v1 as pb;
 use inkan_proto::admin::v1::admin_internal_server::AdminInternal;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-const ADMIN: (&str, &str) = ("admin", "admin-secret-admin-secret-admin-secret");
+mod common;
+
+use common::{admin_state, basic, memory_store, ADMIN};
 
 struct TestApp {
     state: AdminState,
@@ -33,53 +29,17 @@ struct TestApp {
 }
 
 async fn spawn_app() -> TestApp {
-    let store = SqliteEventStore::in_memory().await.unwrap();
-    store.migrate().await.unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(store);
-    let mut state = AdminState::new(
-        "https://id.example.com".into(),
-        store,
-        Kek::generate().0,
-        KeyPolicy::default(),
-        SecretHasher::new([7u8; 32]),
-        PasswordHasher::new(PasswordParams::fast_for_tests()),
-        15,
-    );
+    let mut state = admin_state(memory_store().await, PasswordParams::fast_for_tests()).await;
     let kv: Arc<dyn KvStore> = Arc::new(MemoryKv::new());
     state.kv = kv.clone();
     state.mail = true;
-    assert!(bootstrap::ensure_admin_client(&state, ADMIN.0, ADMIN.1)
-        .await
-        .unwrap());
     TestApp { state, kv }
 }
 
 impl TestApp {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let auth = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ADMIN.0, ADMIN.1))
-        );
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, auth);
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let auth = Some(basic(ADMIN.0, ADMIN.1));
+        common::send(&self.state, method, path, auth, body).await
     }
 
     /// A web project; with a back-channel logout URI when `backchannel`.
